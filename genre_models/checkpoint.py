@@ -1,0 +1,138 @@
+"""Head checkpoints: ``<dir>/model.safetensors`` + ``<dir>/config.json`` (as timm's ``save_for_hf``).
+
+Only safetensors is ever read, so a checkpoint cannot run code when loaded. ``config.json`` holds
+everything needed to use and judge the head: backbone, genres, per-genre thresholds, embedding
+size, metrics, and how it was trained.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from .genres import UnknownGenreError, resolve_genres
+from .heads import GenreHead
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+FORMAT = "genrelens-head/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, malformed or does not fit the model it is loaded into."""
+
+
+@dataclass
+class HeadCheckpoint:
+    head: GenreHead
+    config: dict[str, Any]
+
+    @property
+    def genres(self) -> tuple[str, ...]:
+        return tuple(self.config["genres"])
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {g: float(t) for g, t in self.config["thresholds"].items()}
+
+
+def save_checkpoint(directory: str | Path, head: GenreHead, genres: list[str] | tuple[str, ...],
+                    thresholds: dict[str, float], **extra: Any) -> Path:
+    """Write the head and its config. ``extra`` (backbone, metrics, training, ...) goes into config.json."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if len(genres) != head.num_genres:
+        raise CheckpointError(f"{len(genres)} genres for a head with {head.num_genres} outputs")
+    config = {
+        "format": FORMAT,
+        "genres": list(genres),
+        "thresholds": {g: float(thresholds[g]) for g in genres},
+        "embedding_dim": head.in_features,
+        "head": head.arch_config(),
+        **extra,
+    }
+    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
+    return directory
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / CONFIG_NAME
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"no {CONFIG_NAME} in {path.parent}") from exc
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def has_checkpoint(directory: str | Path | None) -> bool:
+    return directory is not None and (Path(directory) / WEIGHTS_NAME).is_file() and \
+        (Path(directory) / CONFIG_NAME).is_file()
+
+
+def load_checkpoint(directory: str | Path, embedding_dim: int | None = None,
+                    backbone: dict[str, Any] | None = None) -> HeadCheckpoint:
+    """Load a head and check it against the backbone it will sit on.
+
+    Args:
+        directory: folder with model.safetensors and config.json.
+        embedding_dim: the backbone's feature size; a different ``embedding_dim`` is an error.
+        backbone: fields of the backbone in use (e.g. ``{"arch": ..., "pretrained": ...}``); each one the
+            checkpoint also records must match, so a head trained on ViT-B/16 is not put on ViT-L/14.
+
+    Raises:
+        CheckpointError: naming the mismatch (file, genres, shape, backbone).
+    """
+    directory = Path(directory)
+    config = read_config(directory)
+    for key in ("genres", "thresholds", "head"):
+        if key not in config:
+            raise CheckpointError(f"{directory / CONFIG_NAME} lacks the '{key}' field")
+    try:
+        genres = resolve_genres(config["genres"])
+    except UnknownGenreError as exc:
+        raise CheckpointError(f"checkpoint {directory}: {exc}") from exc
+    if list(genres) != list(config["genres"]):
+        raise CheckpointError(f"checkpoint {directory}: genres must be canonical and unique, "
+                              f"got {config['genres']}")
+    missing = [g for g in genres if g not in config["thresholds"]]
+    if missing:
+        raise CheckpointError(f"checkpoint {directory}: no threshold for {', '.join(missing)}")
+    arch = config["head"]
+    if arch.get("num_genres") != len(genres):
+        raise CheckpointError(f"checkpoint {directory}: head has {arch.get('num_genres')} outputs "
+                              f"but config lists {len(genres)} genres")
+    if embedding_dim is not None and arch.get("in_features") != embedding_dim:
+        raise CheckpointError(
+            f"checkpoint {directory}: head expects {arch.get('in_features')}-d features but the "
+            f"backbone gives {embedding_dim}-d; it was trained for another backbone "
+            f"({config.get('backbone', {}).get('arch', 'unknown')})"
+        )
+    recorded = config.get("backbone", {})
+    for field, value in (backbone or {}).items():
+        if field in recorded and recorded[field] != value:
+            raise CheckpointError(f"checkpoint {directory}: trained on backbone {field}="
+                                  f"{recorded[field]!r}, but this model uses {value!r}")
+    weights_path = directory / WEIGHTS_NAME
+    if not weights_path.is_file():
+        raise CheckpointError(f"no {WEIGHTS_NAME} in {directory}")
+    try:
+        state = load_file(str(weights_path))
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{weights_path} is not a valid safetensors file: {exc}") from exc
+    head = GenreHead.from_arch_config(arch)
+    expected = head.state_dict()
+    problems = [f"missing {k}" for k in expected if k not in state]
+    problems += [f"unexpected {k}" for k in state if k not in expected]
+    problems += [f"{k}: file has {tuple(state[k].shape)}, config implies {tuple(v.shape)}"
+                 for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if problems:
+        raise CheckpointError(f"checkpoint {directory} does not match its config: " + "; ".join(problems))
+    head.load_state_dict(state)
+    head.eval()
+    return HeadCheckpoint(head=head, config=config)

@@ -1,0 +1,111 @@
+"""The 18 canonical genres of the GenreLens data and the names other sources use for them.
+
+TMDB and IMDb spell a few genres differently ("Science Fiction", "Musical"); every loader maps
+names through :func:`canonical_genre` so a head trained on one source answers for another.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+GENRES: tuple[str, ...] = (
+    "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
+    "Fantasy", "History", "Horror", "Music", "Mystery", "Romance", "Sci-Fi", "Thriller", "War",
+    "Western",
+)
+
+# Source spelling (lower-cased) -> canonical name.
+ALIASES: dict[str, str] = {
+    "science fiction": "Sci-Fi",
+    "science-fiction": "Sci-Fi",
+    "scifi": "Sci-Fi",
+    "sci fi": "Sci-Fi",
+    "musical": "Music",
+    "animated": "Animation",
+    "historical": "History",
+    "documentaries": "Documentary",
+}
+
+# Genres the sources use that the thesis dropped on purpose (not errors, just not predicted).
+DROPPED: frozenset[str] = frozenset(
+    {"tv movie", "foreign", "biography", "sport", "short", "news", "reality-tv", "talk-show",
+     "game-show", "adult", "film-noir"}
+)
+
+_BY_LOWER = {g.lower(): g for g in GENRES}
+
+
+class UnknownGenreError(ValueError):
+    """A genre name that is neither canonical nor a known alias."""
+
+    def __init__(self, names: Sequence[str]):
+        self.names = list(names)
+        super().__init__(
+            f"unknown genre(s): {', '.join(repr(n) for n in self.names)}. "
+            f"Valid genres: {', '.join(GENRES)} "
+            f"(aliases: {', '.join(sorted(ALIASES))})."
+        )
+
+
+def canonical_genre(name: str) -> str | None:
+    """Map a source genre name to its canonical spelling.
+
+    Returns None for a genre the thesis drops on purpose (e.g. "TV Movie"); raises
+    UnknownGenreError for anything else it does not know.
+    """
+    key = " ".join(name.strip().lower().split())
+    if key in _BY_LOWER:
+        return _BY_LOWER[key]
+    if key in ALIASES:
+        return ALIASES[key]
+    if key in DROPPED:
+        return None
+    raise UnknownGenreError([name])
+
+
+def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
+    """Validate a user's list of canonical genres (aliases allowed), keeping their order.
+
+    None or an empty list means all 18 genres. Unknown names are reported together.
+    """
+    if names is None:
+        return GENRES
+    resolved: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        if not name.strip():
+            continue
+        try:
+            genre = canonical_genre(name)
+        except UnknownGenreError:
+            unknown.append(name)
+            continue
+        if genre is None:
+            unknown.append(name)
+        elif genre not in resolved:
+            resolved.append(genre)
+    if unknown:
+        raise UnknownGenreError(unknown)
+    return tuple(resolved) or GENRES
+
+
+def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Free-text genre names for zero-shot scoring ("heist, mockumentary, space opera").
+
+    Canonical names and aliases are normalised; anything else is kept as typed (trimmed),
+    because zero-shot models can score any phrase. Duplicates are removed, order is kept.
+    """
+    if text is None:
+        return ()
+    parts = text.replace("\n", ",").split(",") if isinstance(text, str) else list(text)
+    out: list[str] = []
+    for part in parts:
+        name = " ".join(str(part).split())
+        if not name:
+            continue
+        try:
+            name = canonical_genre(name) or name
+        except UnknownGenreError:
+            pass
+        if name.lower() not in {o.lower() for o in out}:
+            out.append(name)
+    return tuple(out)

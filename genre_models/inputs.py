@@ -1,0 +1,150 @@
+"""Turning what a user hands us (a file, bytes, an array, a PIL image, free text) into model input.
+
+Every poster goes through :func:`load_poster`, so the CLI, the app and training all see the same
+RGB image whatever the file was: EXIF rotation applied, palette/alpha composited on white, CMYK and
+16-bit converted, the first frame of an animation, and a pixel limit against decompression bombs.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# 50 megapixels is far beyond any poster; larger files are refused instead of decoded.
+MAX_PIXELS = 50_000_000
+
+PosterInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, None]
+
+
+class InvalidImageError(ValueError):
+    """The poster could not be read as an image; the message is safe to show to a user."""
+
+
+def load_poster(source: PosterInput, max_pixels: int = MAX_PIXELS) -> Image.Image | None:
+    """Read a poster from a path, bytes, a numpy array or a PIL image and return it as RGB.
+
+    Returns None when ``source`` is None (no poster given). Raises InvalidImageError with a
+    plain-language message for anything that is not a readable image.
+    """
+    if source is None:
+        return None
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        image = _open(source, max_pixels)
+    _check_pixels(image, max_pixels)
+    try:
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(0)
+        image = ImageOps.exif_transpose(image) or image
+        return _to_rgb(image)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"the poster file is damaged or truncated ({exc})") from exc
+
+
+def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
+    name = "the uploaded data" if isinstance(source, bytes) else f"'{Path(source).name}'"
+    if not isinstance(source, bytes):
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidImageError(f"poster file not found: {path}")
+        if path.stat().st_size == 0:
+            raise InvalidImageError(f"{name} is empty (0 bytes)")
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (and later raises) on huge images; we apply our own limit with a clear message.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            old_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+            try:
+                image = Image.open(stream)
+            finally:
+                Image.MAX_IMAGE_PIXELS = old_limit
+        _check_pixels(image, max_pixels)
+        image.load()
+    except InvalidImageError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise InvalidImageError(
+            f"{name} is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)"
+        ) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"{name} is damaged or truncated ({exc})") from exc
+    return image
+
+
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidImageError(
+            f"the poster is {width}x{height} pixels, over the limit of {max_pixels:,} pixels; "
+            "please use a smaller image"
+        )
+    if width == 0 or height == 0:
+        raise InvalidImageError("the poster has no pixels")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P":
+        # Palette images may carry transparency in their info; RGBA keeps it for compositing.
+        image = image.convert("RGBA")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _array_to_rgb(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _array_to_rgb(array: np.ndarray) -> Image.Image:
+    """Arrays from Gradio/numpy: uint8 or wider ints/floats, grey, RGB or RGBA."""
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise InvalidImageError(f"expected an image array of shape HxW or HxWxC, got {array.shape}")
+    if array.ndim == 3 and array.shape[2] not in (1, 3, 4):
+        raise InvalidImageError(f"expected 1, 3 or 4 colour channels, got {array.shape[2]}")
+    data = array.astype(np.float64)
+    if array.dtype == np.uint16:
+        data = data * (255.0 / 65535.0)
+    elif array.dtype != np.uint8:
+        top = float(np.nanmax(data)) if data.size else 1.0
+        scale = 255.0 / (65535.0 if top > 255 else (255.0 if top > 1 else 1.0))
+        data = data * scale
+    data = np.clip(np.nan_to_num(data), 0, 255).astype(np.uint8)
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    image = Image.fromarray(data)
+    _check_pixels(image, MAX_PIXELS)
+    return _to_rgb(image)
+
+
+@dataclass(frozen=True)
+class PlotText:
+    """A cleaned plot: ``text`` is None when the user gave nothing usable."""
+
+    text: str | None
+
+    @property
+    def present(self) -> bool:
+        return self.text is not None
+
+
+def clean_plot(plot: str | None) -> PlotText:
+    """Fold whitespace; an empty or whitespace-only plot means no plot."""
+    if plot is None:
+        return PlotText(None)
+    if not isinstance(plot, str):
+        raise TypeError(f"plot must be text, got {type(plot).__name__}")
+    folded = " ".join(plot.split())
+    return PlotText(folded or None)

@@ -1,0 +1,69 @@
+"""Zero-shot genre scores from text prompts (open_clip's ``build_zero_shot_classifier`` idea).
+
+Each genre's prompts are embedded, averaged over templates and re-normalised once, then cached per
+genre, so asking about a new genre list only embeds the genres not seen before.
+
+Probability choice: each genre is compared with a *neutral* prompt made from the same templates
+without a genre word, and
+
+    p(genre) = sigmoid(scale * (cos(x, genre) - cos(x, neutral)) + bias)
+
+This is the two-way softmax "genre vs. plain movie" that CLIP was trained to answer, so it keeps
+CLIP's own logit scale, and it is independent per genre: adding or removing a genre never changes
+another genre's probability (a softmax across genres would, and would force the probabilities of a
+multi-genre film to compete). ``scale``/``bias`` can be calibrated on labelled data.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Sequence
+
+import torch
+
+from .encoders.base import TextBatch
+
+PromptFn = Callable[[str], list[str]]
+
+
+class ZeroShotScorer:
+    """Caches genre text embeddings for one text encoder and one prompt set."""
+
+    def __init__(self, encode_texts: Callable[[Sequence[str]], TextBatch], prompts: PromptFn,
+                 scale: float, bias: float = 0.0):
+        self._encode = encode_texts
+        self._prompts = prompts
+        self.scale = float(scale)
+        self.bias = float(bias)
+        self._cache: dict[str, torch.Tensor] = {}
+        self._lock = threading.Lock()
+
+    def _class_embedding(self, genre: str) -> torch.Tensor:
+        embeddings = self._encode(self._prompts(genre)).embeddings
+        mean = embeddings.mean(dim=0)
+        return mean / mean.norm()
+
+    def genre_embeddings(self, genres: Sequence[str]) -> torch.Tensor:
+        """[len(genres), D] normalised embeddings, computed once per genre and cached."""
+        with self._lock:
+            todo = [g for g in dict.fromkeys([""] + list(genres)) if g not in self._cache]
+            if todo:
+                # One batched call for all new genres: a model call per genre would be much slower.
+                prompts = [self._prompts(g) for g in todo]
+                flat = self._encode([p for group in prompts for p in group]).embeddings
+                start = 0
+                for genre, group in zip(todo, prompts):
+                    mean = flat[start:start + len(group)].mean(dim=0)
+                    self._cache[genre] = mean / mean.norm()
+                    start += len(group)
+            return torch.stack([self._cache[g] for g in genres])
+
+    def probabilities(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
+        """[N, D] normalised features -> [N, len(genres)] independent probabilities."""
+        classes = self.genre_embeddings(genres)
+        neutral = self._cache[""]
+        margin = features @ classes.T - (features @ neutral).unsqueeze(1)
+        return torch.sigmoid(self.scale * margin + self.bias)
+
+    @property
+    def cached_genres(self) -> list[str]:
+        return [g for g in self._cache if g]

@@ -1,0 +1,100 @@
+"""Tiny models built in the tests, registered through the same registry as the real ones.
+
+Every family runs its real loading code (open_clip / timm / transformers factories) on
+configurations small enough to build and run in milliseconds. HF_HUB_OFFLINE=1 is set before any
+Hugging Face library is imported, so nothing ever waits on the network.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from genre_models.registry import ModelSpec, register_model, unregister_model  # noqa: E402
+
+torch.set_num_threads(2)
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+MOVIES_CSV = SHARED / "data" / "movies" / "movies.csv"
+
+TINY_TEXT_CFG = {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}
+TINY_CLIP_CONFIGS = {
+    "tiny-vit-test": {"embed_dim": 16, "quick_gelu": True, "text_cfg": TINY_TEXT_CFG,
+                      "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 16,
+                                     "head_width": 16}},
+    "tiny-rn-test": {"embed_dim": 16, "quick_gelu": True, "text_cfg": TINY_TEXT_CFG,
+                     "vision_cfg": {"image_size": 64, "layers": [1, 1, 1, 1], "width": 16,
+                                    "head_width": 64}},
+}
+
+# A word-piece vocabulary big enough for the plots the tests write.
+TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(
+    "a an the of and in to is on at with for by from film movie poster plot story about people "
+    "events their lives some that tells action adventure animated comedy crime documentary drama "
+    "family fantasy historical horror musical mystery romance science fiction thriller war western "
+    "ghost house love heist space opera haunted two strangers fall . , ! ' - full fights chases".split()))
+
+@pytest.fixture(scope="session")
+def tiny_clip_configs(tmp_path_factory):
+    import open_clip
+    folder = tmp_path_factory.mktemp("open_clip_configs")
+    for name, cfg in TINY_CLIP_CONFIGS.items():
+        (folder / f"{name}.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(folder)
+    return list(TINY_CLIP_CONFIGS)
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
+                                  model_max_length=24)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(TINY_VOCAB), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+@pytest.fixture
+def tiny_models(tiny_clip_configs, tiny_bert_dir, tmp_path):
+    """Registers tiny models of every family; each gets its own (empty) checkpoint folder."""
+    ckpt = tmp_path / "checkpoints"
+    specs = [
+        ModelSpec("tiny-clip-vit", "clip", "Tiny CLIP ViT", arch="tiny-vit-test", pretrained=None,
+                  checkpoint=str(ckpt / "tiny-clip-vit")),
+        ModelSpec("tiny-clip-rn", "clip", "Tiny CLIP RN", arch="tiny-rn-test", pretrained=None,
+                  checkpoint=str(ckpt / "tiny-clip-rn")),
+        ModelSpec("tiny-bit", "timm-image", "Tiny BiT", arch="resnetv2_50x1_bit", pretrained=None,
+                  model_kwargs={"channels": (128, 128, 128, 128)}, checkpoint=str(ckpt / "tiny-bit"),
+                  zero_shot=False),
+        ModelSpec("tiny-bert", "hf-text", "Tiny BERT", arch=str(tiny_bert_dir),
+                  checkpoint=str(ckpt / "tiny-bert"), zero_shot_scale=20.0, max_length=24),
+        ModelSpec("tiny-fusion", "fusion", "Tiny fusion", checkpoint=str(ckpt / "tiny-fusion"),
+                  image_model="tiny-clip-vit", text_model="tiny-bert", image_weight=0.5),
+    ]
+    for spec in specs:
+        register_model(spec, overwrite=True)
+    yield {s.key: s for s in specs}
+    for spec in specs:
+        unregister_model(spec.key)
+
+@pytest.fixture
+def poster(tmp_path):
+    """A small synthetic poster file."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "poster.png"
+    Image.fromarray(rng.integers(0, 255, (96, 64, 3), dtype=np.uint8)).save(path)
+    return path
+
+def needs_shared_data():
+    return pytest.mark.skipif(not MOVIES_CSV.is_file(),
+                              reason=f"real movie data not found at {MOVIES_CSV} (../shared is absent)")

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import torch
+
+from genre_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from genre_models.genres import GENRES
+from genre_models.heads import GenreHead
+
+
+def _save(tmp_path, dim=12, genres=GENRES, kind="mlp"):
+    torch.manual_seed(0)
+    head = GenreHead(dim, len(genres), kind=kind, hidden=6)
+    save_checkpoint(tmp_path, head, list(genres), {g: 0.3 for g in genres},
+                    backbone={"arch": "ViT-B-16-quickgelu"}, metrics={"micro_f1": 0.5})
+    return head
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_round_trip(tmp_path, kind):
+    head = _save(tmp_path, kind=kind).eval()
+    loaded = load_checkpoint(tmp_path, embedding_dim=12, backbone={"arch": "ViT-B-16-quickgelu"})
+    x = torch.randn(3, 12)
+    assert torch.allclose(head(x), loaded.head(x))
+    assert loaded.genres == GENRES and loaded.thresholds["Drama"] == pytest.approx(0.3)
+    assert loaded.config["metrics"] == {"micro_f1": 0.5}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_wrong_embedding_size_is_named(tmp_path):
+    _save(tmp_path, dim=12)
+    with pytest.raises(CheckpointError, match="12-d features but the backbone gives 768-d"):
+        load_checkpoint(tmp_path, embedding_dim=768)
+
+
+def test_wrong_backbone_is_named(tmp_path):
+    _save(tmp_path)
+    with pytest.raises(CheckpointError, match="ViT-L-14-quickgelu"):
+        load_checkpoint(tmp_path, backbone={"arch": "ViT-L-14-quickgelu"})
+
+
+def test_genre_mismatch_is_named(tmp_path):
+    _save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["genres"][0] = "Spaghetti"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="Spaghetti"):
+        load_checkpoint(tmp_path)
+
+
+def test_genre_count_mismatch_is_named(tmp_path):
+    _save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["genres"] = config["genres"][:5]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="18 outputs but config lists 5 genres"):
+        load_checkpoint(tmp_path)
+
+
+def test_weights_that_do_not_fit_the_config(tmp_path):
+    _save(tmp_path, kind="mlp")
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["head"]["hidden"] = 99
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"body.1.weight: file has \(6, 12\)"):
+        load_checkpoint(tmp_path)
+
+
+def test_corrupt_or_pickled_weights_are_refused(tmp_path):
+    _save(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x80\x04 not safetensors, maybe a pickle")
+    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+        load_checkpoint(tmp_path)
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(CheckpointError, match="no config.json"):
+        load_checkpoint(tmp_path)

@@ -1,0 +1,97 @@
+"""Every kind of image a user may drop, and plots that are empty or too long."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genre_models.inputs import InvalidImageError, clean_plot, load_poster
+
+
+def _save(image, tmp_path, name, **kw):
+    path = tmp_path / name
+    image.save(path, **kw)
+    return path
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    image = Image.new("RGB", (40, 20), "red")
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees when shown
+    path = _save(image, tmp_path, "rotated.jpg", exif=exif)
+    assert load_poster(path).size == (20, 40)
+
+
+def test_palette_with_transparency_goes_on_white(tmp_path):
+    image = Image.new("P", (8, 8), 0)
+    image.putpalette([0, 0, 0] * 256)
+    path = _save(image, tmp_path, "palette.png", transparency=0)
+    out = load_poster(path)
+    assert out.mode == "RGB" and out.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    image = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    out = load_poster(_save(image, tmp_path, "clear.png"))
+    assert out.getpixel((1, 1)) == (255, 255, 255)
+
+
+def test_cmyk_greyscale_and_16_bit(tmp_path):
+    cmyk = load_poster(_save(Image.new("CMYK", (4, 4), (0, 255, 255, 0)), tmp_path, "c.jpg"))
+    assert cmyk.mode == "RGB" and cmyk.getpixel((0, 0))[0] > 200
+    grey = load_poster(_save(Image.new("L", (4, 4), 128), tmp_path, "g.png"))
+    assert grey.mode == "RGB" and grey.getpixel((0, 0)) == (128, 128, 128)
+    deep = Image.fromarray(np.full((4, 4), 65535, dtype=np.uint16))
+    out = load_poster(_save(deep, tmp_path, "deep.png"))
+    assert out.mode == "RGB" and out.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_first_frame_of_an_animation(tmp_path):
+    frames = [Image.new("RGB", (6, 6), c) for c in ("red", "blue")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    r, g, b = load_poster(path).getpixel((2, 2))
+    assert r > 200 and b < 50
+
+
+def test_arrays_and_bytes(tmp_path):
+    assert load_poster(np.zeros((5, 7, 4), dtype=np.uint8)).size == (7, 5)
+    assert load_poster(np.ones((5, 7), dtype=np.float32)).getpixel((0, 0)) == (255, 255, 255)
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 3)).save(buffer, format="PNG")
+    assert load_poster(buffer.getvalue()).size == (3, 3)
+    assert load_poster(None) is None
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    path = _save(Image.new("L", (2000, 2000)), tmp_path, "big.png")
+    with pytest.raises(InvalidImageError, match="over the limit"):
+        load_poster(path, max_pixels=1_000_000)
+
+
+@pytest.mark.parametrize("content,match", [(b"hello, I am text", "not an image"), (b"", "empty")])
+def test_not_an_image(tmp_path, content, match):
+    path = tmp_path / "poster.jpg"
+    path.write_bytes(content)
+    with pytest.raises(InvalidImageError, match=match):
+        load_poster(path)
+
+
+def test_truncated_jpeg(tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "green").save(buffer, format="JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buffer.getvalue()[:200])
+    with pytest.raises(InvalidImageError):
+        load_poster(path)
+
+
+def test_missing_file():
+    with pytest.raises(InvalidImageError, match="not found"):
+        load_poster("/nonexistent/poster.jpg")
+
+
+def test_plot_cleaning():
+    assert clean_plot("  \n\t ").text is None
+    assert clean_plot(None).present is False
+    assert clean_plot(" A  ghost\nstory ").text == "A ghost story"

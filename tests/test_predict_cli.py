@@ -1,0 +1,42 @@
+import json
+
+from genre_models.predict import main
+
+PLOT = "a ghost haunted the house and the family fled ."
+
+
+def test_table_with_available_and_unavailable_models(tiny_models, poster, capsys):
+    code = main(["--poster", str(poster), "--plot", PLOT, "--models", "tiny-bert", "clip-vit-b-16",
+                 "bit-resnet50"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "tiny-bert" in out.splitlines()[0] and "Horror" in out
+    assert "[clip-vit-b-16] unavailable" in out and "python -m genre_models.download clip-vit-b-16" in out
+    assert "[bit-resnet50] unavailable" in out
+
+
+def test_json_output_and_custom_genres(tiny_models, poster, capsys):
+    code = main(["--poster", str(poster), "--plot", PLOT, "--models", "tiny-clip-vit", "tiny-bert",
+                 "--genres", "Horror", "science fiction", "--custom-genres", "heist, space opera", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert list(data["tiny-clip-vit"]["probabilities"]) == ["Horror", "Sci-Fi", "heist", "space opera"]
+    assert data["tiny-bert"]["status"] == "ok"
+
+
+def test_unknown_model_and_genre_list_valid_ones(capsys):
+    assert main(["--plot", PLOT, "--models", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'nope'" in err and "minilm" in err
+    assert main(["--plot", PLOT, "--genres", "Spaghetti"]) == 2
+    err = capsys.readouterr().err
+    assert "Spaghetti" in err and "Western" in err
+
+
+def test_no_model_answers_exits_1(capsys):
+    assert main(["--plot", PLOT, "--models", "bert-base"]) == 1
+    assert "weights not available offline" in capsys.readouterr().out
+
+
+def test_needs_some_input(capsys):
+    assert main(["--models", "minilm"]) == 2

@@ -1,0 +1,181 @@
+"""Every model family through the same registry, factory and predictor code, on tiny models."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from genre_models import GENRES, ModelPool, Status, create_predictor
+from genre_models.checkpoint import save_checkpoint
+from genre_models.heads import GenreHead
+from genre_models.registry import UnknownModelError
+
+PLOT = "a ghost haunted the house and the family fled ."
+SINGLE_KEYS = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bert"]
+
+
+@pytest.mark.parametrize("key", SINGLE_KEYS)
+def test_zero_shot_answers_all_genres(tiny_models, poster, key):
+    pred = ModelPool().get(key).predict(poster=poster, plot=PLOT)
+    assert pred.status is Status.OK, pred.message
+    assert pred.mode == "zero-shot"
+    assert list(pred.probabilities) == list(GENRES)
+    assert all(0.0 <= p <= 1.0 for p in pred.probabilities.values())
+    assert pred.predicted == [g for g, p in pred.top(18) if p >= 0.5]
+    if key.startswith("tiny-clip"):  # built with pretrained=None: the status says so
+        assert "random weights" in pred.message
+    assert pred.latency_ms > 0
+
+
+def test_probabilities_are_independent_not_a_softmax(tiny_models, poster):
+    predictor = ModelPool().get("tiny-clip-vit")
+    few = predictor.predict(poster=poster, genres=["Horror", "Comedy"])
+    more = predictor.predict(poster=poster, genres=["Horror", "Comedy", "heist", "Western"])
+    assert few.probabilities["Horror"] == pytest.approx(more.probabilities["Horror"], abs=1e-6)
+    assert few.probabilities["Comedy"] == pytest.approx(more.probabilities["Comedy"], abs=1e-6)
+    # a multi-label model's probabilities need not sum to one
+    assert sum(more.probabilities.values()) != pytest.approx(1.0, abs=1e-3)
+
+
+def test_custom_genres_are_scored_by_zero_shot_models(tiny_models):
+    pred = ModelPool().get("tiny-bert").predict(plot=PLOT, genres=["heist", "space opera"])
+    assert pred.ok and list(pred.probabilities) == ["heist", "space opera"]
+
+
+def test_missing_input_is_reported_not_raised(tiny_models, poster):
+    pool = ModelPool()
+    no_poster = pool.get("tiny-clip-vit").predict(plot=PLOT)
+    assert no_poster.status is Status.MISSING_INPUT and "poster" in no_poster.message
+    no_plot = pool.get("tiny-bert").predict(poster=poster, plot="   \n ")
+    assert no_plot.status is Status.MISSING_INPUT and "plot" in no_plot.message
+    fusion = pool.get("tiny-fusion").predict(poster=poster)
+    assert fusion.status is Status.MISSING_INPUT and "plot" in fusion.message
+
+
+def test_not_an_image_is_invalid_input(tiny_models, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a JPEG")
+    pred = ModelPool().get("tiny-clip-rn").predict(poster=bad, plot=PLOT)
+    assert pred.status is Status.INVALID_INPUT and "not an image" in pred.message
+
+
+def test_cnn_without_head_is_unavailable_with_training_hint(tiny_models, poster):
+    pred = ModelPool().get("tiny-bit").predict(poster=poster)
+    assert pred.status is Status.UNAVAILABLE
+    assert "genre_models.train" in pred.message
+
+
+def _write_head(spec, dim, genres=GENRES, seed=0):
+    torch.manual_seed(seed)
+    head = GenreHead(dim, len(genres), kind="mlp", hidden=8)
+    return save_checkpoint(spec.checkpoint_dir(), head, list(genres), {g: 0.4 for g in genres},
+                           backbone={"arch": spec.arch}), head
+
+
+@pytest.mark.parametrize("key", ["tiny-bit", "tiny-clip-vit", "tiny-bert"])
+def test_trained_head_is_used_when_present(tiny_models, poster, key):
+    spec = tiny_models[key]
+    dim = create_predictor(key).embedding_dim
+    _, head = _write_head(spec, dim)
+    predictor = ModelPool().get(key)
+    pred = predictor.predict(poster=poster, plot=PLOT)
+    assert pred.status is Status.OK and pred.mode == "trained"
+    assert pred.thresholds == {g: 0.4 for g in GENRES}
+    features, _ = predictor.features(posters=[predictor_input(poster)], plots=[PLOT])
+    with torch.inference_mode():
+        expected = torch.sigmoid(head.eval()(features))[0]
+    assert [pred.probabilities[g] for g in GENRES] == pytest.approx(expected.tolist(), abs=1e-5)
+    # a slider threshold overrides the tuned ones; zero-shot still reachable when the family has it
+    assert set(predictor.predict(poster=poster, plot=PLOT, threshold=0.9).thresholds.values()) == {0.9}
+    if spec.zero_shot:
+        assert predictor.predict(poster=poster, plot=PLOT, mode="zero-shot").mode == "zero-shot"
+        # genres the head does not know fall back to zero-shot in auto mode
+        assert predictor.predict(poster=poster, plot=PLOT, genres=["heist"]).mode == "zero-shot"
+    else:
+        unknown = predictor.predict(poster=poster, genres=["heist"])
+        assert unknown.status is Status.UNAVAILABLE and "does not know heist" in unknown.message
+
+
+def predictor_input(path):
+    from genre_models.inputs import load_poster
+    return load_poster(path)
+
+
+def test_head_for_another_backbone_is_reported(tiny_models, poster):
+    spec = tiny_models["tiny-clip-rn"]
+    _write_head(spec, dim=999)
+    pred = ModelPool().get("tiny-clip-rn").predict(poster=poster, mode="trained")
+    assert pred.status is Status.UNAVAILABLE
+    assert "999-d" in pred.message and "16-d" in pred.message
+    # zero-shot keeps working, and says the head was not loaded
+    auto = ModelPool().get("tiny-clip-rn").predict(poster=poster)
+    assert auto.ok and "trained head not loaded" in auto.message
+
+
+def test_late_fusion_is_weighted_mean_of_parts(tiny_models, poster):
+    pool = ModelPool()
+    image = pool.get("tiny-clip-vit").predict(poster=poster)
+    text = pool.get("tiny-bert").predict(plot=PLOT)
+    fused = pool.get("tiny-fusion").predict(poster=poster, plot=PLOT)
+    assert fused.ok and fused.mode.startswith("late fusion")
+    for genre in GENRES:
+        assert fused.probabilities[genre] == pytest.approx(
+            0.5 * image.probabilities[genre] + 0.5 * text.probabilities[genre], abs=1e-6)
+    # the fusion model shares its parts' loaded backbones
+    assert pool.get("tiny-fusion").image is pool.get("tiny-clip-vit")
+
+
+def test_learned_fusion_head(tiny_models, poster):
+    pool = ModelPool()
+    dim = pool.get("tiny-clip-vit").embedding_dim + pool.get("tiny-bert").embedding_dim
+    spec = tiny_models["tiny-fusion"]
+    save_checkpoint(spec.checkpoint_dir(), GenreHead(dim, len(GENRES)), list(GENRES),
+                    {g: 0.5 for g in GENRES})
+    pred = pool.get("tiny-fusion").predict(poster=poster, plot=PLOT)
+    assert pred.ok and pred.mode == "trained"
+
+
+def test_missing_weights_make_one_model_unavailable_others_answer(tiny_models, poster):
+    pool = ModelPool()
+    results = pool.predict(["clip-vit-b-16", "bit-resnet50", "tiny-bert", "tiny-clip-vit"],
+                           poster=poster, plot=PLOT)
+    for key in ("clip-vit-b-16", "bit-resnet50"):
+        assert results[key].status is Status.UNAVAILABLE
+        assert "weights not available offline" in results[key].message
+        assert f"python -m genre_models.download {key}" in results[key].message
+    assert results["tiny-bert"].ok and results["tiny-clip-vit"].ok
+
+
+def test_unknown_model_lists_valid_keys():
+    with pytest.raises(UnknownModelError) as info:
+        create_predictor("clip-vit-h-14")
+    assert "clip-vit-b-16" in str(info.value) and "minilm" in str(info.value)
+
+
+def test_batch_matches_single_and_keeps_failures_in_place(tiny_models, poster, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    predictor = ModelPool().get("tiny-clip-vit")
+    batch = predictor.predict_batch([poster, bad, None], [None, None, None])
+    assert [p.status for p in batch] == [Status.OK, Status.INVALID_INPUT, Status.MISSING_INPUT]
+    single = predictor.predict(poster=poster)
+    assert batch[0].probabilities == pytest.approx(single.probabilities, abs=1e-5)
+
+
+def test_concurrent_requests_load_the_model_once(tiny_models, poster, monkeypatch):
+    from genre_models import predictors
+    calls = []
+    real = predictors.load_encoder
+    monkeypatch.setattr(predictors, "load_encoder", lambda *a, **k: calls.append(1) or real(*a, **k))
+    predictor = ModelPool().get("tiny-clip-rn")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(predictor.predict(poster=poster)))
+               for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(results) == 6 and all(r.ok for r in results)
+    assert all(r.probabilities == pytest.approx(results[0].probabilities) for r in results)
