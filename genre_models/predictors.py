@@ -6,6 +6,7 @@ stay apart from the head (``features()``), so training, fusion and explanations 
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -240,6 +241,8 @@ class BackbonePredictor(GenrePredictor):
     def __init__(self, spec: ModelSpec, device: torch.device | None = None):
         super().__init__(spec, device)
         self.encoder = None
+        self.trained_encoder = None  # the encoder the trained head reads: fine-tuned, or the same one
+        self.backbone_fingerprint: str | None = None
         self.scorer: ZeroShotScorer | None = None
 
     @property
@@ -263,17 +266,50 @@ class BackbonePredictor(GenrePredictor):
                                              self.spec.zero_shot_scale or 20.0, self.spec.zero_shot_bias)
             self.scorer.genre_embeddings(GENRES)  # built once at load, not in the first request
         self._load_head(self.encoder.embedding_dim, {"arch": self.spec.arch})
+        self.trained_encoder = self.encoder
+        self.backbone_fingerprint = None
+        if self.checkpoint is not None and self.checkpoint.config.get("finetuned_backbone"):
+            self._load_finetuned_backbone()
 
-    def features(self, posters: Sequence = (), plots: Sequence[str] = ()) -> tuple[torch.Tensor, list[bool]]:
-        """Backbone features for loaded posters (PIL RGB) or cleaned plots, and truncation flags."""
+    def _load_finetuned_backbone(self) -> None:
+        """A head trained with ``--finetune`` comes with its own backbone weights (fp16 safetensors).
+
+        They go into a copy of the encoder: zero-shot keeps the original embedding space.
+        """
+        from safetensors.torch import load_file
+        path = self.spec.checkpoint_dir() / self.checkpoint.config["finetuned_backbone"]
+        try:
+            state = {k: v.float() for k, v in load_file(str(path)).items()}
+            encoder = copy.deepcopy(self.encoder)
+            # only the fine-tuned tensors are stored; the rest (frozen embeddings) is the base model's
+            result = encoder.model.load_state_dict(state, strict=False)
+            if result.unexpected_keys:
+                raise ValueError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
+        except Exception as exc:  # missing/corrupt file or keys of another architecture
+            self.head_error = f"fine-tuned backbone {path.name} not loaded: {exc}"
+            self.checkpoint = None
+            log.warning("%s: %s", self.key, self.head_error)
+            return
+        encoder.model.eval()
+        self.trained_encoder = encoder
+        self.backbone_fingerprint = self.checkpoint.config.get("finetuned_backbone_sha256")
+
+    def features(self, posters: Sequence = (), plots: Sequence[str] = (),
+                 trained: bool = False) -> tuple[torch.Tensor, list[bool]]:
+        """Backbone features for loaded posters (PIL RGB) or cleaned plots, and truncation flags.
+
+        ``trained=True`` uses the fine-tuned backbone of the checkpoint, when it has one.
+        """
         self.load()
+        encoder = self.trained_encoder if trained else self.encoder
         if self.spec.needs_poster:
-            return self.encoder.encode_images(list(posters)), [False] * len(posters)
-        batch = self.encoder.encode_texts(list(plots))
+            return encoder.encode_images(list(posters)), [False] * len(posters)
+        batch = encoder.encode_texts(list(plots))
         return batch.embeddings, batch.truncated
 
     def _probabilities(self, items: list[_Item], plan: _Plan) -> tuple[torch.Tensor, list[bool]]:
-        features, truncated = self.features([i.poster for i in items], [i.plot for i in items])
+        features, truncated = self.features([i.poster for i in items], [i.plot for i in items],
+                                            trained=plan.mode == "trained")
         if plan.mode == "trained":
             return self._head_probabilities(features, plan.genres), truncated
         return self.scorer.probabilities(features, plan.genres), truncated
@@ -312,6 +348,7 @@ class FusionPredictor(GenrePredictor):
         posters, plots = [i.poster for i in items], [i.plot for i in items]
         if plan.mode == "trained":
             image_features, _ = self.image.features(posters=posters)
+            # frozen base features for both parts, as the fusion head was trained on
             text_features, truncated = self.text.features(plots=plots)
             features = torch.cat([image_features, text_features], dim=1)
             return self._head_probabilities(features, plan.genres), truncated

@@ -34,10 +34,13 @@ class ClipEncoder:
     def logit_scale(self) -> float:
         return float(self.model.logit_scale.exp().item())
 
-    @torch.inference_mode()
     def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        batch = torch.stack([self.preprocess(im) for im in images]).to(self.device)
-        return F.normalize(self.model.encode_image(batch).float(), dim=-1).cpu()
+        return self.encode_pixels(torch.stack([self.preprocess(im) for im in images]))
+
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Preprocessed [N, 3, H, W] batch (e.g. from DataLoader workers) -> [N, D] features."""
+        return F.normalize(self.model.encode_image(pixels.to(self.device)).float(), dim=-1).cpu()
 
     @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str]) -> TextBatch:

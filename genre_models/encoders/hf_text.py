@@ -44,10 +44,15 @@ class HFTextEncoder:
     @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str]) -> TextBatch:
         texts = list(texts)
-        truncated = [n > self.max_length for n in self.token_counts(texts)]
-        chunks = [self._encode_chunk(texts[i:i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)]
-        embeddings = torch.cat(chunks) if chunks else torch.empty(0, self.embedding_dim)
-        return TextBatch(embeddings, truncated)
+        counts = self.token_counts(texts)
+        # Batches of similar length pad far less than batches in the caller's order.
+        order = sorted(range(len(texts)), key=counts.__getitem__)
+        chunks = [self._encode_chunk([texts[i] for i in order[s:s + BATCH_SIZE]])
+                  for s in range(0, len(order), BATCH_SIZE)]
+        embeddings = torch.empty(len(texts), self.embedding_dim)
+        if chunks:
+            embeddings[torch.tensor(order)] = torch.cat(chunks)
+        return TextBatch(embeddings, [n > self.max_length for n in counts])
 
     def _encode_chunk(self, texts: list[str]) -> torch.Tensor:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,

@@ -23,12 +23,15 @@ class TimmImageEncoder:
         self.device = device
         self.random_weights = random_weights
         self.embedding_dim = int(model.num_features)
-        self.transform = create_transform(**resolve_data_config({}, model=model))
+        self.preprocess = create_transform(**resolve_data_config({}, model=model))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return self.encode_pixels(torch.stack([self.preprocess(im) for im in images]))
 
     @torch.inference_mode()
-    def encode_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        batch = torch.stack([self.transform(im) for im in images]).to(self.device)
-        return self.model(batch).float().cpu()
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Preprocessed [N, 3, H, W] batch (e.g. from DataLoader workers) -> [N, D] features."""
+        return self.model(pixels.to(self.device)).float().cpu()
 
     def gradcam_target_layers(self) -> list[torch.nn.Module]:
         """The last stage, the usual Grad-CAM target for ResNets."""

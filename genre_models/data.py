@@ -1,0 +1,191 @@
+"""Film datasets in the GenreLens CSV format, validated, and split deterministically by id.
+
+Format (as ``../shared/data/movies/movies.csv``): ``id,title,year,genres,plot,poster`` with
+``|``-separated genres and a poster path relative to the CSV (may be empty). Loading never stops at
+a bad row: it keeps what is usable and reports what it skipped or fixed in a :class:`LoadReport`.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .genres import GENRES, UnknownGenreError, canonical_genre
+
+REQUIRED_COLUMNS = ("id", "genres", "plot")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LoadReport:
+    """What loading found; ``lines()`` is what the CLIs print."""
+
+    rows_read: int = 0
+    rows_kept: int = 0
+    aliased_genres: Counter = field(default_factory=Counter)  # "Science Fiction -> Sci-Fi": n
+    dropped_genres: Counter = field(default_factory=Counter)  # deliberately dropped (TV Movie ...)
+    unknown_genres: Counter = field(default_factory=Counter)
+    no_genre: int = 0
+    empty_plots: int = 0
+    missing_posters: int = 0
+    broken_posters: int = 0
+    no_poster: int = 0
+    duplicate_ids: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"rows read: {self.rows_read}, kept: {self.rows_kept}"]
+        if self.aliased_genres:
+            out.append("genres mapped by alias: " + ", ".join(f"{k} ({n})" for k, n in self.aliased_genres.items()))
+        if self.dropped_genres:
+            out.append("genres dropped (not among the 18): " + ", ".join(
+                f"{k} ({n})" for k, n in self.dropped_genres.most_common()))
+        if self.unknown_genres:
+            out.append("unknown genres ignored: " + ", ".join(
+                f"{k!r} ({n})" for k, n in self.unknown_genres.most_common()) + f"; valid: {', '.join(GENRES)}")
+        for label, n in (("rows without any kept genre (dropped)", self.no_genre),
+                         ("rows with an empty plot (kept for poster models)", self.empty_plots),
+                         ("rows without a poster", self.no_poster),
+                         ("poster files missing (row kept for plot models)", self.missing_posters),
+                         ("poster files broken (row kept for plot models)", self.broken_posters)):
+            if n:
+                out.append(f"{label}: {n}")
+        if self.duplicate_ids:
+            out.append(f"duplicate ids (first kept): {len(self.duplicate_ids)} "
+                       f"e.g. {', '.join(self.duplicate_ids[:5])}")
+        return out
+
+
+@dataclass
+class FilmDataset:
+    """Validated films. ``frame`` columns: id, title, year, genres (list), plot (str|None), poster (Path|None)."""
+
+    frame: pd.DataFrame
+    source: Path
+    report: LoadReport
+    genres: tuple[str, ...] = GENRES
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.frame["id"].tolist()
+
+    def labels(self) -> np.ndarray:
+        """[N, G] multi-hot float32 targets."""
+        index = {g: i for i, g in enumerate(self.genres)}
+        y = np.zeros((len(self.frame), len(self.genres)), dtype=np.float32)
+        for row, genres in enumerate(self.frame["genres"]):
+            for genre in genres:
+                y[row, index[genre]] = 1.0
+        return y
+
+    def subset(self, mask) -> "FilmDataset":
+        return FilmDataset(self.frame[np.asarray(mask)].reset_index(drop=True), self.source,
+                           self.report, self.genres)
+
+    def describe(self) -> dict:
+        return {"file": str(self.source), "rows": len(self.frame),
+                "sha256": file_sha256(self.source)[:16],
+                "with_plot": int(self.frame["plot"].notna().sum()),
+                "with_poster": int(self.frame["poster"].notna().sum())}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_poster(path: Path, verify: bool) -> str:
+    if not path.is_file():
+        return "missing"
+    if verify:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception:  # PIL raises many types for broken files
+            return "broken"
+    return "ok"
+
+
+def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
+    """Read and validate a films CSV. Raises ValueError only when the file itself is unusable."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise ValueError(f"dataset not found: {path}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable CSV: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{path} lacks column(s) {', '.join(missing)}; expected "
+                         "id,title,year,genres,plot,poster")
+    report = LoadReport(rows_read=len(raw))
+    rows, seen = [], set()
+    for record in raw.to_dict("records"):
+        film_id = record["id"].strip()
+        if not film_id:
+            continue
+        if film_id in seen:
+            report.duplicate_ids.append(film_id)
+            continue
+        seen.add(film_id)
+        genres = []
+        for name in filter(None, (g.strip() for g in record["genres"].split("|"))):
+            try:
+                genre = canonical_genre(name)
+            except UnknownGenreError:
+                report.unknown_genres[name] += 1
+                continue
+            if genre is None:
+                report.dropped_genres[name] += 1
+            elif genre not in genres:
+                if genre != name:
+                    report.aliased_genres[f"{name} -> {genre}"] += 1
+                genres.append(genre)
+        if not genres:
+            report.no_genre += 1
+            continue
+        plot = " ".join(record.get("plot", "").split()) or None
+        report.empty_plots += plot is None
+        poster = None
+        if record.get("poster", "").strip():
+            candidate = (path.parent / record["poster"].strip())
+            state = _check_poster(candidate, verify_posters)
+            if state == "ok":
+                poster = candidate
+            elif state == "missing":
+                report.missing_posters += 1
+            else:
+                report.broken_posters += 1
+        else:
+            report.no_poster += 1
+        rows.append({"id": film_id, "title": record.get("title", ""), "year": record.get("year", ""),
+                     "genres": genres, "plot": plot, "poster": poster})
+    report.rows_kept = len(rows)
+    # object dtype keeps None for "no plot"/"no poster" (pandas would otherwise turn it into NaN)
+    columns = ["id", "title", "year", "genres", "plot", "poster"]
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in columns})
+    return FilmDataset(frame, path, report)
+
+
+def split_of(film_id: str, seed: int, val: float = 0.1, test: float = 0.1) -> str:
+    """The split a film belongs to: a hash of (seed, id), so it never depends on row order or size."""
+    value = int(hashlib.sha256(f"{seed}:{film_id}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return "test" if value < test else "val" if value < test + val else "train"
+
+
+def split_dataset(dataset: FilmDataset, seed: int = 0, val: float = 0.1,
+                  test: float = 0.1) -> dict[str, FilmDataset]:
+    """Deterministic train/val/test split by id."""
+    names = np.array([split_of(i, seed, val, test) for i in dataset.ids])
+    return {name: dataset.subset(names == name) for name in SPLITS}

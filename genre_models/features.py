@@ -1,0 +1,144 @@
+"""Backbone features for a dataset, computed once and cached on disk.
+
+The cache is keyed by the model (its spec and weights identity) and by each film's *content* (the
+plot text, or the poster file's bytes), so a second run, another split, or a CSV that shares films
+reuses what is there. Features are written in parts as they are computed: an interrupted run
+resumes where it stopped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .data import FilmDataset
+from .inputs import InvalidImageError, load_poster
+from .registry import PROJECT_ROOT
+
+DEFAULT_CACHE = PROJECT_ROOT / "features_cache"
+PART_SIZE = 512
+
+
+def content_hash(data: bytes | str) -> str:
+    return hashlib.sha1(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def model_fingerprint(predictor, trained: bool = False) -> str:
+    """Identity of the weights that produce the features (spec fields + a fine-tuned backbone, if used)."""
+    spec = predictor.spec
+    ident = {"family": spec.family, "arch": spec.arch, "pretrained": spec.pretrained,
+             "model_kwargs": spec.model_kwargs, "max_length": spec.max_length,
+             "backbone": predictor.backbone_fingerprint if trained else None}
+    return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class _PosterFiles(Dataset):
+    """Decodes and preprocesses posters in DataLoader workers."""
+
+    def __init__(self, paths: Sequence[Path], preprocess):
+        self.paths = list(paths)
+        self.preprocess = preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        try:
+            return self.preprocess(load_poster(self.paths[index])), True
+        except InvalidImageError:
+            return torch.zeros(3, 1, 1), False
+
+
+def _collate(batch):
+    ok = [b[1] for b in batch]
+    good = [b[0] for b, keep in zip(batch, ok) if keep]
+    return (torch.stack(good) if good else None), ok
+
+
+class FeatureCache:
+    """One folder per model fingerprint holding ``part-*.safetensors`` (features + content hashes)."""
+
+    def __init__(self, root: str | Path = DEFAULT_CACHE):
+        self.root = Path(root)
+
+    def folder(self, predictor, modality: str, trained: bool = False) -> Path:
+        return self.root / f"{predictor.key}-{modality}-{model_fingerprint(predictor, trained)}"
+
+    def _load_parts(self, folder: Path) -> dict[str, np.ndarray]:
+        known: dict[str, np.ndarray] = {}
+        for part in sorted(folder.glob("part-*.safetensors")):
+            tensors = load_file(str(part))
+            hashes = json.loads(part.with_suffix(".json").read_text())
+            known.update(zip(hashes, tensors["features"]))
+        return known
+
+    def _save_part(self, folder: Path, hashes: list[str], features: np.ndarray) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        index = len(list(folder.glob("part-*.safetensors")))
+        stem = folder / f"part-{index:05d}"
+        # hashes first, weights second: a part counts only once its .safetensors exists
+        stem.with_suffix(".json").write_text(json.dumps(hashes))
+        tmp = stem.with_suffix(".tmp")
+        save_file({"features": np.ascontiguousarray(features, dtype=np.float32)}, str(tmp))
+        tmp.rename(stem.with_suffix(".safetensors"))
+
+    def features(self, predictor, dataset: FilmDataset, modality: str, batch_size: int = 32,
+                 num_workers: int = 2, progress: bool = True,
+                 trained: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """[N, D] features for ``modality`` ("plot" or "poster") and a [N] mask of rows that have one.
+
+        Rows without that input (or with a poster that fails to decode) get zeros and mask False.
+        ``trained=True`` uses the checkpoint's fine-tuned backbone (evaluating a fine-tuned model).
+        """
+        predictor.load()
+        column = dataset.frame[modality]
+        rows = [i for i, value in enumerate(column) if value is not None and value == value]
+        hashes = [content_hash(column.iloc[i] if modality == "plot" else Path(column.iloc[i]).read_bytes())
+                  for i in rows]
+        folder = self.folder(predictor, modality, trained)
+        known = self._load_parts(folder)
+        first = {h: k for k, h in reversed(list(enumerate(hashes)))}  # same content -> computed once
+        todo = sorted(k for h, k in first.items() if h not in known)
+        encoder = predictor.trained_encoder if trained else predictor.encoder
+        if todo:
+            self.computed = len(todo)
+            bar = tqdm(total=len(todo), desc=f"{predictor.key} {modality} features", disable=not progress,
+                       unit=modality)
+            for start in range(0, len(todo), PART_SIZE):
+                chunk = todo[start:start + PART_SIZE]
+                values = [column.iloc[rows[k]] for k in chunk]
+                feats, ok = self._encode(encoder, modality, values, batch_size, num_workers)
+                kept = [hashes[k] for k, good in zip(chunk, ok) if good]
+                self._save_part(folder, kept, feats)
+                known.update(zip(kept, feats))
+                bar.update(len(chunk))
+            bar.close()
+        else:
+            self.computed = 0
+        dim = next(iter(known.values())).shape[0] if known else predictor.embedding_dim
+        out = np.zeros((len(dataset), dim), dtype=np.float32)
+        mask = np.zeros(len(dataset), dtype=bool)
+        for i, h in zip(rows, hashes):
+            if h in known:
+                out[i], mask[i] = known[h], True
+        return out, mask
+
+    @staticmethod
+    def _encode(encoder, modality, values, batch_size, num_workers) -> tuple[np.ndarray, list[bool]]:
+        if modality == "plot":
+            return encoder.encode_texts(values).embeddings.numpy(), [True] * len(values)
+        loader = DataLoader(_PosterFiles(values, encoder.preprocess), batch_size=batch_size,
+                            num_workers=num_workers, collate_fn=_collate)
+        feats, ok = [], []
+        for pixels, good in loader:
+            if pixels is not None:
+                feats.append(encoder.encode_pixels(pixels).numpy())
+            ok.extend(good)
+        return (np.concatenate(feats) if feats else np.zeros((0, encoder.embedding_dim), np.float32)), ok

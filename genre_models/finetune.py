@@ -1,0 +1,134 @@
+"""Full fine-tuning of a plot model (``train --finetune``): backbone + head trained together with BCE.
+
+The word-embedding table stays frozen (half of MiniLM's weights, and the part that moves least),
+so the checkpoint stores only the transformer layers that changed, as fp16 safetensors beside the
+head. Runs on a GPU when there is one and, slowly, on CPU.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from .encoders.hf_text import mean_pool
+from .heads import GenreHead
+from .training import HeadConfig, selection_score
+
+BACKBONE_FILE = "backbone.safetensors"
+
+
+@dataclass
+class FinetuneResult:
+    head: GenreHead
+    backbone_state: dict[str, torch.Tensor]  # only the fine-tuned (non-frozen) tensors
+    thresholds: np.ndarray
+    val_metrics: dict
+    best_epoch: int
+    history: list[dict]
+
+
+class _PlotClassifier(nn.Module):
+    """Transformer -> mean pool -> L2 normalise -> head: the same features the predictor uses."""
+
+    def __init__(self, backbone: nn.Module, head: GenreHead):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        hidden = self.backbone(**batch).last_hidden_state
+        return self.head(F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=-1))
+
+
+def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding), in random order."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_texts: list[str],
+                  y_val: np.ndarray, genres, config: HeadConfig, epochs: int = 3,
+                  backbone_lr: float = 5e-5, max_length: int | None = None,
+                  progress: bool = True) -> FinetuneResult:
+    """Fine-tune ``encoder.model`` (an HFTextEncoder's transformer) with a fresh genre head."""
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    device = encoder.device
+    max_length = min(max_length or encoder.max_length, encoder.max_length)
+    backbone = copy.deepcopy(encoder.model).to(device)
+    for param in backbone.embeddings.word_embeddings.parameters():
+        param.requires_grad_(False)
+    head = GenreHead(encoder.embedding_dim, len(genres), kind=config.head, hidden=config.hidden,
+                     dropout=config.dropout)
+    model = _PlotClassifier(backbone, head).to(device)
+    trainable = [p for p in backbone.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": trainable, "lr": backbone_lr},
+                                   {"params": head.parameters(), "lr": config.lr}],
+                                  weight_decay=config.weight_decay)
+    lengths = encoder.token_counts(train_texts)
+    steps = epochs * ((len(train_texts) + config.batch_size - 1) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[backbone_lr, config.lr], total_steps=steps, pct_start=0.1)
+    loss_fn = nn.BCEWithLogitsLoss()
+    y_train_t = torch.from_numpy(y_train)
+
+    def tokens(texts):
+        return encoder.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
+                                 return_tensors="pt").to(device)
+
+    def val_probabilities() -> np.ndarray:
+        model.eval()
+        out = np.zeros((len(val_texts), len(genres)), dtype=np.float32)
+        with torch.inference_mode():
+            for batch in _length_batches(encoder.token_counts(val_texts), 64, random.Random(0)):
+                out[batch] = torch.sigmoid(model(tokens([val_texts[i] for i in batch]))).cpu().numpy()
+        return out
+
+    best = None
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        batches = _length_batches(lengths, config.batch_size, rng)
+        running = 0.0
+        bar = tqdm(batches, desc=f"fine-tune epoch {epoch + 1}/{epochs}", disable=not progress)
+        for step, batch in enumerate(bar):
+            optimizer.zero_grad()
+            loss = loss_fn(model(tokens([train_texts[i] for i in batch])), y_train_t[batch].to(device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += loss.item()
+            bar.set_postfix(loss=f"{running / (step + 1):.4f}")
+        score, thresholds, metrics = selection_score(y_val, val_probabilities(), genres)
+        history.append({"epoch": epoch + 1, "train_loss": running / len(batches), "val_micro_f1": score,
+                        "val_macro_ap": metrics["macro_ap"]})
+        print(f"epoch {epoch + 1}: train loss {running / len(batches):.4f}, val micro-F1 {score:.4f}, "
+              f"val macro AP {metrics['macro_ap']:.4f}", flush=True)
+        if best is None or score > best[0]:
+            state = {name: p.detach().cpu().clone() for name, p in backbone.named_parameters()
+                     if p.requires_grad}
+            state.update({name: b.detach().cpu().clone() for name, b in backbone.named_buffers()
+                          if not name.startswith("embeddings.")})
+            best = (score, state, copy.deepcopy(head.state_dict()), thresholds, metrics, epoch + 1)
+    head.load_state_dict(best[2])
+    head.eval()
+    return FinetuneResult(head.cpu(), best[1], best[3], best[4], best[5], history)
+
+
+def save_backbone(directory: Path, state: dict[str, torch.Tensor]) -> tuple[str, str]:
+    """Write the fine-tuned tensors as fp16 safetensors; returns (file name, sha256)."""
+    path = Path(directory) / BACKBONE_FILE
+    save_file({k: v.half().contiguous() if v.is_floating_point() else v.contiguous()
+               for k, v in state.items()}, str(path), metadata={"format": "pt"})
+    return BACKBONE_FILE, hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,44 @@
+import pandas as pd
+
+from genre_models.data import load_dataset, split_dataset, split_of
+from films import write_films_csv
+
+
+def test_bad_rows_are_reported_not_fatal(tmp_path):
+    dataset = load_dataset(write_films_csv(tmp_path, n=20))
+    report = dataset.report
+    assert report.rows_read == 22 and report.rows_kept == 20
+    assert report.unknown_genres == {"Spaghetti": 1}
+    assert report.dropped_genres["TV Movie"] == 1 and report.dropped_genres["Biography"] == 1
+    assert report.missing_posters == 1 and report.broken_posters == 1
+    assert report.empty_plots == 1 and report.duplicate_ids == ["f4"] and report.no_genre == 1
+    text = "\n".join(report.lines())
+    assert "Spaghetti" in text and "duplicate ids" in text and "broken" in text
+    row = dataset.frame.set_index("id")
+    assert "Sci-Fi" in row.loc["f0", "genres"]  # alias mapped
+    assert row.loc["f1", "poster"] is None and row.loc["f1", "plot"]  # kept for plot models
+    assert row.loc["f3", "plot"] is None
+
+
+def test_split_is_deterministic_by_id(tmp_path):
+    dataset = load_dataset(write_films_csv(tmp_path, n=200, with_problems=False))
+    first = {k: set(v.ids) for k, v in split_dataset(dataset, seed=3).items()}
+    shuffled = dataset.subset(pd.Series(True, index=dataset.frame.index))
+    shuffled.frame = shuffled.frame.sample(frac=1, random_state=1).reset_index(drop=True)
+    again = {k: set(v.ids) for k, v in split_dataset(shuffled, seed=3).items()}
+    assert first == again
+    assert sum(len(v) for v in first.values()) == 200
+    assert 100 < len(first["train"]) < 190
+    other_seed = {k: set(v.ids) for k, v in split_dataset(dataset, seed=4).items()}
+    assert other_seed != first  # the seed matters
+    assert split_of("f1", seed=3) == split_of("f1", seed=3)
+
+
+def test_unusable_files(tmp_path):
+    import pytest
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,year\nx,1\n")
+    with pytest.raises(ValueError, match="lacks column"):
+        load_dataset(bad)
+    with pytest.raises(ValueError, match="not found"):
+        load_dataset(tmp_path / "nope.csv")

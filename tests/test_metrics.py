@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from genre_models.metrics import multilabel_metrics, tune_thresholds
+
+
+def test_metrics_on_a_hand_checked_example():
+    y_true = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    y_prob = np.array([[0.9, 0.2, 0.4], [0.1, 0.8, 0.6], [0.7, 0.3, 0.1], [0.2, 0.1, 0.3]])
+    m = multilabel_metrics(y_true, y_prob, 0.5, ["A", "B", "C"])
+    # predictions: [1,0,0], [0,1,1], [1,0,0], [0,0,0] -> 3 wrong cells of 12
+    assert m["hamming_loss"] == pytest.approx(3 / 12)
+    assert m["label_accuracy"] == pytest.approx(9 / 12)
+    assert m["subset_accuracy"] == pytest.approx(1 / 4)  # only the last film is exactly right
+    # micro: tp=3, fp=1, fn=2 -> 2*3 / (6+1+2)
+    assert m["micro_f1"] == pytest.approx(6 / 9)
+    # per genre F1: A 1.0, B 2/3, C 0.0
+    assert m["macro_f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert m["per_genre"]["B"] == pytest.approx({"precision": 1.0, "recall": 0.5, "f1": 2 / 3,
+                                                 "ap": 1.0, "support": 2})
+    # AP of C: the only positive (0.4) ranks second of four -> precision 1/2 at its recall
+    assert m["per_genre"]["C"]["ap"] == pytest.approx(0.5)
+
+
+def test_all_negative_has_high_label_accuracy_and_zero_f1():
+    y_true = np.zeros((10, 18))
+    y_true[:, 0] = 1
+    m = multilabel_metrics(y_true, np.zeros((10, 18)), 0.5, [str(i) for i in range(18)])
+    assert m["label_accuracy"] == pytest.approx(17 / 18) and m["micro_f1"] == 0.0
+
+
+def test_thresholds_are_tuned_per_genre():
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    p = np.array([[0.3, 0.9], [0.35, 0.8], [0.1, 0.85], [0.2, 0.1]])
+    t = tune_thresholds(y, p)
+    assert 0.2 < t[0] <= 0.3  # separates 0.3/0.35 from 0.1/0.2
+    assert 0.8 < t[1] <= 0.85

@@ -1,0 +1,135 @@
+"""train/evaluate CLIs called through main(argv) on a small CSV written by the test."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from genre_models import ModelPool, Status
+from genre_models import evaluate as evaluate_cli
+from genre_models import train as train_cli
+from genre_models.checkpoint import read_config
+from genre_models.data import load_dataset
+from genre_models.features import FeatureCache
+from films import write_films_csv
+
+FAST = ["--epochs", "4", "--patience", "2", "--no-progress", "--num-workers", "0"]
+
+
+@pytest.fixture
+def films(tmp_path):
+    return write_films_csv(tmp_path / "data", n=80)
+
+
+def _train(tmp_path, films, key, *extra):
+    out = tmp_path / "checkpoints" / key
+    code = train_cli.main(["--data", str(films), "--model", key, "--out", str(out),
+                           "--cache-dir", str(tmp_path / "cache"), *FAST, *extra])
+    assert code == 0
+    return out
+
+
+def test_grid_trains_saves_reloads_and_evaluates(tiny_models, tmp_path, films, capsys):
+    out = _train(tmp_path, films, "tiny-bert", "--lr", "1e-2", "1e-3", "--head", "mlp", "--hidden", "16")
+    printed = capsys.readouterr().out
+    assert "unknown genres ignored: 'Spaghetti' (1)" in printed and "duplicate ids" in printed
+    assert "grid (validation micro-F1" in printed and printed.count("micro-F1 0.") >= 2
+    config = read_config(out)
+    assert len(config["training"]["grid"]) == 2
+    assert config["training"]["command"].startswith("python -m genre_models.train --data")
+    assert config["data"]["split_seed"] == 0 and config["data"]["rows"] == 80
+    assert set(config["metrics"]["test"]) >= {"label_accuracy", "micro_f1", "macro_ap", "hamming_loss"}
+
+    # the predictor picks the head up from its checkpoint folder
+    pred = ModelPool().get("tiny-bert").predict(plot="ghost haunted house .")
+    assert pred.status is Status.OK and pred.mode == "trained"
+
+    report = tmp_path / "report"
+    assert evaluate_cli.main(["--data", str(films), "--models", "tiny-bert", "--out", str(report),
+                              "--cache-dir", str(tmp_path / "cache"), "--no-progress",
+                              "--num-workers", "0"]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads((report / "evaluation.json").read_text())["results"]
+    trained = next(r for r in results if r["mode"] == "trained")
+    # evaluation reproduces the numbers the checkpoint recorded, on the same split
+    for key, value in config["metrics"]["test"].items():
+        assert trained[key] == pytest.approx(value, abs=1e-9), key
+    names = {r["name"] for r in results}
+    assert {"baseline: all-negative", "baseline: label-prior", "baseline: tfidf-logreg"} <= names
+    assert any(r["mode"] == "zero-shot" for r in results)
+    markdown = (report / "evaluation.md").read_text()
+    assert "| Tiny BERT | trained |" in markdown and "micro-F1" in markdown
+    assert (report / "per_genre_f1.png").stat().st_size > 1000
+    assert "same data and split" in printed
+
+
+def test_cached_features_are_reused(tiny_models, tmp_path, films, monkeypatch):
+    _train(tmp_path, films, "tiny-clip-vit")
+    monkeypatch.setattr(FeatureCache, "_encode", lambda *a, **k: pytest.fail("features recomputed"))
+    _train(tmp_path, films, "tiny-clip-vit", "--lr", "3e-3")
+
+
+def test_interrupted_feature_run_resumes(tiny_models, tmp_path, films, monkeypatch):
+    import genre_models.features as features
+    monkeypatch.setattr(features, "PART_SIZE", 16)
+    dataset = load_dataset(films)
+    predictor = ModelPool().get("tiny-bert")
+    cache = FeatureCache(tmp_path / "cache")
+    real = FeatureCache._encode
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(len(args[2]))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(FeatureCache, "_encode", staticmethod(flaky))
+    with pytest.raises(KeyboardInterrupt):
+        cache.features(predictor, dataset, "plot", progress=False)
+    monkeypatch.setattr(FeatureCache, "_encode", staticmethod(real))
+    x, mask = cache.features(predictor, dataset, "plot", progress=False)
+    assert cache.computed == mask.sum() - 32  # two parts of 16 were kept from the first run
+    assert mask.sum() == 79  # one film has an empty plot
+
+
+@pytest.mark.parametrize("key", ["tiny-bit", "tiny-clip-rn", "tiny-fusion"])
+def test_poster_and_fusion_heads_train(tiny_models, tmp_path, films, key):
+    out = _train(tmp_path, films, key, "--head", "linear")
+    config = read_config(out)
+    assert config["data"]["train_rows"] < 80  # only films with a (readable) poster
+    assert ModelPool().get(key).checkpoint is None  # trained into --out, not the model's folder
+
+
+def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, capsys):
+    spec = tiny_models["tiny-bert"]
+    out = spec.checkpoint_dir()
+    assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--finetune", "--finetune-epochs", "1",
+                           "--batch-size", "16", "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0
+    config = read_config(out)
+    assert config["finetuned_backbone"] == "backbone.safetensors" and config["training"]["finetune"]
+    from safetensors.torch import load_file
+    tensors = load_file(str(out / "backbone.safetensors"))
+    assert not any(k.startswith("embeddings.word_embeddings") for k in tensors)  # frozen, not stored
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    predictor = ModelPool().get("tiny-bert")
+    predictor.load()
+    assert predictor.trained_encoder is not predictor.encoder
+    assert predictor.predict(plot="love two strangers fall .").mode == "trained"
+    capsys.readouterr()
+    assert evaluate_cli.main(["--data", str(films), "--models", "tiny-bert", "--modes", "trained",
+                              "--baselines", "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "cache"),
+                              "--no-progress"]) == 0
+    result = json.loads((tmp_path / "r" / "evaluation.json").read_text())["results"][0]
+    assert result["micro_f1"] == pytest.approx(config["metrics"]["test"]["micro_f1"], abs=1e-6)
+
+
+def test_usage_errors(tmp_path, films, capsys):
+    assert train_cli.main(["--data", str(films), "--model", "nope"]) == 2
+    assert "Valid models" in capsys.readouterr().err
+    assert train_cli.main(["--data", str(films), "--model", "clip-vit-b-16", "--finetune"]) == 2
+    assert evaluate_cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
+    # weights that are not on this machine: a clear message, no traceback
+    assert train_cli.main(["--data", str(films), "--model", "bit-resnet50", "--no-progress"]) == 1
+    assert "weights not available offline" in capsys.readouterr().err
