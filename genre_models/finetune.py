@@ -59,8 +59,13 @@ def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> 
 def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_texts: list[str],
                   y_val: np.ndarray, genres, config: HeadConfig, epochs: int = 3,
                   backbone_lr: float = 5e-5, max_length: int | None = None,
-                  progress: bool = True) -> FinetuneResult:
-    """Fine-tune ``encoder.model`` (an HFTextEncoder's transformer) with a fresh genre head."""
+                  init_head: GenreHead | None = None, progress: bool = True) -> FinetuneResult:
+    """Fine-tune ``encoder.model`` (an HFTextEncoder's transformer) together with a genre head.
+
+    ``init_head`` is a head already trained on the frozen features ("linear probe, then fine-tune"):
+    starting from it keeps the first updates from wrecking the pretrained features, and a fresh head
+    on L2-normalised features learns too slowly to keep up with the backbone.
+    """
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     device = encoder.device
@@ -68,8 +73,8 @@ def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_text
     backbone = copy.deepcopy(encoder.model).to(device)
     for param in backbone.embeddings.word_embeddings.parameters():
         param.requires_grad_(False)
-    head = GenreHead(encoder.embedding_dim, len(genres), kind=config.head, hidden=config.hidden,
-                     dropout=config.dropout)
+    head = copy.deepcopy(init_head) if init_head is not None else GenreHead(
+        encoder.embedding_dim, len(genres), kind=config.head, hidden=config.hidden, dropout=config.dropout)
     model = _PlotClassifier(backbone, head).to(device)
     trainable = [p for p in backbone.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW([{"params": trainable, "lr": backbone_lr},

@@ -106,13 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = FeatureCache(args.cache_dir)
     try:
         predictor.load()
-        if args.finetune:
-            data = {name: (part.subset(part.frame["plot"].notna()), None) for name, part in splits.items()}
-        else:
-            data = {}
-            for name, part in splits.items():
-                x, mask = modality_features(cache, predictor, part, args, pool)
-                data[name] = (part.subset(mask), x[mask])
+        data = {}
+        for name, part in splits.items():
+            x, mask = modality_features(cache, predictor, part, args, pool)
+            data[name] = (part.subset(mask), x[mask])
     except WeightsUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -128,28 +125,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                       batch_size=args.batch_size[0], lr=args.lr[0], optimizer=args.optimizer[0])
     started = time.time()
     extra: dict = {}
+    configs = grid(base, **THESIS_GRID) if args.grid else grid(base, args.batch_size, args.lr, args.optimizer)
+    best, grid_rows = run_grid(configs, data["train"][1], y["train"], data["val"][1], y["val"], genres, progress)
+    if len(grid_rows) > 1:
+        print("grid (validation micro-F1 at tuned thresholds):")
+        for row in sorted(grid_rows, key=lambda r: -r["val_micro_f1"]):
+            print(f"  bs={row['batch_size']:<4} lr={row['lr']:<7g} {row['optimizer']:<6} "
+                  f"micro-F1 {row['val_micro_f1']:.4f}  macro AP {row['val_macro_ap']:.4f}")
+    print(f"best head on frozen features: {best.config.label()} (epoch {best.best_epoch}), val micro-F1 "
+          f"{best.val_metrics['micro_f1']:.4f}")
     if args.finetune:
         from .finetune import finetune_text, save_backbone
         texts = {name: part.frame["plot"].tolist() for name, (part, _) in data.items()}
         result = finetune_text(predictor.encoder, texts["train"], y["train"], texts["val"], y["val"], genres,
-                               base, epochs=args.finetune_epochs, backbone_lr=args.backbone_lr,
-                               max_length=args.max_length, progress=progress)
-        best = TrainedHead(result.head, base, result.thresholds, result.val_metrics,
+                               best.config, epochs=args.finetune_epochs, backbone_lr=args.backbone_lr,
+                               max_length=args.max_length, init_head=best.head, progress=progress)
+        grid_rows = {"frozen_features": grid_rows, "finetune": result.history}
+        best = TrainedHead(result.head, best.config, result.thresholds, result.val_metrics,
                            epochs_run=args.finetune_epochs, best_epoch=result.best_epoch)
-        grid_rows = result.history
-        test_x = None
-    else:
-        configs = grid(base, **THESIS_GRID) if args.grid else grid(base, args.batch_size, args.lr, args.optimizer)
-        best, grid_rows = run_grid(configs, data["train"][1], y["train"], data["val"][1], y["val"], genres,
-                                   progress)
-        if len(grid_rows) > 1:
-            print("grid (validation micro-F1 at tuned thresholds):")
-            for row in sorted(grid_rows, key=lambda r: -r["val_micro_f1"]):
-                print(f"  bs={row['batch_size']:<4} lr={row['lr']:<7g} {row['optimizer']:<6} "
-                      f"micro-F1 {row['val_micro_f1']:.4f}  macro AP {row['val_macro_ap']:.4f}")
-        test_x = data["test"][1]
-    print(f"best: {best.config.label()} (epoch {best.best_epoch}), val micro-F1 "
-          f"{best.val_metrics['micro_f1']:.4f}")
+        print(f"fine-tuned: best epoch {best.best_epoch}, val micro-F1 {best.val_metrics['micro_f1']:.4f}")
 
     out = Path(args.out) if args.out else get_model_spec(args.model).checkpoint_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = {"finetuned_backbone": name, "finetuned_backbone_sha256": digest}
         test_prob = _finetuned_test_probabilities(predictor, result, data["test"][0])
     else:
-        test_prob = predict_probabilities(best.head, test_x)
+        test_prob = predict_probabilities(best.head, data["test"][1])
     test_metrics = multilabel_metrics(y["test"], test_prob, best.thresholds, genres)
     thresholds = dict(zip(genres, best.thresholds.tolist()))
     backbone = ({"image_model": pool.get(spec.image_model).spec.arch,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -64,11 +65,9 @@ def tiny_bert_dir(tmp_path_factory):
     BertModel(config).save_pretrained(folder)
     return folder
 
-@pytest.fixture
-def tiny_models(tiny_clip_configs, tiny_bert_dir, tmp_path):
-    """Registers tiny models of every family; each gets its own (empty) checkpoint folder."""
-    ckpt = tmp_path / "checkpoints"
-    specs = [
+def tiny_specs(ckpt: Path, tiny_bert_dir: Path) -> list[ModelSpec]:
+    """One tiny model of every family; each gets its own (empty) checkpoint folder under ``ckpt``."""
+    return [
         ModelSpec("tiny-clip-vit", "clip", "Tiny CLIP ViT", arch="tiny-vit-test", pretrained=None,
                   checkpoint=str(ckpt / "tiny-clip-vit")),
         ModelSpec("tiny-clip-rn", "clip", "Tiny CLIP RN", arch="tiny-rn-test", pretrained=None,
@@ -76,18 +75,31 @@ def tiny_models(tiny_clip_configs, tiny_bert_dir, tmp_path):
         ModelSpec("tiny-bit", "timm-image", "Tiny BiT", arch="resnetv2_50x1_bit", pretrained=None,
                   model_kwargs={"channels": (128, 128, 128, 128),
                                 "pretrained_cfg_overlay": {"input_size": (3, 64, 64)}},
-                  checkpoint=str(ckpt / "tiny-bit"),
-                  zero_shot=False),
+                  checkpoint=str(ckpt / "tiny-bit"), zero_shot=False),
         ModelSpec("tiny-bert", "hf-text", "Tiny BERT", arch=str(tiny_bert_dir),
                   checkpoint=str(ckpt / "tiny-bert"), zero_shot_scale=20.0, max_length=24),
         ModelSpec("tiny-fusion", "fusion", "Tiny fusion", checkpoint=str(ckpt / "tiny-fusion"),
                   image_model="tiny-clip-vit", text_model="tiny-bert", image_weight=0.5),
     ]
+
+
+@contextmanager
+def registered(specs):
     for spec in specs:
         register_model(spec, overwrite=True)
-    yield {s.key: s for s in specs}
-    for spec in specs:
-        unregister_model(spec.key)
+    try:
+        yield {s.key: s for s in specs}
+    finally:
+        for spec in specs:
+            unregister_model(spec.key)
+
+
+@pytest.fixture
+def tiny_models(tiny_clip_configs, tiny_bert_dir, tmp_path):
+    """Registers tiny models of every family for one test."""
+    with registered(tiny_specs(tmp_path / "checkpoints", tiny_bert_dir)) as specs:
+        yield specs
+
 
 @pytest.fixture
 def poster(tmp_path):

@@ -1,0 +1,205 @@
+"""GenreLens: compare how a CNN, CLIP models and plot models read a film's genres.
+
+    python app.py                                   # every registered model, http://127.0.0.1:7860
+    python app.py --models minilm clip-vit-b-16 --port 8000
+    python app.py --model-config my_models.json     # add or re-point models
+
+Layout and wiring only: models, comparison, charts and reports live in ``genre_models``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import gradio as gr
+from PIL import Image
+
+from genre_models import ModelPool, hub, list_models, load_model_config
+from genre_models.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
+from genre_models.predictors import MODES
+from genre_models.registry import get_model_spec, validate_keys
+from genre_models.results import checkpoints_markdown, evaluation_report
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+INTRO = """# GenreLens
+Drop a poster, paste a plot, and see how a CNN, three CLIP models and plot models read the film's
+genres, side by side. Each model gives an independent probability per genre (a film can be many
+genres at once); a genre is predicted when its probability reaches the model's threshold."""
+API_HELP = """### API
+One endpoint, `/compare`, returns every model's probabilities, decisions and status as JSON:
+```python
+from gradio_client import Client, handle_file
+client = Client("http://127.0.0.1:7860/")
+result = client.predict(poster=handle_file("poster.jpg"), plot="A family moves into...",
+                        models=["minilm", "clip-vit-b-16"], mode="auto", threshold=None,
+                        custom_genres="", api_name="/compare")
+result["models"]["minilm"]["predicted"]
+```"""
+
+try:  # on Hugging Face ZeroGPU Spaces, ask for a GPU while comparing; elsewhere a no-op
+    import spaces
+    gpu = spaces.GPU
+except ImportError:
+    def gpu(fn):
+        return fn
+
+
+class PosterImage(gr.Image):
+    """``gr.Image`` that passes the uploaded file on even when PIL cannot open it, so GenreLens' own
+    loader can tell the user what is wrong instead of a generic error. Use with type="filepath" and
+    image_mode=None (the file untouched: GenreLens handles modes, EXIF and alpha itself)."""
+
+    is_template = True  # as gradio's own templates do: rendered by the frontend's Image component
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:  # not an image: hand over the file, genre_models.inputs explains
+            return str(payload.path) if payload is not None and payload.path else None
+
+
+
+def load_examples() -> list[list[str]]:
+    entries = json.loads((ASSETS / "examples.json").read_text())
+    return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries]
+
+
+def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
+    """The page: inputs and controls, one card per model, the chart, agreement, results and API tabs."""
+    names = {k: get_model_spec(k).name for k in keys}
+
+    @gpu
+    def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres,
+                progress=gr.Progress()):
+        def loading(key, index, total):
+            progress(index / total, desc=f"Loading {names[key]} (first use only)…")
+
+        chosen = [k for k in keys if k in (models or [])]
+        comparison = run_comparison(pool, chosen, poster, plot, mode=mode,
+                                    threshold=None if use_tuned else threshold,
+                                    custom_genres=custom_genres, on_load=loading)
+        notice = "\n\n".join(f"⚠️ {n}" for n in comparison.notices)
+        updates = []
+        for key in keys:
+            pred = comparison.predictions.get(key)
+            if pred is None:
+                updates += [gr.Label(visible=False), gr.Markdown(visible=False)]
+                continue
+            value = dict(pred.top(int(top_k))) if pred.ok else None
+            updates += [gr.Label(value=value, label=names[key], visible=True, num_top_classes=int(top_k)),
+                        gr.Markdown(card_markdown(pred, names[key]), visible=True)]
+        return [notice, comparison_chart(comparison, names), agreement_markdown(comparison, names), *updates]
+
+    def compare_api(poster, plot, models, mode, threshold, custom_genres):
+        """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}."""
+        chosen = validate_keys(models) if models else list(keys)
+        unknown = [k for k in chosen if k not in keys]
+        if unknown:
+            raise gr.Error(f"models not in this app's lineup: {', '.join(unknown)}; available: {', '.join(keys)}")
+        if mode not in MODES:
+            raise gr.Error(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
+                              custom_genres=custom_genres).to_dict()
+
+    with gr.Blocks(title="GenreLens") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Compare"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    poster = PosterImage(label="Poster", type="filepath", image_mode=None, height=360,
+                                         sources=["upload", "clipboard"], elem_id="poster")
+                    plot = gr.Textbox(label="Plot", lines=5, placeholder="Paste the film's plot…",
+                                      elem_id="plot")
+                with gr.Column(scale=1):
+                    models = gr.CheckboxGroup([(names[k], k) for k in keys], value=list(keys),
+                                              label="Models", elem_id="models")
+                    mode = gr.Radio([("Auto: trained head where there is one", "auto"),
+                                     ("Trained head only", "trained"), ("Zero-shot only", "zero-shot")],
+                                    value="auto", label="Mode")
+                    use_tuned = gr.Checkbox(value=True, label="Use each model's tuned thresholds")
+                    threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="Threshold (when not tuned)")
+                    top_k = gr.Slider(1, 18, value=5, step=1, label="Top genres shown per model")
+                    custom = gr.Textbox(label="Custom genres (zero-shot models)",
+                                        placeholder="heist, mockumentary, space opera")
+                    button = gr.Button("Compare", variant="primary", elem_id="compare")
+            notice = gr.Markdown(elem_id="notice")
+            chart = gr.Plot(label="Every model's probability per genre", elem_id="chart")
+            agreement = gr.Markdown(elem_id="agreement")
+            cards = []
+            with gr.Row(equal_height=False):
+                for key in keys:
+                    with gr.Column(min_width=220, elem_classes="model-card"):
+                        cards.append(gr.Label(label=names[key], num_top_classes=5, elem_id=f"label-{key}"))
+                        cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
+            inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
+            outputs = [notice, chart, agreement, *cards]
+            button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
+            gr.Examples(load_examples(), [poster, plot], outputs,
+                        fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
+                        cache_examples=True, cache_mode="lazy", label="Public-domain examples")
+            with gr.Accordion("API", open=False):
+                gr.Markdown(API_HELP)
+                with gr.Column(visible=False):  # the /compare endpoint's own inputs, never shown
+                    # the labels are the keyword names clients use
+                    api_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"), gr.Textbox(label="plot"),
+                                  gr.Dropdown(list(keys), multiselect=True, label="models"),
+                                  gr.Textbox(value="auto", label="mode"), gr.Number(value=None, label="threshold"),
+                                  gr.Textbox(value="", label="custom_genres")]
+                    api_out = gr.JSON()
+                    api_button = gr.Button()
+                api_button.click(compare_api, api_inputs, api_out, api_name="compare")
+        with gr.Tab("Results"):
+            report, chart_path = evaluation_report()
+            gr.Markdown("## Shipped checkpoints\n\n" + checkpoints_markdown())
+            if chart_path is not None:
+                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=True, interactive=False)
+            gr.Markdown(report)
+    return demo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="GenreLens web demo")
+    p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
+    p.add_argument("--model-config", help="JSON file adding or re-pointing models")
+    p.add_argument("--host", default="127.0.0.1", help='address to listen on ("0.0.0.0" for a network)')
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="public Gradio share link (off by default)")
+    p.add_argument("--concurrency", type=int, default=2, help="requests computed at once")
+    p.add_argument("--max-queue", type=int, default=32, help="requests waiting at most")
+    p.add_argument("--max-file-size", default="10mb", help="largest upload")
+    p.add_argument("--no-preload", action="store_true", help="load models on first use only")
+    return p
+
+
+def preload(pool: ModelPool, keys: Sequence[str]) -> None:
+    """Load the lineup in the background after the page is up; failures are reported on the cards."""
+    def run():
+        for key in keys:
+            try:
+                pool.get(key).load()
+            except Exception:  # unavailable weights: the card says so when asked
+                pass
+    threading.Thread(target=run, daemon=True, name="preload-models").start()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.model_config:
+        load_model_config(args.model_config)
+    keys = validate_keys(args.models or list_models())
+    hub.ensure_hub_mode()
+    pool = ModelPool()
+    demo = build_demo(keys, pool)
+    demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
+    if not args.no_preload:
+        preload(pool, keys)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
+                theme=gr.themes.Soft(), css=".model-card {border-radius: 12px}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""What the app's Results tab shows: evaluation reports and shipped checkpoints, read from files only."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .checkpoint import CONFIG_NAME
+from .registry import CHECKPOINTS_DIR, PROJECT_ROOT
+
+EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
+
+
+def checkpoints_markdown(root: Path = CHECKPOINTS_DIR) -> str:
+    """A table of the trained heads in ``checkpoints/`` with the test metrics their configs record."""
+    rows = []
+    for config_path in sorted(root.glob(f"*/{CONFIG_NAME}")):
+        try:
+            config = json.loads(config_path.read_text())
+            test = config["metrics"]["test"]
+        except (OSError, ValueError, KeyError):
+            continue
+        training = config.get("training", {})
+        rows.append(f"| {config_path.parent.name} | {test['label_accuracy']:.4f} | {test['micro_f1']:.4f} | "
+                    f"{test['macro_f1']:.4f} | {test['macro_ap']:.4f} | "
+                    f"{config.get('data', {}).get('test_rows', '?')} | `{training.get('command', '?')}` |")
+    if not rows:
+        return f"_No trained checkpoints with recorded metrics in `{root.name}/`._"
+    return "\n".join(["| checkpoint | label acc. | micro-F1 | macro-F1 | macro AP | test films | command |",
+                      "|---|---:|---:|---:|---:|---:|---|", *rows])
+
+
+def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:
+    """(markdown, chart path or None) of the committed evaluation; a note when there is none."""
+    report = folder / "evaluation.md"
+    if not report.is_file():
+        return (f"_No evaluation report in `{folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder}`. "
+                "Create one with `python -m genre_models.evaluate --data movies.csv --out docs/evaluation`._", None)
+    text = report.read_text()
+    # the chart is shown by the page itself, not as a relative link it cannot resolve
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("![per-genre F1]"))
+    chart = folder / "per_genre_f1.png"
+    return text, chart if chart.is_file() else None

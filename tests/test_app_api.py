@@ -1,0 +1,60 @@
+"""The /compare endpoint, called with gradio_client against a live server."""
+import pytest
+from gradio_client import Client, handle_file
+
+from app_server import running_app
+
+PLOT = "a ghost haunted the house and the family fled ."
+
+
+@pytest.fixture(scope="module")
+def client(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
+    from conftest import registered, tiny_specs
+    with registered(tiny_specs(tmp_path_factory.mktemp("ckpt"), tiny_bert_dir)):
+        with running_app() as url:
+            yield Client(url, verbose=False)
+
+
+def _compare(client, poster=None, plot="", models=None, custom=""):
+    return client.predict(poster=handle_file(str(poster)) if poster else None, plot=plot,
+                          models=models or [], mode="auto", threshold=None, custom_genres=custom,
+                          api_name="/compare")
+
+
+def test_poster_and_plot(client, poster):
+    result = _compare(client, poster, PLOT)
+    models = result["models"]
+    assert set(models) == {"tiny-clip-vit", "tiny-clip-rn", "tiny-bit", "tiny-bert", "tiny-fusion"}
+    for key in ("tiny-clip-vit", "tiny-clip-rn", "tiny-bert", "tiny-fusion"):
+        assert models[key]["status"] == "ok", models[key]["message"]
+        assert len(models[key]["probabilities"]) == 18
+    assert models["tiny-bit"]["status"] == "unavailable" and "genre_models.train" in models["tiny-bit"]["message"]
+    assert result["agreement"]["models_compared"] and "most_disagreement" in result["agreement"]
+
+
+def test_poster_only(client, poster):
+    models = _compare(client, poster, "", ["tiny-clip-vit", "tiny-bert"])["models"]
+    assert models["tiny-clip-vit"]["status"] == "ok"
+    assert models["tiny-bert"]["status"] == "missing_input" and "plot" in models["tiny-bert"]["message"]
+
+
+def test_plot_only(client):
+    result = _compare(client, None, PLOT, ["tiny-clip-rn", "tiny-bert"])
+    assert result["models"]["tiny-bert"]["status"] == "ok"
+    assert result["models"]["tiny-clip-rn"]["status"] == "missing_input"
+
+
+def test_custom_genres(client, poster):
+    result = _compare(client, poster, PLOT, ["tiny-clip-vit", "tiny-bit"], custom="heist, space opera")
+    assert result["genres"] == ["heist", "space opera"]
+    assert list(result["models"]["tiny-clip-vit"]["probabilities"]) == ["heist", "space opera"]
+    assert result["models"]["tiny-bit"]["status"] == "unavailable"
+
+
+def test_not_an_image(client, tmp_path):
+    bad = tmp_path / "poster.png"
+    bad.write_text("not an image at all")
+    result = _compare(client, bad, PLOT, ["tiny-clip-vit", "tiny-bert"])
+    assert result["models"]["tiny-clip-vit"]["status"] == "invalid_input"
+    assert result["models"]["tiny-bert"]["status"] == "ok"
+    assert "could not be used" in result["notices"][0]

@@ -1,0 +1,69 @@
+"""The page in a real browser: Debian's chromium driven by Playwright (never `playwright install`)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from app_server import TINY_LINEUP, running_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PLOT = "a ghost haunted the house and the family fled ."
+ANSWERING = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bert", "tiny-fusion"]
+
+pytestmark = pytest.mark.skipif(not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM),
+                                reason="Debian chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    from conftest import registered, tiny_specs
+    with registered(tiny_specs(tmp_path_factory.mktemp("ckpt"), tiny_bert_dir)), running_app() as url:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.wait_for_selector("#compare")
+            yield page
+            browser.close()
+
+
+def _compare(page, poster_path, plot):
+    page.locator("#poster input[type=file]").set_input_files(str(poster_path))
+    page.locator("#plot textarea").fill(plot)
+    page.locator("#compare").click()
+
+
+def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
+    _compare(page, poster, PLOT)
+    for key in ANSWERING:
+        page.wait_for_function(f"document.querySelector('#card-{key}').innerText.includes('Predicts')")
+        assert "Predicts" in page.locator(f"#card-{key}").inner_text()
+    label_text = page.locator("#label-tiny-bert").inner_text()
+    assert any(genre in label_text for genre in ("Action", "Drama", "Horror", "Comedy", "Western", "War"))
+    assert "Not available" in page.locator("#card-tiny-bit").inner_text()  # no trained head: said so
+    page.wait_for_selector("#chart img, #chart svg, #chart canvas")
+    assert page.locator("#agreement").inner_text().strip()
+    shot = tmp_path / "compare.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_not_an_image_gives_a_clear_message_and_the_page_still_works(page, poster, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this file is text, not a picture")
+    _compare(page, bad, PLOT)
+    page.wait_for_function("document.querySelector('#notice').innerText.includes('could not be used')")
+    assert "not an image" in page.locator("#notice").inner_text()
+    page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    # the next request with a real poster works
+    page.locator("#poster button[aria-label='Clear']").first.click() if page.locator(
+        "#poster button[aria-label='Clear']").count() else None
+    _compare(page, poster, PLOT)
+    page.wait_for_function("!document.querySelector('#notice').innerText.includes('could not be used')")
+    page.wait_for_function("document.querySelector('#card-tiny-clip-vit').innerText.includes('Predicts')")
