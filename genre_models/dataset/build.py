@@ -1,0 +1,234 @@
+"""Build a GenreLens CSV the way the thesis did: IMDb ids -> OMDb plots, genres, posters -> clean CSV.
+
+    python -m genre_models.dataset build --ids ids.txt --out data/omdb   (key: --api-key or OMDB_API_KEY)
+    python -m genre_models.dataset build --basics title.basics.tsv.gz --ratings title.ratings.tsv.gz \\
+        --year-min 1990 --min-votes 5000 --limit 3000 --out data/omdb
+
+Preprocessing choices (written into report.md too):
+- genres mapped to the 18 canonical ones through the aliases (Musical -> Music, Sci-Fi spellings);
+  others (Biography, Sport, Short, News, ...) dropped and counted;
+- films without a plot, or without any kept genre, dropped;
+- the same title and year twice: the record with the most IMDb votes kept;
+- plots whitespace-normalised; posters verified to decode, stored as RGB JPEG (longest side capped),
+  exact duplicates (same file content) kept once; genres rarer than --min-genre-count reported.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from ..genres import GENRES, UnknownGenreError, canonical_genre
+from .ids import filter_basics, read_id_list, votes_at_least
+from .omdb import DEFAULT_URL, OmdbClient, OmdbFatalError
+from .posters import PosterStore
+
+CHOICES = __doc__.split("Preprocessing choices (written into report.md too):\n")[1].strip()
+
+
+@dataclass
+class BuildSummary:
+    ids: int = 0
+    asked: int = 0
+    from_cache: int = 0
+    skipped: Counter = field(default_factory=Counter)  # OMDb's reasons
+    dropped: Counter = field(default_factory=Counter)  # preprocessing reasons
+    dropped_genres: Counter = field(default_factory=Counter)
+    poster_skips: Counter = field(default_factory=Counter)
+    kept: int = 0
+    with_poster: int = 0
+    genre_counts: Counter = field(default_factory=Counter)
+    stopped: str | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"ids: {self.ids}; OMDb answers: {self.asked} new, {self.from_cache} from cache",
+               f"films kept: {self.kept} ({self.with_poster} with a poster)"]
+        for title, counter in (("skipped by OMDb", self.skipped), ("dropped", self.dropped),
+                               ("genres dropped", self.dropped_genres), ("posters skipped", self.poster_skips)):
+            if counter:
+                out.append(f"{title}: " + ", ".join(f"{k} ({n})" for k, n in counter.most_common()))
+        if self.stopped:
+            out.append(f"stopped early: {self.stopped}")
+        return out
+
+
+def _votes(record: dict) -> int:
+    try:
+        return int(str(record.get("imdbVotes", "0")).replace(",", ""))
+    except ValueError:
+        return 0
+
+
+def clean_record(record: dict, summary: BuildSummary) -> dict | None:
+    """OMDb record -> CSV row fields, or None (counted in ``summary.dropped``)."""
+    genres = []
+    for name in (g.strip() for g in str(record.get("Genre", "")).split(",")):
+        if not name or name == "N/A":
+            continue
+        try:
+            genre = canonical_genre(name)
+        except UnknownGenreError:
+            genre = None
+        if genre is None:
+            summary.dropped_genres[name] += 1
+        elif genre not in genres:
+            genres.append(genre)
+    plot = " ".join(str(record.get("Plot", "")).split())
+    if not plot or plot == "N/A":
+        summary.dropped["no plot"] += 1
+        return None
+    if not genres:
+        summary.dropped["no genre among the 18"] += 1
+        return None
+    year = str(record.get("Year", ""))[:4]
+    return {"id": record["imdbID"], "title": " ".join(str(record.get("Title", "")).split()),
+            "year": year if year.isdigit() else "", "genres": genres, "plot": plot,
+            "poster_url": record.get("Poster"), "votes": _votes(record)}
+
+
+def resolve_duplicate_titles(rows: list[dict], summary: BuildSummary) -> list[dict]:
+    """Keep one film per (title, year): the one with the most votes, in the input order."""
+    best: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["title"].lower(), row["year"])
+        if key not in best or row["votes"] > best[key]["votes"]:
+            best[key] = row
+    kept = [row for row in rows if best[(row["title"].lower(), row["year"])] is row]
+    if len(kept) < len(rows):
+        summary.dropped["duplicate title and year"] += len(rows) - len(kept)
+    return kept
+
+
+def write_report(out: Path, summary: BuildSummary, min_genre_count: int) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    counts = [summary.genre_counts.get(g, 0) for g in GENRES]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(GENRES, counts, color="#4c72b0")
+    ax.set_xticks(range(len(GENRES)), GENRES, rotation=45, ha="right")
+    ax.set_ylabel("films")
+    ax.set_title("Genre distribution")
+    fig.tight_layout()
+    fig.savefig(out / "genre_distribution.png", dpi=100)
+    plt.close(fig)
+    rare = [g for g in GENRES if summary.genre_counts.get(g, 0) < min_genre_count]
+    lines = ["# Dataset report", "", *[f"- {line}" for line in summary.lines()], "",
+             "## Preprocessing choices", "", CHOICES, "", "## Genre distribution", "",
+             "| genre | films |", "|---|---:|", *[f"| {g} | {n} |" for g, n in zip(GENRES, counts)], "",
+             f"Genres with fewer than {min_genre_count} films: {', '.join(rare) or 'none'}.", "",
+             "![genre distribution](genre_distribution.png)", ""]
+    (out / "report.md").write_text("\n".join(lines))
+
+
+def build(ids: list[str], out: Path, client: OmdbClient, posters: bool = True, max_poster_side: int = 500,
+          min_genre_count: int = 20, progress: bool = True) -> BuildSummary:
+    """Fetch, clean and write ``out/movies.csv``, ``out/posters/`` and ``out/report.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary = BuildSummary(ids=len(ids))
+    records = []
+    for imdb_id in tqdm(ids, desc="OMDb", disable=not progress, unit="film"):
+        try:
+            answer = client.lookup(imdb_id)
+        except OmdbFatalError as exc:
+            summary.stopped = str(exc)
+            break
+        summary.from_cache += answer.from_cache
+        summary.asked += not answer.from_cache
+        if answer.data is None:
+            summary.skipped[answer.skip_reason] += 1
+        else:
+            records.append(answer.data)
+    rows = [row for row in (clean_record(r, summary) for r in records) if row is not None]
+    rows = resolve_duplicate_titles(rows, summary)
+    store = PosterStore(out / "posters", max_side=max_poster_side) if posters else None
+    for row in tqdm(rows, desc="posters", disable=not progress or store is None, unit="poster"):
+        row["poster"] = ""
+        if store is None:
+            continue
+        result = store.add(row["id"], row["poster_url"], client.download)
+        if result.path is not None:
+            row["poster"] = f"posters/{result.path.name}"
+            summary.with_poster += 1
+        else:
+            reason = result.skip_reason.split(":")[0]
+            summary.poster_skips["same poster as an earlier film" if reason.startswith("same poster") else reason] += 1
+    with open(out / "movies.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "year", "genres", "plot", "poster"])
+        for row in rows:
+            writer.writerow([row["id"], row["title"], row["year"], "|".join(row["genres"]), row["plot"],
+                             row["poster"]])
+            summary.genre_counts.update(row["genres"])
+    summary.kept = len(rows)
+    write_report(out, summary, min_genre_count)
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m genre_models.dataset build", description=__doc__.split("\n")[0])
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ids", help="text or CSV file of IMDb ids (tt...)")
+    source.add_argument("--basics", help="IMDb title.basics.tsv(.gz) to filter")
+    p.add_argument("--ratings", help="IMDb title.ratings.tsv(.gz), needed for --min-votes")
+    p.add_argument("--type", default="movie", help="titleType to keep (with --basics)")
+    p.add_argument("--year-min", type=int)
+    p.add_argument("--year-max", type=int)
+    p.add_argument("--min-votes", type=int, help="minimum IMDb votes (with --ratings)")
+    p.add_argument("--limit", type=int, help="at most this many ids")
+    p.add_argument("--out", required=True, help="output folder (movies.csv, posters/, report.md)")
+    p.add_argument("--api-key", help="OMDb API key (default: the OMDB_API_KEY environment variable)")
+    p.add_argument("--omdb-url", default=DEFAULT_URL)
+    p.add_argument("--cache-dir", help="OMDb answer cache (default: OUT/cache/omdb)")
+    p.add_argument("--rate", type=float, default=5.0, help="requests per second at most")
+    p.add_argument("--daily-limit", type=int, default=1000, help="OMDb requests per day (free keys: 1000)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    p.add_argument("--retries", type=int, default=4)
+    p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
+    p.add_argument("--max-poster-side", type=int, default=500)
+    p.add_argument("--min-genre-count", type=int, default=20, help="report genres rarer than this")
+    p.add_argument("--no-posters", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] != "build":
+        print("usage: python -m genre_models.dataset build --ids FILE --out DIR [options]; "
+              "see `python -m genre_models.dataset build --help`", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(argv[1:])
+    out = Path(args.out)
+    try:
+        if args.ids:
+            ids = read_id_list(args.ids)
+        else:
+            if args.min_votes and not args.ratings:
+                raise ValueError("--min-votes needs --ratings title.ratings.tsv.gz")
+            votes = votes_at_least(args.ratings, args.min_votes or 0) if args.ratings else None
+            ids = filter_basics(args.basics, args.type, args.year_min, args.year_max, votes, args.limit)
+        ids = ids[:args.limit] if args.limit else ids
+        client = OmdbClient(args.api_key or os.environ.get("OMDB_API_KEY", ""),
+                            args.cache_dir or out / "cache" / "omdb", base_url=args.omdb_url, rate=args.rate,
+                            daily_limit=args.daily_limit, timeout=args.timeout, retries=args.retries,
+                            backoff=args.backoff)
+    except (OSError, ValueError, OmdbFatalError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        summary = build(ids, out, client, posters=not args.no_posters, max_poster_side=args.max_poster_side,
+                        min_genre_count=args.min_genre_count, progress=not args.no_progress)
+    finally:
+        client.close()
+    for line in summary.lines():
+        print(line)
+    print(f"wrote {out / 'movies.csv'}, {out / 'report.md'}")
+    return 1 if summary.stopped and summary.kept == 0 else 0

@@ -1,0 +1,160 @@
+"""A polite OMDb client: rate limit, daily limit, retries with backoff, and an on-disk cache.
+
+Every answer for a film (found or "not found") is cached as JSON under ``cache_dir``, keyed by the
+IMDb id alone, so a rerun or an interrupted run never asks again. The API key is sent as a query
+parameter and is never written to the cache, to logs or into error messages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEFAULT_URL = "https://www.omdbapi.com/"
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class OmdbFatalError(RuntimeError):
+    """Stop the whole run: invalid key, daily limit reached, or the service keeps failing."""
+
+
+@dataclass
+class OmdbAnswer:
+    imdb_id: str
+    data: dict | None  # OMDb's JSON when found
+    skip_reason: str | None = None  # why there is no film (OMDb's own error text)
+    from_cache: bool = False
+
+
+class RateLimiter:
+    """At most ``rate`` requests per second (thread-safe)."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next:
+                time.sleep(self._next - now)
+            self._next = max(now, self._next) + self.interval
+
+
+class OmdbClient:
+    def __init__(self, api_key: str, cache_dir: str | Path, base_url: str = DEFAULT_URL, rate: float = 5.0,
+                 daily_limit: int = 1000, timeout: float = 10.0, retries: int = 4, backoff: float = 1.0):
+        if not api_key:
+            raise OmdbFatalError("no OMDb API key: pass --api-key or set OMDB_API_KEY "
+                                 "(free keys: https://www.omdbapi.com/apikey.aspx)")
+        self._key = api_key
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url
+        self.limiter = RateLimiter(rate)
+        self.daily_limit = daily_limit
+        self.retries = retries
+        self.backoff = backoff
+        self.http = httpx.Client(timeout=timeout, follow_redirects=True,
+                                 headers={"User-Agent": "GenreLens dataset builder"})
+        self.requests_made = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- daily budget, kept on disk so that several runs on one day share it -----------------------
+    def _usage_path(self) -> Path:
+        return self.cache_dir / f"usage-{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.json"
+
+    def used_today(self) -> int:
+        path = self._usage_path()
+        return json.loads(path.read_text())["requests"] if path.is_file() else 0
+
+    def _count_request(self) -> None:
+        self.requests_made += 1
+        self._usage_path().write_text(json.dumps({"requests": self.used_today() + 1}))
+
+    # -- lookups ------------------------------------------------------------------------------------
+    def _cache_path(self, imdb_id: str) -> Path:
+        return self.cache_dir / f"{imdb_id}.json"
+
+    def cached(self, imdb_id: str) -> OmdbAnswer | None:
+        path = self._cache_path(imdb_id)
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        if data.get("Response") == "False":
+            return OmdbAnswer(imdb_id, None, data.get("Error", "not found"), from_cache=True)
+        return OmdbAnswer(imdb_id, data, from_cache=True)
+
+    def lookup(self, imdb_id: str) -> OmdbAnswer:
+        """The film's OMDb record (``?i=ID&plot=full``), from the cache when it is there."""
+        hit = self.cached(imdb_id)
+        if hit is not None:
+            return hit
+        data = self._get({"i": imdb_id, "plot": "full", "r": "json"})
+        if data.get("Response") == "False":
+            error = data.get("Error", "unknown error")
+            if "api key" in error.lower() or "limit" in error.lower():
+                raise OmdbFatalError(f"OMDb refused the request: {error}")
+            answer = OmdbAnswer(imdb_id, None, error)
+        else:
+            answer = OmdbAnswer(imdb_id, data)
+        tmp = self._cache_path(imdb_id).with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(self._cache_path(imdb_id))
+        return answer
+
+    def _get(self, params: dict) -> dict:
+        if self.used_today() >= self.daily_limit:
+            raise OmdbFatalError(f"daily limit of {self.daily_limit} OMDb requests reached; run again "
+                                 "tomorrow, the cache keeps everything fetched so far")
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            self.limiter.wait()
+            self._count_request()
+            try:
+                response = self.http.get(self.base_url, params={**params, "apikey": self._key})
+            except httpx.TimeoutException:
+                last = "timed out"
+                continue
+            except httpx.TransportError as exc:
+                last = f"network error ({type(exc).__name__})"
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                continue
+            if response.status_code == 401:
+                raise OmdbFatalError("OMDb refused the API key (HTTP 401)")
+            if response.status_code != 200:
+                raise OmdbFatalError(f"OMDb answered HTTP {response.status_code}")
+            try:
+                return response.json()
+            except ValueError:
+                last = "answer was not JSON"
+        raise OmdbFatalError(f"OMDb kept failing for {params.get('i')}: {last} after {self.retries + 1} tries")
+
+    def download(self, url: str) -> httpx.Response:
+        """GET a poster URL with the same retries (no API key involved)."""
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.http.get(url)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                last = type(exc).__name__
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                continue
+            return response
+        raise OSError(f"poster download failed: {last}")
