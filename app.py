@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -20,7 +21,7 @@ from PIL import Image
 from genre_models import ModelPool, hub, list_models, load_model_config
 from genre_models.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
 from genre_models.predictors import MODES
-from genre_models.registry import get_model_spec, validate_keys
+from genre_models.registry import UnknownModelError, get_model_spec, validate_keys
 from genre_models.results import checkpoints_markdown, evaluation_report
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -61,7 +62,6 @@ class PosterImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
-
 def load_examples() -> list[list[str]]:
     entries = json.loads((ASSETS / "examples.json").read_text())
     return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries]
@@ -95,10 +95,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
 
     def compare_api(poster, plot, models, mode, threshold, custom_genres):
         """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}."""
-        chosen = validate_keys(models) if models else list(keys)
-        unknown = [k for k in chosen if k not in keys]
-        if unknown:
-            raise gr.Error(f"models not in this app's lineup: {', '.join(unknown)}; available: {', '.join(keys)}")
+        # the models dropdown already refuses keys outside the lineup, naming the valid ones
+        chosen = list(dict.fromkeys(models)) if models else list(keys)
         if mode not in MODES:
             raise gr.Error(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
@@ -185,11 +183,15 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
     threading.Thread(target=run, daemon=True, name="preload-models").start()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.model_config:
-        load_model_config(args.model_config)
-    keys = validate_keys(args.models or list_models())
+    try:
+        if args.model_config:
+            load_model_config(args.model_config)
+        keys = validate_keys(args.models or list_models())
+    except (UnknownModelError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     hub.ensure_hub_mode()
     pool = ModelPool()
     demo = build_demo(keys, pool)
@@ -199,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
                 theme=gr.themes.Soft(), css=".model-card {border-radius: 12px}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

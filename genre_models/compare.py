@@ -92,14 +92,13 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
 
 def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None):
     """Grouped bars: every answering model's probability per genre, side by side (matplotlib Figure)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure  # not pyplot: no global figure registry to leak in a server
 
     answered = comparison.answered
     genres = comparison.genres
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.62 * len(genres) + 2), 4.2))
+    fig = Figure(figsize=(max(8.0, 0.62 * len(genres) + 2), 4.2))
+    ax = fig.subplots()
     if not answered:
         ax.text(0.5, 0.5, "No model answered", ha="center", va="center", fontsize=14)
         ax.set_axis_off()

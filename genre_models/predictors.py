@@ -21,7 +21,7 @@ from .encoders import WeightsUnavailableError, default_device, load_encoder
 from .genres import GENRES
 from .inputs import InvalidImageError, PosterInput, clean_plot, load_poster
 from .prediction import Prediction, Status
-from .registry import ModelSpec, get_model_spec
+from .registry import PROJECT_ROOT, ModelSpec, get_model_spec
 from .zero_shot import ZeroShotScorer
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,9 @@ class GenrePredictor:
         return _Plan("zero-shot", wanted, {g: default for g in wanted})
 
     def _no_head_message(self) -> str:
-        where = self.spec.checkpoint_dir() or "its checkpoint folder"
+        folder = self.spec.checkpoint_dir()
+        where = ("its checkpoint folder" if folder is None else
+                 folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
         reason = f" ({self.head_error})" if self.head_error else ""
         return (f"{self.spec.name} has no trained genre head in {where}{reason}. Train one with "
                 f"`python -m genre_models.train --model {self.key} --data movies.csv`"

@@ -58,3 +58,15 @@ def test_not_an_image(client, tmp_path):
     assert result["models"]["tiny-clip-vit"]["status"] == "invalid_input"
     assert result["models"]["tiny-bert"]["status"] == "ok"
     assert "could not be used" in result["notices"][0]
+
+
+def test_unknown_model_is_a_clear_error(client):
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError, match="'nope'.*not in the list of choices.*tiny-bert"):
+        _compare(client, None, PLOT, ["nope"])
+
+
+def test_app_cli_rejects_unknown_models(capsys):
+    import app
+    assert app.main(["--models", "nope"]) == 2
+    assert "Valid models" in capsys.readouterr().err
