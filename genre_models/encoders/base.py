@@ -20,12 +20,11 @@ def default_device() -> torch.device:
 
 
 def missing_weights_message(key: str, name: str, source: str, detail: str = "") -> str:
-    where = ("the Hugging Face Hub is not reachable from here (offline)" if not hub.hub_reachable()
-             else "they could not be loaded")
-    text = (f"{name}: weights not available offline — {source} is not in the local Hugging Face cache "
-            f"({hub.cache_dir()}) and {where}. To fix: on a machine with internet run "
-            f"`python -m genre_models.download {key}` (then copy the cache folder if needed), or point "
-            f"'{key}' at a local weights file with a model config (--model-config).")
+    where = "the Hugging Face Hub cannot be reached (offline)" if not hub.hub_reachable() else "loading failed"
+    text = (f"{name}: weights not available offline — {source} is not in the local Hugging Face cache and "
+            f"{where}. Fix: run `python -m genre_models.download {key}` on a machine with internet "
+            f"(copy its ~/.cache/huggingface here if needed), or point '{key}' at a local weights file "
+            "with --model-config.")
     return text + (f" Details: {detail}" if detail else "")
 
 
