@@ -18,10 +18,10 @@ from typing import Sequence
 import gradio as gr
 from PIL import Image
 
-from genre_models import ModelPool, hub, list_models, load_model_config
+from genre_models import ModelPool, hub, list_models
 from genre_models.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
 from genre_models.predictors import MODES
-from genre_models.registry import UnknownModelError, get_model_spec, validate_keys
+from genre_models.registry import UnknownModelError, get_model_spec, resolve_lineup
 from genre_models.results import checkpoints_markdown, evaluation_report
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -186,9 +186,7 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = validate_keys(args.models or list_models())
+        keys = resolve_lineup(args.models, args.model_config)
     except (UnknownModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

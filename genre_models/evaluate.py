@@ -26,7 +26,7 @@ from .encoders import WeightsUnavailableError
 from .features import DEFAULT_CACHE, FeatureCache
 from .metrics import multilabel_metrics, tune_thresholds
 from .predictors import GenrePredictor, ModelPool
-from .registry import UnknownModelError, list_models, load_model_config, validate_keys
+from .registry import UnknownModelError, list_models, resolve_lineup
 from .training import predict_probabilities
 
 INPUTS = {"plot": "films with a plot", "poster": "films with a poster", "both": "films with both"}
@@ -193,9 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = validate_keys(args.models)
+        keys = resolve_lineup(args.models, args.model_config)
         dataset = load_dataset(args.data)
     except (UnknownModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

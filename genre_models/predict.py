@@ -17,7 +17,7 @@ from . import hub
 from .genres import UnknownGenreError, parse_custom_genres, resolve_genres
 from .prediction import Prediction
 from .predictors import MODES, ModelPool
-from .registry import UnknownModelError, list_models, load_model_config, validate_keys
+from .registry import UnknownModelError, list_models, resolve_lineup
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,9 +67,7 @@ def format_table(predictions: dict[str, Prediction]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = validate_keys(args.models or list_models())
+        keys = resolve_lineup(args.models, args.model_config)
         genres = list(resolve_genres(args.genres)) if args.genres else []
         genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]
         plot = args.plot

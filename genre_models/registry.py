@@ -137,6 +137,13 @@ def validate_keys(keys: list[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def resolve_lineup(keys: list[str] | None, model_config: str | Path | None = None) -> list[str]:
+    """The models a CLI or the app runs: register ``model_config`` first, then check ``keys`` (default all)."""
+    if model_config:
+        load_model_config(model_config)
+    return validate_keys(keys or list_models())
+
+
 _SPEC_FIELDS = {f.name for f in fields(ModelSpec)}
 
 

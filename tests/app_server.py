@@ -4,19 +4,15 @@ from __future__ import annotations
 import socket
 from contextlib import contextmanager
 
-import gradio as gr
-
 import app
 from genre_models import ModelPool
 
 TINY_LINEUP = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bit", "tiny-bert", "tiny-fusion"]
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
 
 @contextmanager
 def running_app(keys=TINY_LINEUP):

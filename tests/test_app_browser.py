@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from app_server import TINY_LINEUP, running_app
+from app_server import running_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
