@@ -7,6 +7,7 @@ stay apart from the head (``features()``), so training, fusion and explanations 
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import threading
 import time
@@ -281,6 +282,9 @@ class BackbonePredictor(GenrePredictor):
         from safetensors.torch import load_file
         path = self.spec.checkpoint_dir() / self.checkpoint.config["finetuned_backbone"]
         try:
+            recorded = self.checkpoint.config.get("finetuned_backbone_sha256")
+            if recorded and hashlib.sha256(path.read_bytes()).hexdigest() != recorded:
+                raise ValueError("the file does not match the sha256 its config records")
             state = {k: v.float() for k, v in load_file(str(path)).items()}
             encoder = copy.deepcopy(self.encoder)
             # only the fine-tuned tensors are stored; the rest (frozen embeddings) is the base model's

@@ -123,6 +123,11 @@ def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, ca
                               "--no-progress"]) == 0
     result = json.loads((tmp_path / "r" / "evaluation.json").read_text())["results"][0]
     assert result["micro_f1"] == pytest.approx(config["metrics"]["test"]["micro_f1"], abs=1e-6)
+    # a backbone file that is not the one trained with the head is refused, zero-shot still answers
+    (out / "backbone.safetensors").write_bytes((out / "backbone.safetensors").read_bytes()[:-8] + b"\0" * 8)
+    tampered = ModelPool().get("tiny-bert")
+    pred = tampered.predict(plot="love two strangers fall .")
+    assert pred.mode == "zero-shot" and "does not match the sha256" in pred.message
 
 
 def test_usage_errors(tmp_path, films, capsys):

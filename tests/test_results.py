@@ -1,0 +1,26 @@
+import json
+
+from genre_models.results import checkpoints_markdown, evaluation_report
+
+
+def test_checkpoint_table_reads_configs_and_skips_broken_ones(tmp_path):
+    good = tmp_path / "minilm"
+    good.mkdir()
+    metrics = {"label_accuracy": 0.9, "micro_f1": 0.66, "macro_f1": 0.6, "macro_ap": 0.65}
+    (good / "config.json").write_text(json.dumps({"metrics": {"test": metrics}, "data": {"test_rows": 10},
+                                                  "training": {"command": "python -m genre_models.train x"}}))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    table = checkpoints_markdown(tmp_path)
+    assert "| minilm | 0.9000 | 0.6600 |" in table and "broken" not in table
+    assert "No trained checkpoints" in checkpoints_markdown(tmp_path / "empty")
+
+
+def test_evaluation_report_or_a_note(tmp_path):
+    text, chart = evaluation_report(tmp_path)
+    assert "No evaluation report" in text and chart is None
+    (tmp_path / "evaluation.md").write_text("# Evaluation\n![per-genre F1](per_genre_f1.png)\n| a |\n")
+    (tmp_path / "per_genre_f1.png").write_bytes(b"png")
+    text, chart = evaluation_report(tmp_path)
+    assert "| a |" in text and "![per-genre" not in text and chart == tmp_path / "per_genre_f1.png"
