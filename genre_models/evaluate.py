@@ -89,15 +89,15 @@ class Evaluator:
     def probabilities(self, predictor: GenrePredictor, mode: str, part: str, subset: str) -> np.ndarray:
         """Probabilities for the rows of ``subset`` in split ``part``."""
         rows = self._mask(subset, part)
-        if predictor.spec.family == "fusion":
-            if mode == "trained":
-                image, _ = self.features(predictor.image, part)
-                text, _ = self.features(predictor.text, part)
-                return predict_probabilities(predictor.checkpoint.head, np.concatenate([image, text], 1)[rows])
+        fusion = predictor.spec.family == "fusion"
+        if fusion and mode != "trained":
             w = predictor.spec.image_weight
             return (w * self.probabilities(predictor.image, self.best_mode(predictor.image), part, subset)
                     + (1 - w) * self.probabilities(predictor.text, self.best_mode(predictor.text), part, subset))
-        x, _ = self.features(predictor, part, trained=mode == "trained")
+        if fusion:
+            x = np.concatenate([self.features(predictor.image, part)[0], self.features(predictor.text, part)[0]], 1)
+        else:
+            x, _ = self.features(predictor, part, trained=mode == "trained")
         if mode == "trained":
             index = [predictor.trained_genres.index(g) for g in self.genres]
             return predict_probabilities(predictor.checkpoint.head, x[rows])[:, index]

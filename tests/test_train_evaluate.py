@@ -138,3 +138,17 @@ def test_usage_errors(tmp_path, films, capsys):
     # weights that are not on this machine: a clear message, no traceback
     assert train_cli.main(["--data", str(films), "--model", "bit-resnet50", "--no-progress"]) == 1
     assert "weights not available offline" in capsys.readouterr().err
+
+
+def test_fusion_evaluates_learned_and_late(tiny_models, tmp_path, films):
+    assert train_cli.main(["--data", str(films), "--model", "tiny-fusion", "--cache-dir", str(tmp_path / "cache"),
+                           *FAST]) == 0
+    report = tmp_path / "report"
+    assert evaluate_cli.main(["--data", str(films), "--models", "tiny-fusion", "--baselines", "all-negative",
+                              "--out", str(report), "--cache-dir", str(tmp_path / "cache"), "--no-progress",
+                              "--num-workers", "0"]) == 0
+    results = json.loads((report / "evaluation.json").read_text())["results"]
+    assert [(r["mode"], r["subset"]) for r in results] == [("trained", "both"), ("late fusion", "both"),
+                                                          ("baseline", "both")]
+    recorded = read_config(tiny_models["tiny-fusion"].checkpoint_dir())["metrics"]["test"]["micro_f1"]
+    assert results[0]["micro_f1"] == pytest.approx(recorded, abs=1e-9)
