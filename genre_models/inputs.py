@@ -61,18 +61,15 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with warnings.catch_warnings():
-            # PIL warns (and later raises) on huge images; we apply our own limit with a clear message.
+            # PIL warns on large images (and raises on huge ones); our own limit below says it plainly
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            old_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                image = Image.open(stream)
-            finally:
-                Image.MAX_IMAGE_PIXELS = old_limit
+            image = Image.open(stream)
         _check_pixels(image, max_pixels)
         image.load()
     except InvalidImageError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise InvalidImageError(f"{name} is far too large to decode safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise InvalidImageError(
             f"{name} is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)"

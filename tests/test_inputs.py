@@ -95,3 +95,19 @@ def test_plot_cleaning():
     assert clean_plot("  \n\t ").text is None
     assert clean_plot(None).present is False
     assert clean_plot(" A  ghost\nstory ").text == "A ghost story"
+
+
+def test_huge_declared_size_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = data[12:29]  # chunk type + 13 bytes of header data
+    ihdr[4:12] = struct.pack(">II", 20_000, 20_000)  # claims 400 megapixels
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidImageError, match="too large|over the limit"):
+        load_poster(path)
