@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = {"finetuned_backbone": name, "finetuned_backbone_sha256": digest}
         test_prob = _finetuned_test_probabilities(predictor, result, data["test"][0])
     else:
+        # a fine-tuned backbone left from an earlier run does not belong to this head
+        from .finetune import BACKBONE_FILE
+        (out / BACKBONE_FILE).unlink(missing_ok=True)
         test_prob = predict_probabilities(best.head, data["test"][1])
     test_metrics = multilabel_metrics(y["test"], test_prob, best.thresholds, genres)
     thresholds = dict(zip(genres, best.thresholds.tolist()))

@@ -128,6 +128,11 @@ def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, ca
     tampered = ModelPool().get("tiny-bert")
     pred = tampered.predict(plot="love two strangers fall .")
     assert pred.mode == "zero-shot" and "does not match the sha256" in pred.message
+    # a later head trained without --finetune into the same folder does not keep the old backbone
+    assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
+                           *FAST]) == 0
+    assert not (out / "backbone.safetensors").exists()
+    assert ModelPool().get("tiny-bert").predict(plot="love two strangers fall .").mode == "trained"
 
 
 def test_usage_errors(tmp_path, films, capsys):
