@@ -90,12 +90,12 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         updates = []
         for key in keys:
             pred = comparison.predictions.get(key)
+            # plain values, no property updates: gradio cannot replay a Label's config change from the
+            # examples cache ("'Label' object has no attribute 'info'")
             if pred is None:
-                updates += [gr.Label(visible=False), gr.Markdown(visible=False)]
+                updates += [None, f"_{names[key]}: not selected._"]
                 continue
-            value = dict(pred.top(int(top_k))) if pred.ok else None
-            updates += [gr.Label(value=value, label=names[key], visible=True, num_top_classes=int(top_k)),
-                        gr.Markdown(card_markdown(pred, names[key]), visible=True)]
+            updates += [dict(pred.top(int(top_k))) if pred.ok else None, card_markdown(pred, names[key])]
         return [notice, comparison_chart(comparison, names), agreement_markdown(comparison, names), *updates]
 
     def compare_api(poster, plot, models, mode, threshold, custom_genres):
@@ -135,7 +135,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             with gr.Row(equal_height=False):
                 for key in keys:
                     with gr.Column(min_width=220, elem_classes="model-card"):
-                        cards.append(gr.Label(label=names[key], num_top_classes=5, elem_id=f"label-{key}"))
+                        cards.append(gr.Label(label=names[key], num_top_classes=18, elem_id=f"label-{key}"))
                         cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
             inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
             outputs = [notice, chart, agreement, *cards]

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# cached example outputs of the tiny test models must not land in (or come from) the project's .gradio/
+os.environ["GRADIO_EXAMPLES_CACHE"] = tempfile.mkdtemp(prefix="genrelens-examples-")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -67,3 +67,16 @@ def test_not_an_image_gives_a_clear_message_and_the_page_still_works(page, poste
     _compare(page, poster, PLOT)
     page.wait_for_function("!document.querySelector('#notice').innerText.includes('could not be used')")
     page.wait_for_function("document.querySelector('#card-tiny-clip-vit').innerText.includes('Predicts')")
+
+
+def test_an_example_fills_the_inputs_and_answers(page):
+    fresh = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})  # nothing compared yet
+    fresh.set_default_timeout(60_000)
+    fresh.goto(page.url)
+    assert "press Compare" in fresh.locator("#card-tiny-bert").inner_text()
+    fresh.get_by_text("A penniless tramp finds an abandoned baby").first.click()
+    fresh.wait_for_function("document.querySelector('#plot textarea').value.includes('penniless tramp')")
+    fresh.wait_for_selector("#poster img")
+    fresh.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    fresh.wait_for_function("document.querySelector('#card-tiny-clip-vit').innerText.includes('Predicts')")
+    fresh.close()
