@@ -81,6 +81,8 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
             image = poster  # each poster model reports the same problem on its card
     if image is None and not (plot and plot.strip()):
         notices.append("Give a poster, a plot, or both.")
+    if not keys:
+        notices.append("Select at least one model.")
     predictions = {}
     for index, key in enumerate(keys):
         predictor = pool.get(key)

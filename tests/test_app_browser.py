@@ -62,8 +62,6 @@ def test_not_an_image_gives_a_clear_message_and_the_page_still_works(page, poste
     assert "not an image" in page.locator("#notice").inner_text()
     page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
     # the next request with a real poster works
-    page.locator("#poster button[aria-label='Clear']").first.click() if page.locator(
-        "#poster button[aria-label='Clear']").count() else None
     _compare(page, poster, PLOT)
     page.wait_for_function("!document.querySelector('#notice').innerText.includes('could not be used')")
     page.wait_for_function("document.querySelector('#card-tiny-clip-vit').innerText.includes('Predicts')")

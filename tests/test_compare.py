@@ -36,3 +36,11 @@ def test_chart_with_and_without_answers():
     assert len(fig.axes[0].patches) == 2
     empty = comparison_chart(Comparison({"c": Prediction.failed("c", Status.ERROR, "x")}, genres))
     assert empty.axes[0].texts[0].get_text() == "No model answered"
+
+
+def test_notices_for_missing_input_and_no_models():
+    from genre_models import ModelPool
+    from genre_models.compare import run_comparison
+    comparison = run_comparison(ModelPool(), [], None, "  ")
+    assert comparison.notices == ["Give a poster, a plot, or both.", "Select at least one model."]
+    assert comparison.predictions == {}
