@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -21,6 +22,10 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 
 class OmdbFatalError(RuntimeError):
     """Stop the whole run: invalid key, daily limit reached, or the service keeps failing."""
+
+
+class _RetriesExhausted(Exception):
+    """Every attempt failed; the message is the last reason."""
 
 
 @dataclass
@@ -115,14 +120,46 @@ class OmdbClient:
         if self.used_today() >= self.daily_limit:
             raise OmdbFatalError(f"daily limit of {self.daily_limit} OMDb requests reached; run again "
                                  "tomorrow, the cache keeps everything fetched so far")
+
+        def send() -> httpx.Response:
+            self.limiter.wait()
+            self._count_request()  # every attempt counts against the daily budget
+            return self.http.get(self.base_url, params={**params, "apikey": self._key})
+
+        def check(response: httpx.Response) -> str | None:
+            if response.status_code == 401:
+                raise OmdbFatalError("OMDb refused the API key (HTTP 401)")
+            if response.status_code != 200:
+                raise OmdbFatalError(f"OMDb answered HTTP {response.status_code}")
+            try:
+                response.json()
+            except ValueError:
+                return "answer was not JSON"
+            return None
+
+        try:
+            return self._with_retries(send, check).json()
+        except _RetriesExhausted as exc:
+            raise OmdbFatalError(f"OMDb kept failing for {params.get('i')}: {exc} after "
+                                 f"{self.retries + 1} tries") from None
+
+    def download(self, url: str) -> httpx.Response:
+        """GET a poster URL with the same retries (no API key involved)."""
+        try:
+            return self._with_retries(lambda: self.http.get(url))
+        except _RetriesExhausted as exc:
+            raise OSError(f"poster download failed: {exc}") from None
+
+    def _with_retries(self, send: Callable[[], httpx.Response],
+                      check: Callable[[httpx.Response], str | None] = lambda r: None) -> httpx.Response:
+        """Send until an answer passes: timeouts, network errors, 429/5xx and ``check``'s reasons are
+        retried with exponential backoff; ``check`` may also raise to stop at once."""
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
-            self.limiter.wait()
-            self._count_request()
             try:
-                response = self.http.get(self.base_url, params={**params, "apikey": self._key})
+                response = send()
             except httpx.TimeoutException:
                 last = "timed out"
                 continue
@@ -132,29 +169,7 @@ class OmdbClient:
             if response.status_code in RETRY_STATUS:
                 last = f"HTTP {response.status_code}"
                 continue
-            if response.status_code == 401:
-                raise OmdbFatalError("OMDb refused the API key (HTTP 401)")
-            if response.status_code != 200:
-                raise OmdbFatalError(f"OMDb answered HTTP {response.status_code}")
-            try:
-                return response.json()
-            except ValueError:
-                last = "answer was not JSON"
-        raise OmdbFatalError(f"OMDb kept failing for {params.get('i')}: {last} after {self.retries + 1} tries")
-
-    def download(self, url: str) -> httpx.Response:
-        """GET a poster URL with the same retries (no API key involved)."""
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                response = self.http.get(url)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                last = type(exc).__name__
-                continue
-            if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
-                continue
-            return response
-        raise OSError(f"poster download failed: {last}")
+            last = check(response) or ""
+            if not last:
+                return response
+        raise _RetriesExhausted(last)
