@@ -91,11 +91,13 @@ def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_text
         return encoder.tokenizer(texts, padding=True, truncation=True, max_length=max_length,
                                  return_tensors="pt").to(device)
 
+    val_batches = _length_batches(encoder.token_counts(val_texts), 64, random.Random(0))
+
     def val_probabilities() -> np.ndarray:
         model.eval()
         out = np.zeros((len(val_texts), len(genres)), dtype=np.float32)
         with torch.inference_mode():
-            for batch in _length_batches(encoder.token_counts(val_texts), 64, random.Random(0)):
+            for batch in val_batches:
                 out[batch] = torch.sigmoid(model(tokens([val_texts[i] for i in batch]))).cpu().numpy()
         return out
 
@@ -129,6 +131,18 @@ def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_text
     head.load_state_dict(best[2])
     head.eval()
     return FinetuneResult(head.cpu(), best[1], best[3], best[4], best[5], history)
+
+
+def encoder_with_backbone(encoder, state: dict[str, torch.Tensor]):
+    """A copy of ``encoder`` carrying the fine-tuned tensors in ``state``; the tensors not stored (the
+    frozen word embeddings) stay the base model's. The original keeps serving zero-shot."""
+    tuned = copy.deepcopy(encoder)
+    result = tuned.model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
+    if result.unexpected_keys:
+        raise ValueError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
+    tuned.model.eval()
+    return tuned
 
 
 def save_backbone(directory: Path, state: dict[str, torch.Tensor]) -> tuple[str, str]:

@@ -6,7 +6,6 @@ stay apart from the head (``features()``), so training, fusion and explanations 
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import threading
@@ -280,23 +279,19 @@ class BackbonePredictor(GenrePredictor):
         They go into a copy of the encoder: zero-shot keeps the original embedding space.
         """
         from safetensors.torch import load_file
+
+        from .finetune import encoder_with_backbone
         path = self.spec.checkpoint_dir() / self.checkpoint.config["finetuned_backbone"]
         try:
             recorded = self.checkpoint.config.get("finetuned_backbone_sha256")
             if recorded and hashlib.sha256(path.read_bytes()).hexdigest() != recorded:
                 raise ValueError("the file does not match the sha256 its config records")
-            state = {k: v.float() for k, v in load_file(str(path)).items()}
-            encoder = copy.deepcopy(self.encoder)
-            # only the fine-tuned tensors are stored; the rest (frozen embeddings) is the base model's
-            result = encoder.model.load_state_dict(state, strict=False)
-            if result.unexpected_keys:
-                raise ValueError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
+            encoder = encoder_with_backbone(self.encoder, load_file(str(path)))
         except Exception as exc:  # missing/corrupt file or keys of another architecture
             self.head_error = f"fine-tuned backbone {path.name} not loaded: {exc}"
             self.checkpoint = None
             log.warning("%s: %s", self.key, self.head_error)
             return
-        encoder.model.eval()
         self.trained_encoder = encoder
         self.backbone_fingerprint = self.checkpoint.config.get("finetuned_backbone_sha256")
 

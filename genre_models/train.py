@@ -11,7 +11,6 @@ validation, and the test split is scored once, at the end, for the checkpoint's 
 from __future__ import annotations
 
 import argparse
-import copy
 import shlex
 import sys
 import time
@@ -183,10 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _finetuned_test_probabilities(predictor, result, test: FilmDataset) -> np.ndarray:
     """Score the test split with the fine-tuned backbone, the way the predictor will load it."""
-    encoder = copy.deepcopy(predictor.encoder)
-    encoder.model.load_state_dict({k: v.half().float() for k, v in result.backbone_state.items()},
-                                  strict=False)
-    features = encoder.encode_texts(test.frame["plot"].tolist()).embeddings
+    from .finetune import encoder_with_backbone
+    stored = {k: v.half() if v.is_floating_point() else v for k, v in result.backbone_state.items()}  # as saved
+    features = encoder_with_backbone(predictor.encoder, stored).encode_texts(test.frame["plot"].tolist()).embeddings
     with torch.inference_mode():
         return torch.sigmoid(result.head.eval()(features)).numpy()
 
