@@ -94,30 +94,19 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
 
 def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None):
     """Grouped bars: every answering model's probability per genre, side by side (matplotlib Figure)."""
-    import numpy as np
-    from matplotlib.figure import Figure  # not pyplot: no global figure registry to leak in a server
+    from matplotlib.figure import Figure
 
+    from .charts import grouped_bars
     answered = comparison.answered
-    genres = comparison.genres
-    fig = Figure(figsize=(max(8.0, 0.62 * len(genres) + 2), 4.2))
-    ax = fig.subplots()
     if not answered:
+        fig = Figure(figsize=(8, 4.2))
+        ax = fig.subplots()
         ax.text(0.5, 0.5, "No model answered", ha="center", va="center", fontsize=14)
         ax.set_axis_off()
         return fig
-    width = 0.8 / len(answered)
-    x = np.arange(len(genres))
-    for k, (key, pred) in enumerate(answered.items()):
-        values = [pred.probabilities.get(g, 0.0) for g in genres]
-        ax.bar(x - 0.4 + width * (k + 0.5), values, width, label=(names or {}).get(key, key))
-    ax.set_xticks(x, genres, rotation=40, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("probability")
-    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-    ax.legend(fontsize=8, ncol=min(4, len(answered)), loc="upper right")
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
+    series = {(names or {}).get(key, key): [pred.probabilities.get(g, 0.0) for g in comparison.genres]
+              for key, pred in answered.items()}
+    return grouped_bars(comparison.genres, series, "probability", reference=0.5)
 
 
 def card_markdown(prediction: Prediction, name: str) -> str:

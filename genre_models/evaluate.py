@@ -166,27 +166,13 @@ def markdown(results: list[Result], command: str, dataset: FilmDataset, split_si
 
 
 def per_genre_chart(results: list[Result], path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .charts import grouped_bars
     shown = [r for r in results if r.mode != "baseline" or "tfidf" in r.name]
     if not shown:
         return
     genres = list(shown[0].metrics["per_genre"])
-    width = 0.8 / len(shown)
-    fig, ax = plt.subplots(figsize=(max(10, len(genres) * 0.7), 4.5))
-    for k, r in enumerate(shown):
-        values = [r.metrics["per_genre"][g]["f1"] for g in genres]
-        ax.bar(np.arange(len(genres)) + k * width - 0.4 + width / 2, values, width,
-               label=f"{r.name} ({r.mode})")
-    ax.set_xticks(np.arange(len(genres)), genres, rotation=45, ha="right")
-    ax.set_ylabel("F1 (test)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, ncol=2)
-    ax.set_title("Per-genre F1 on the test split")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    series = {f"{r.name} ({r.mode})": [r.metrics["per_genre"][g]["f1"] for g in genres] for r in shown}
+    grouped_bars(genres, series, "F1 (test)", title="Per-genre F1 on the test split").savefig(path, dpi=110)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

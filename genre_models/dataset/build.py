@@ -107,18 +107,10 @@ def resolve_duplicate_titles(rows: list[dict], summary: BuildSummary) -> list[di
 
 
 def write_report(out: Path, summary: BuildSummary, min_genre_count: int) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import grouped_bars
     counts = [summary.genre_counts.get(g, 0) for g in GENRES]
-    fig, ax = plt.subplots(figsize=(10, 4))
-    ax.bar(GENRES, counts, color="#4c72b0")
-    ax.set_xticks(range(len(GENRES)), GENRES, rotation=45, ha="right")
-    ax.set_ylabel("films")
-    ax.set_title("Genre distribution")
-    fig.tight_layout()
-    fig.savefig(out / "genre_distribution.png", dpi=100)
-    plt.close(fig)
+    grouped_bars(GENRES, {"films": counts}, "films", title="Genre distribution",
+                 unit_interval=False).savefig(out / "genre_distribution.png", dpi=100)
     rare = [g for g in GENRES if summary.genre_counts.get(g, 0) < min_genre_count]
     lines = ["# Dataset report", "", *[f"- {line}" for line in summary.lines()], "",
              "## Preprocessing choices", "", CHOICES, "", "## Genre distribution", "",
