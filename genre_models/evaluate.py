@@ -134,9 +134,9 @@ class Evaluator:
                       multilabel_metrics(y["test"], probs, thresholds, self.genres))
 
 
-def markdown(results: list[Result], command: str, dataset: FilmDataset, split_sizes: dict) -> str:
+def markdown(results: list[Result], command: str, data: dict, split_sizes: dict) -> str:
     lines = ["# Evaluation", "", f"Command: `{command}`", "",
-             f"Data: `{dataset.source}` ({len(dataset)} films, sha256 {dataset.describe()['sha256']}); "
+             f"Data: `{data['file']}` ({data['rows']} films, sha256 {data['sha256']}); "
              "split by id: " + ", ".join(f"{k} {v}" for k, v in split_sizes.items()) + ".", "",
              "Label accuracy is the thesis's accuracy (1 − Hamming loss); it is dominated by negatives, "
              "so read it beside F1, average precision and the baselines on the same films.", ""]
@@ -186,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for line in dataset.report.lines():
         print(f"  {line}")
+    data = dataset.describe()  # hashes the CSV: once
     hub.ensure_hub_mode()
     splits = split_dataset(dataset, seed=args.split_seed, val=args.val_frac, test=args.test_frac)
     evaluator = Evaluator(splits, FeatureCache(args.cache_dir), args.num_workers, not args.no_progress)
@@ -205,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if mode == "zero-shot" and not predictor.spec.zero_shot:
                 continue
             results.append(evaluator.evaluate(predictor, mode))
-            _compare_with_checkpoint(predictor, mode, results[-1], dataset, args.split_seed)
+            _compare_with_checkpoint(predictor, mode, results[-1], data, args.split_seed)
     for subset in dict.fromkeys(r.subset for r in results):
         for name in args.baselines:
             results.append(evaluator.baseline(name, subset))
@@ -216,9 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m genre_models.evaluate " + shlex.join(argv)
     sizes = {k: len(v) for k, v in splits.items()}
-    (out / "evaluation.md").write_text(markdown(results, command, dataset, sizes))
+    (out / "evaluation.md").write_text(markdown(results, command, data, sizes))
     (out / "evaluation.json").write_text(json.dumps(
-        {"command": command, "data": dataset.describe(), "split_seed": args.split_seed, "split_sizes": sizes,
+        {"command": command, "data": data, "split_seed": args.split_seed, "split_sizes": sizes,
          "results": [r.row() for r in results]}, indent=2))
     per_genre_chart(results, out / "per_genre_f1.png")
     print(f"{'model':<34} {'mode':<12} {'films':>5}  " + "  ".join(f"{h:>11}" for _, h in TABLE_COLUMNS))
@@ -229,16 +230,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _compare_with_checkpoint(predictor, mode, result: Result, dataset: FilmDataset, split_seed: int) -> None:
+def _compare_with_checkpoint(predictor, mode, result: Result, data: dict, split_seed: int) -> None:
     """Say whether this run reproduces the test metrics recorded in the checkpoint."""
     if mode != "trained":
         return
     config = predictor.checkpoint.config
     recorded = config.get("metrics", {}).get("test", {}).get("micro_f1")
-    data = config.get("data", {})
+    trained_on = config.get("data", {})
     if recorded is None:
         return
-    same = data.get("sha256") == dataset.describe()["sha256"] and data.get("split_seed") == split_seed
+    same = trained_on.get("sha256") == data["sha256"] and trained_on.get("split_seed") == split_seed
     note = "same data and split" if same else "different data or split: not comparable"
     print(f"[{predictor.key}] test micro-F1 {result.metrics['micro_f1']:.4f}; checkpoint records "
           f"{recorded:.4f} ({note})")
