@@ -18,11 +18,11 @@ from typing import Sequence
 import gradio as gr
 from PIL import Image
 
-from genre_models import ModelPool, hub, list_models
-from genre_models.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
-from genre_models.predictors import MODES
-from genre_models.registry import UnknownModelError, get_model_spec, resolve_lineup
-from genre_models.results import checkpoints_markdown, evaluation_report
+from genre_models import GenreLensError, ModelPool, list_models
+from genre_models.comparison.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
+from genre_models.comparison.results import checkpoints_markdown, evaluation_report
+from genre_models.models import hub
+from genre_models.models.registry import get_model_spec, resolve_lineup
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 INTRO = """# GenreLens
@@ -100,10 +100,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
 
     def compare_api(poster, plot, models, mode, threshold, custom_genres):
         """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}."""
-        # the models dropdown already refuses keys outside the lineup, naming the valid ones
+        # the models dropdown already refuses keys outside the lineup, naming the valid ones; an unknown
+        # mode comes back on every model as an invalid_input status naming the valid ones
         chosen = list(dict.fromkeys(models)) if models else list(keys)
-        if mode not in MODES:
-            raise gr.Error(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
                               custom_genres=custom_genres).to_dict()
 
@@ -192,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         keys = resolve_lineup(args.models, args.model_config)
-    except (UnknownModelError, ValueError) as exc:
+    except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()

@@ -5,7 +5,9 @@ names through :func:`canonical_genre` so a head trained on one source answers fo
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable
+
+from .errors import UnknownGenreError
 
 GENRES: tuple[str, ...] = (
     "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -34,16 +36,9 @@ DROPPED: frozenset[str] = frozenset(
 _BY_LOWER = {g.lower(): g for g in GENRES}
 
 
-class UnknownGenreError(ValueError):
-    """A genre name that is neither canonical nor a known alias."""
-
-    def __init__(self, names: Sequence[str]):
-        self.names = list(names)
-        super().__init__(
-            f"unknown genre(s): {', '.join(repr(n) for n in self.names)}. "
-            f"Valid genres: {', '.join(GENRES)} "
-            f"(aliases: {', '.join(sorted(ALIASES))})."
-        )
+def unknown_genres(names: list[str]) -> UnknownGenreError:
+    """The error for names that are not genres, listing the valid names and aliases."""
+    return UnknownGenreError(names, GENRES, ALIASES)
 
 
 def canonical_genre(name: str) -> str | None:
@@ -59,7 +54,7 @@ def canonical_genre(name: str) -> str | None:
         return ALIASES[key]
     if key in DROPPED:
         return None
-    raise UnknownGenreError([name])
+    raise unknown_genres([name])
 
 
 def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
@@ -84,7 +79,7 @@ def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
         elif genre not in resolved:
             resolved.append(genre)
     if unknown:
-        raise UnknownGenreError(unknown)
+        raise unknown_genres(unknown)
     return tuple(resolved) or GENRES
 
 

@@ -22,7 +22,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from genre_models.registry import ModelSpec, register_model, unregister_model  # noqa: E402
+from genre_models import ModelSpec, register_model  # noqa: E402
+from genre_models.models.registry import unregister_model  # noqa: E402
 
 torch.set_num_threads(2)
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -71,18 +72,19 @@ def tiny_bert_dir(tmp_path_factory):
 def tiny_specs(ckpt: Path, tiny_bert_dir: Path) -> list[ModelSpec]:
     """One tiny model of every family; each gets its own (empty) checkpoint folder under ``ckpt``."""
     return [
-        ModelSpec("tiny-clip-vit", "clip", "Tiny CLIP ViT", arch="tiny-vit-test", pretrained=None,
+        ModelSpec("tiny-clip-vit", "clip", {"arch": "tiny-vit-test"}, "Tiny CLIP ViT",
                   checkpoint=str(ckpt / "tiny-clip-vit")),
-        ModelSpec("tiny-clip-rn", "clip", "Tiny CLIP RN", arch="tiny-rn-test", pretrained=None,
+        ModelSpec("tiny-clip-rn", "clip", {"arch": "tiny-rn-test"}, "Tiny CLIP RN",
                   checkpoint=str(ckpt / "tiny-clip-rn")),
-        ModelSpec("tiny-bit", "timm-image", "Tiny BiT", arch="resnetv2_50x1_bit", pretrained=None,
-                  model_kwargs={"channels": (128, 128, 128, 128),
-                                "pretrained_cfg_overlay": {"input_size": (3, 64, 64)}},
-                  checkpoint=str(ckpt / "tiny-bit"), zero_shot=False),
-        ModelSpec("tiny-bert", "hf-text", "Tiny BERT", arch=str(tiny_bert_dir),
-                  checkpoint=str(ckpt / "tiny-bert"), zero_shot_scale=20.0, max_length=24),
-        ModelSpec("tiny-fusion", "fusion", "Tiny fusion", checkpoint=str(ckpt / "tiny-fusion"),
-                  image_model="tiny-clip-vit", text_model="tiny-bert", image_weight=0.5),
+        ModelSpec("tiny-bit", "timm-image",
+                  {"arch": "resnetv2_50x1_bit",
+                   "model_kwargs": {"channels": (128, 128, 128, 128),
+                                    "pretrained_cfg_overlay": {"input_size": (3, 64, 64)}}},
+                  "Tiny BiT", checkpoint=str(ckpt / "tiny-bit")),
+        ModelSpec("tiny-bert", "hf-text", {"source": str(tiny_bert_dir), "max_length": 24}, "Tiny BERT",
+                  checkpoint=str(ckpt / "tiny-bert")),
+        ModelSpec("tiny-fusion", "fusion", {"image_model": "tiny-clip-vit", "text_model": "tiny-bert"},
+                  "Tiny fusion", checkpoint=str(ckpt / "tiny-fusion")),
     ]
 
 

@@ -5,13 +5,15 @@ import shutil
 
 import pytest
 
-from app_server import running_app
+from app_server import TINY_LINEUP, running_app
+from test_minilm import GOLDEN
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PLOT = "a ghost haunted the house and the family fled ."
-ANSWERING = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bert", "tiny-fusion"]
+ANSWERING = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bert", "tiny-fusion", "minilm"]
+HAUNTED = GOLDEN["answers"][0]  # the shipped MiniLM's golden answer for this plot
 
 pytestmark = pytest.mark.skipif(not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM),
                                 reason="Debian chromium is not installed (apt-get install chromium)")
@@ -22,7 +24,7 @@ def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     from conftest import registered, tiny_specs
-    with registered(tiny_specs(tmp_path_factory.mktemp("ckpt"), tiny_bert_dir)), running_app() as url:
+    with registered(tiny_specs(tmp_path_factory.mktemp("ckpt"), tiny_bert_dir)), running_app(TINY_LINEUP + ["minilm"]) as url:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -40,12 +42,18 @@ def _compare(page, poster_path, plot):
 
 
 def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
-    _compare(page, poster, PLOT)
+    _compare(page, poster, HAUNTED["plot"])
     for key in ANSWERING:
         page.wait_for_function(f"document.querySelector('#card-{key}').innerText.includes('Predicts')")
         assert "Predicts" in page.locator(f"#card-{key}").inner_text()
-    label_text = page.locator("#label-tiny-bert").inner_text()
-    assert any(genre in label_text for genre in ("Action", "Drama", "Horror", "Comedy", "Western", "War"))
+    # the shipped plot model's card shows exactly its golden decisions, and its top genres in order
+    card = page.locator("#card-minilm").inner_text()
+    assert card.splitlines()[0] == "Predicts: " + ", ".join(HAUNTED["predicted"])
+    assert "trained" in card
+    top5 = sorted(HAUNTED["probabilities"], key=lambda g: -HAUNTED["probabilities"][g])[:5]
+    label_lines = [line for line in page.locator("#label-minilm").inner_text().splitlines() if line.strip()]
+    genre_lines = [line for line in label_lines if line in top5]
+    assert genre_lines == top5[:1] + top5  # the label's headline, then one row per genre, in order
     assert "Not available" in page.locator("#card-tiny-bit").inner_text()  # no trained head: said so
     page.wait_for_selector("#chart img, #chart svg, #chart canvas")
     assert page.locator("#agreement").inner_text().strip()

@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
-from genre_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from genre_models.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from genre_models.genres import GENRES
-from genre_models.heads import GenreHead
+from genre_models.models.heads import GenreHead
 
 
 def _save(tmp_path, dim=12, genres=GENRES, kind="mlp"):
@@ -76,3 +76,21 @@ def test_corrupt_or_pickled_weights_are_refused(tmp_path):
 def test_missing_files(tmp_path):
     with pytest.raises(CheckpointError, match="no config.json"):
         load_checkpoint(tmp_path)
+
+
+def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path):
+    from genre_models.models.checkpoint import staged_folder
+    target = tmp_path / "ckpt"
+    head = GenreHead(8, len(GENRES))
+    save_checkpoint(target, head, list(GENRES), {g: 0.3 for g in GENRES})
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    with pytest.raises(KeyboardInterrupt):
+        with staged_folder(target) as staging:
+            save_checkpoint(staging, GenreHead(8, len(GENRES)), list(GENRES), {g: 0.9 for g in GENRES})
+            raise KeyboardInterrupt  # Ctrl+C after writing, before the swap
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no partial folder left
+    with staged_folder(target) as staging:
+        save_checkpoint(staging, GenreHead(8, len(GENRES)), list(GENRES), {g: 0.9 for g in GENRES})
+    assert load_checkpoint(target).thresholds == {g: 0.9 for g in GENRES}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]

@@ -1,5 +1,5 @@
-from genre_models.compare import Comparison, agreement_markdown, card_markdown, comparison_chart
-from genre_models.prediction import Prediction, Status
+from genre_models.comparison.compare import Comparison, agreement_markdown, card_markdown, comparison_chart
+from genre_models.models.prediction import Prediction, Status
 
 
 def _pred(key, probs, threshold=0.5):
@@ -40,7 +40,7 @@ def test_chart_with_and_without_answers():
 
 def test_notices_for_missing_input_and_no_models():
     from genre_models import ModelPool
-    from genre_models.compare import run_comparison
+    from genre_models.comparison.compare import run_comparison
     comparison = run_comparison(ModelPool(), [], None, "  ")
     assert comparison.notices == ["Give a poster, a plot, or both.", "Select at least one model."]
     assert comparison.predictions == {}

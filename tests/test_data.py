@@ -1,6 +1,6 @@
 import pandas as pd
 
-from genre_models.data import load_dataset, split_dataset, split_of
+from genre_models.data.films import load_dataset, split_dataset, split_of
 from films import write_films_csv
 
 

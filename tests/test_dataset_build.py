@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genre_models.data import load_dataset
-from genre_models.dataset.build import main
-from genre_models.dataset.ids import filter_basics, read_id_list, votes_at_least
+from genre_models.data.films import load_dataset
+from genre_models.data.builder.build import main
+from genre_models.data.builder.ids import filter_basics, read_id_list, votes_at_least
 
 KEY = "SECRET-KEY-123"
 

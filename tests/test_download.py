@@ -1,5 +1,5 @@
-from genre_models.download import main, plan_fetch
-from genre_models.registry import get_model_spec
+from genre_models.cli.download import main, plan_fetch
+from genre_models.models.registry import get_model_spec
 
 
 def test_plans_name_the_hub_files():

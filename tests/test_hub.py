@@ -1,7 +1,7 @@
 import socket
 import time
 
-from genre_models import hub
+from genre_models.models import hub
 
 
 def test_offline_switch_reaches_huggingface_hub(monkeypatch):

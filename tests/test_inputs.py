@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genre_models.inputs import InvalidImageError, clean_plot, load_poster
+from genre_models.data.inputs import InvalidImageError, clean_plot, load_poster
 
 
 def _save(image, tmp_path, name, **kw):

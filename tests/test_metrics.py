@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from genre_models.metrics import multilabel_metrics, tune_thresholds
+from genre_models.training.metrics import multilabel_metrics, tune_thresholds
 
 
 def test_metrics_on_a_hand_checked_example():

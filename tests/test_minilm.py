@@ -1,7 +1,11 @@
 """The one real pretrained model available offline: all-MiniLM-L6-v2 from its PyPI package."""
+import json
+from pathlib import Path
+
 import pytest
 
 from genre_models import ModelPool, Status
+from genre_models.files import file_sha256
 
 HAUNTED = ("A family moves into an old country house. At night doors slam, a ghost whispers in the walls "
            "and something in the cellar wants their youngest daughter.")
@@ -30,3 +34,22 @@ def test_long_plot_is_truncated_and_says_so(minilm):
     pred = minilm.predict(plot=HAUNTED * 40, mode="zero-shot")
     assert pred.ok and pred.plot_truncated and "truncated" in pred.message
     assert not minilm.predict(plot=HAUNTED, mode="zero-shot").plot_truncated
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "minilm_trained.json").read_text())
+CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "minilm"
+
+
+@pytest.mark.parametrize("answer", GOLDEN["answers"], ids=lambda a: a["predicted"][0])
+def test_shipped_checkpoint_gives_the_golden_answers(minilm, answer):
+    """The shipped head, its fine-tuned backbone and its tuned thresholds, end to end (trained mode)."""
+    pred = minilm.predict(plot=answer["plot"], mode="auto")
+    assert pred.status is Status.OK and pred.mode == "trained"
+    assert pred.predicted == answer["predicted"]  # exact set and order, at the tuned thresholds
+    assert pred.probabilities == pytest.approx(answer["probabilities"], abs=1e-4)
+
+
+def test_golden_file_belongs_to_the_shipped_checkpoint():
+    # after a deliberate retrain, regenerate with `python tools/make_golden.py`
+    for name, digest in GOLDEN["checkpoint_sha256"].items():
+        assert file_sha256(CHECKPOINT / name) == digest, f"{name} changed since the golden answers were made"

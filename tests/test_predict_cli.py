@@ -35,7 +35,7 @@ def test_unknown_model_and_genre_list_valid_ones(capsys):
 
 def test_no_model_answers_exits_1(capsys):
     assert main(["--plot", PLOT, "--models", "bert-base"]) == 1
-    assert "weights not available offline" in capsys.readouterr().out
+    assert "weights not downloaded" in capsys.readouterr().out
 
 
 def test_needs_some_input(capsys):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from genre_models import GENRES, ModelPool, Status, create_predictor
-from genre_models.checkpoint import save_checkpoint
-from genre_models.heads import GenreHead
-from genre_models.registry import UnknownModelError
+from genre_models.models.checkpoint import save_checkpoint
+from genre_models.models.heads import GenreHead
+from genre_models.models.registry import UnknownModelError
 
 PLOT = "a ghost haunted the house and the family fled ."
 SINGLE_KEYS = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bert"]
@@ -70,7 +70,7 @@ def _write_head(spec, dim, genres=GENRES, seed=0):
     torch.manual_seed(seed)
     head = GenreHead(dim, len(genres), kind="mlp", hidden=8)
     return save_checkpoint(spec.checkpoint_dir(), head, list(genres), {g: 0.4 for g in genres},
-                           backbone={"arch": spec.arch}), head
+                           backbone=spec.family_impl.backbone_identity(spec)), head
 
 
 @pytest.mark.parametrize("key", ["tiny-bit", "tiny-clip-vit", "tiny-bert"])
@@ -82,7 +82,7 @@ def test_trained_head_is_used_when_present(tiny_models, poster, key):
     pred = predictor.predict(poster=poster, plot=PLOT)
     assert pred.status is Status.OK and pred.mode == "trained"
     assert pred.thresholds == {g: 0.4 for g in GENRES}
-    features, _ = predictor.features(posters=[predictor_input(poster)], plots=[PLOT])
+    features = predictor.encoder.encode([predictor_input(poster) if spec.needs_poster else PLOT]).features
     with torch.inference_mode():
         expected = torch.sigmoid(head.eval()(features))[0]
     assert [pred.probabilities[g] for g in GENRES] == pytest.approx(expected.tolist(), abs=1e-5)
@@ -98,7 +98,7 @@ def test_trained_head_is_used_when_present(tiny_models, poster, key):
 
 
 def predictor_input(path):
-    from genre_models.inputs import load_poster
+    from genre_models.data.inputs import load_poster
     return load_poster(path)
 
 
@@ -142,7 +142,7 @@ def test_missing_weights_make_one_model_unavailable_others_answer(tiny_models, p
                            poster=poster, plot=PLOT)
     for key in ("clip-vit-b-16", "bit-resnet50"):
         assert results[key].status is Status.UNAVAILABLE
-        assert "weights not available offline" in results[key].message
+        assert "weights not downloaded" in results[key].message
         assert f"python -m genre_models.download {key}" in results[key].message
     assert results["tiny-bert"].ok and results["tiny-clip-vit"].ok
 
@@ -164,10 +164,10 @@ def test_batch_matches_single_and_keeps_failures_in_place(tiny_models, poster, t
 
 
 def test_concurrent_requests_load_the_model_once(tiny_models, poster, monkeypatch):
-    from genre_models import predictors
+    from genre_models.models.families.clip import ClipFamily
     calls = []
-    real = predictors.load_encoder
-    monkeypatch.setattr(predictors, "load_encoder", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = ClipFamily.load
+    monkeypatch.setattr(ClipFamily, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
     predictor = ModelPool().get("tiny-clip-rn")
     results = []
     threads = [threading.Thread(target=lambda: results.append(predictor.predict(poster=poster)))

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from genre_models import ModelPool, Status
-from genre_models.registry import (UnknownModelError, get_model_spec, list_models, load_model_config,
+from genre_models.models.registry import (UnknownModelError, get_model_spec, list_models, load_model_config,
                                    unregister_model)
 
 
@@ -13,7 +13,7 @@ def test_thesis_models_are_registered():
                 "fusion"):
         assert key in keys
     # OpenAI CLIP weights need QuickGELU: a plain name would silently give wrong features
-    assert all(get_model_spec(k).arch.endswith("-quickgelu") for k in list_models("clip"))
+    assert all(get_model_spec(k).settings.arch.endswith("-quickgelu") for k in list_models("clip"))
 
 
 def test_unknown_key_names_valid_ones():

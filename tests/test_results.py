@@ -1,6 +1,6 @@
 import json
 
-from genre_models.results import checkpoints_markdown, evaluation_report
+from genre_models.comparison.results import checkpoints_markdown, evaluation_report
 
 
 def test_checkpoint_table_reads_configs_and_skips_broken_ones(tmp_path):

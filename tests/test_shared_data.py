@@ -4,8 +4,8 @@ import csv
 import pandas as pd
 
 from genre_models import train as train_cli
-from genre_models.checkpoint import read_config
-from genre_models.data import load_dataset
+from genre_models.models.checkpoint import read_config
+from genre_models.data.films import load_dataset
 from conftest import MOVIES_CSV, needs_shared_data
 
 pytestmark = needs_shared_data()

@@ -9,9 +9,9 @@ import torch
 from genre_models import ModelPool, Status
 from genre_models import evaluate as evaluate_cli
 from genre_models import train as train_cli
-from genre_models.checkpoint import read_config
-from genre_models.data import load_dataset
-from genre_models.features import FeatureCache
+from genre_models.models.checkpoint import read_config
+from genre_models.data.films import load_dataset
+from genre_models.training.feature_cache import FeatureCache
 from films import write_films_csv
 
 FAST = ["--epochs", "4", "--patience", "2", "--no-progress", "--num-workers", "0"]
@@ -71,7 +71,8 @@ def test_cached_features_are_reused(tiny_models, tmp_path, films, monkeypatch):
 
 
 def test_interrupted_feature_run_resumes(tiny_models, tmp_path, films, monkeypatch):
-    import genre_models.features as features
+    import genre_models.training.feature_cache as features
+    from genre_models.models.predictors import FeatureRequest
     monkeypatch.setattr(features, "PART_SIZE", 16)
     dataset = load_dataset(films)
     predictor = ModelPool().get("tiny-bert")
@@ -87,9 +88,9 @@ def test_interrupted_feature_run_resumes(tiny_models, tmp_path, films, monkeypat
 
     monkeypatch.setattr(FeatureCache, "_encode", staticmethod(flaky))
     with pytest.raises(KeyboardInterrupt):
-        cache.features(predictor, dataset, "plot", progress=False)
+        cache.features(FeatureRequest(predictor, "plot", False), dataset, progress=False)
     monkeypatch.setattr(FeatureCache, "_encode", staticmethod(real))
-    x, mask = cache.features(predictor, dataset, "plot", progress=False)
+    x, mask = cache.features(FeatureRequest(predictor, "plot", False), dataset, progress=False)
     assert cache.computed == mask.sum() - 32  # two parts of 16 were kept from the first run
     assert mask.sum() == 79  # one film has an empty plot
 
@@ -142,7 +143,7 @@ def test_usage_errors(tmp_path, films, capsys):
     assert evaluate_cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
     # weights that are not on this machine: a clear message, no traceback
     assert train_cli.main(["--data", str(films), "--model", "bit-resnet50", "--no-progress"]) == 1
-    assert "weights not available offline" in capsys.readouterr().err
+    assert "weights not downloaded" in capsys.readouterr().err
 
 
 def test_fusion_evaluates_learned_and_late(tiny_models, tmp_path, films):
@@ -153,7 +154,7 @@ def test_fusion_evaluates_learned_and_late(tiny_models, tmp_path, films):
                               "--out", str(report), "--cache-dir", str(tmp_path / "cache"), "--no-progress",
                               "--num-workers", "0"]) == 0
     results = json.loads((report / "evaluation.json").read_text())["results"]
-    assert [(r["mode"], r["subset"]) for r in results] == [("trained", "both"), ("late fusion", "both"),
-                                                          ("baseline", "both")]
+    late = "late fusion (zero-shot poster, zero-shot plot, poster weight 0.5)"
+    assert [(r["mode"], r["subset"]) for r in results] == [("trained", "both"), (late, "both"), ("baseline", "both")]
     recorded = read_config(tiny_models["tiny-fusion"].checkpoint_dir())["metrics"]["test"]["micro_f1"]
     assert results[0]["micro_f1"] == pytest.approx(recorded, abs=1e-9)

@@ -1,9 +1,9 @@
+import pytest
 import torch
 
-from genre_models import prompts
-from genre_models.encoders.base import TextBatch
-from genre_models.encoders.clip import encode_text_trimmed
-from genre_models.zero_shot import ZeroShotScorer
+from genre_models.models import prompts
+from genre_models.models.families.clip import encode_text_trimmed
+from genre_models.models.zero_shot import ZeroShotScorer
 
 
 def test_prompts_are_data_and_neutral_reads_well():
@@ -19,7 +19,7 @@ def test_genre_embeddings_are_cached_per_genre():
 
     def encode(texts):
         seen.extend(texts)
-        return TextBatch(torch.nn.functional.normalize(torch.randn(len(texts), 8), dim=-1))
+        return torch.nn.functional.normalize(torch.randn(len(texts), 8), dim=-1)
 
     scorer = ZeroShotScorer(encode, prompts.poster_prompts, scale=100.0)
     features = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1)
@@ -41,3 +41,26 @@ def test_trimmed_text_tower_matches_open_clip(tiny_clip_configs):
             full = model.encode_text(tokens)
             trimmed = encode_text_trimmed(model, tokens)
         assert torch.allclose(full, trimmed, atol=1e-5)
+
+
+def test_probability_is_the_margin_over_the_neutral_prompt():
+    """p = sigmoid(scale * (cos(x, genre) - cos(x, neutral)) + bias), computed by hand."""
+    vectors = {"": [1.0, 0.0, 0.0], "horror": [0.0, 1.0, 0.0], "comedy": [0.6, 0.8, 0.0]}
+
+    def encode(texts):  # every prompt of a genre embeds to that genre's vector
+        rows = [vectors[next(k for k in ("horror", "comedy") if k in t) if any(
+            k in t for k in ("horror", "comedy")) else ""] for t in texts]
+        return torch.tensor(rows)
+
+    scorer = ZeroShotScorer(encode, prompts.poster_prompts, scale=10.0, bias=-0.5)
+    x = torch.nn.functional.normalize(torch.tensor([[0.8, 0.6, 0.0], [0.0, 0.0, 1.0]]), dim=-1)
+    probs = scorer.probabilities(x, ["Horror", "Comedy"])
+    neutral = torch.tensor(vectors[""])
+    for i in range(2):
+        for j, name in enumerate(("horror", "comedy")):
+            margin = x[i] @ torch.tensor(vectors[name]) - x[i] @ neutral
+            assert probs[i, j].item() == pytest.approx(torch.sigmoid(10.0 * margin - 0.5).item(), abs=1e-6)
+    # a film orthogonal to every prompt sits at sigmoid(bias), whatever the genre
+    assert probs[1].tolist() == pytest.approx([torch.sigmoid(torch.tensor(-0.5)).item()] * 2, abs=1e-6)
+    # the neutral prompt matters: the first film leans to "a movie" more than to horror
+    assert probs[0, 0] < 0.5 < probs[0, 1]

@@ -16,14 +16,12 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import InvalidImageError, InvalidInputError
+
 # 50 megapixels is far beyond any poster; larger files are refused instead of decoded.
 MAX_PIXELS = 50_000_000
 
 PosterInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, None]
-
-
-class InvalidImageError(ValueError):
-    """The poster could not be read as an image; the message is safe to show to a user."""
 
 
 def load_poster(source: PosterInput, max_pixels: int = MAX_PIXELS) -> Image.Image | None:
@@ -142,6 +140,6 @@ def clean_plot(plot: str | None) -> PlotText:
     if plot is None:
         return PlotText(None)
     if not isinstance(plot, str):
-        raise TypeError(f"plot must be text, got {type(plot).__name__}")
+        raise InvalidInputError(f"the plot must be text, got {type(plot).__name__}")
     folded = " ".join(plot.split())
     return PlotText(folded or None)

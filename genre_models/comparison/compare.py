@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .genres import GENRES, parse_custom_genres
-from .inputs import InvalidImageError, PosterInput, load_poster
-from .prediction import Prediction, Status
-from .predictors import ModelPool
+from ..data.inputs import PosterInput, load_poster
+from ..errors import GenreLensError, InvalidImageError
+from ..genres import GENRES, parse_custom_genres
+from ..models.prediction import Prediction, Status
+from ..models.predictors import ModelPool
 
 # Where the page says what went wrong with each status, in plain words.
 STATUS_TITLES = {
@@ -85,7 +86,11 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
         notices.append("Select at least one model.")
     predictions = {}
     for index, key in enumerate(keys):
-        predictor = pool.get(key)
+        try:
+            predictor = pool.get(key)
+        except GenreLensError as exc:  # a key whose spec cannot be built: its card says so
+            predictions[key] = Prediction.failed(key, Status.ERROR, str(exc))
+            continue
         if on_load is not None and not predictor.loaded:
             on_load(key, index, len(keys))
         predictions[key] = predictor.predict(image, plot, genres=genres, mode=mode, threshold=threshold)
@@ -96,7 +101,7 @@ def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None
     """Grouped bars: every answering model's probability per genre, side by side (matplotlib Figure)."""
     from matplotlib.figure import Figure
 
-    from .charts import grouped_bars
+    from ..charts import grouped_bars
     answered = comparison.answered
     if not answered:
         fig = Figure(figsize=(8, 4.2))

@@ -7,7 +7,6 @@ head. Runs on a GPU when there is one and, slowly, on CPU.
 from __future__ import annotations
 
 import copy
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .encoders.hf_text import mean_pool
-from .heads import GenreHead
-from .training import HeadConfig, selection_score
-
-BACKBONE_FILE = "backbone.safetensors"
+from ..files import file_sha256
+from ..models.checkpoint import BACKBONE_FILE
+from ..models.families.hf_text import mean_pool
+from ..models.heads import GenreHead
+from .fit import HeadConfig, selection_score
 
 
 @dataclass
@@ -133,21 +132,9 @@ def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_text
     return FinetuneResult(head.cpu(), best[1], best[3], best[4], best[5], history)
 
 
-def encoder_with_backbone(encoder, state: dict[str, torch.Tensor]):
-    """A copy of ``encoder`` carrying the fine-tuned tensors in ``state``; the tensors not stored (the
-    frozen word embeddings) stay the base model's. The original keeps serving zero-shot."""
-    tuned = copy.deepcopy(encoder)
-    result = tuned.model.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
-    if result.unexpected_keys:
-        raise ValueError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
-    tuned.model.eval()
-    return tuned
-
-
 def save_backbone(directory: Path, state: dict[str, torch.Tensor]) -> tuple[str, str]:
     """Write the fine-tuned tensors as fp16 safetensors; returns (file name, sha256)."""
     path = Path(directory) / BACKBONE_FILE
     save_file({k: v.half().contiguous() if v.is_floating_point() else v.contiguous()
                for k, v in state.items()}, str(path), metadata={"format": "pt"})
-    return BACKBONE_FILE, hashlib.sha256(path.read_bytes()).hexdigest()
+    return BACKBONE_FILE, file_sha256(path)

@@ -25,7 +25,8 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
-from ..genres import GENRES, UnknownGenreError, canonical_genre
+from ...errors import UnknownGenreError
+from ...genres import GENRES, canonical_genre
 from .ids import filter_basics, read_id_list, votes_at_least
 from .omdb import DEFAULT_URL, OmdbClient, OmdbFatalError
 from .posters import PosterStore
@@ -107,7 +108,7 @@ def resolve_duplicate_titles(rows: list[dict], summary: BuildSummary) -> list[di
 
 
 def write_report(out: Path, summary: BuildSummary, min_genre_count: int) -> None:
-    from ..charts import grouped_bars
+    from ...charts import grouped_bars
     counts = [summary.genre_counts.get(g, 0) for g in GENRES]
     grouped_bars(GENRES, {"films": counts}, "films", title="Genre distribution",
                  unit_interval=False).savefig(out / "genre_distribution.png", dpi=100)

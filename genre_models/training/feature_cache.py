@@ -18,9 +18,11 @@ from safetensors.numpy import load_file, save_file
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from .data import FilmDataset
-from .inputs import InvalidImageError, load_poster
-from .registry import PROJECT_ROOT
+from ..data.films import FilmDataset
+from ..data.inputs import load_poster
+from ..errors import InvalidImageError
+from ..models.predictors import FeatureRequest
+from ..models.registry import PROJECT_ROOT
 
 DEFAULT_CACHE = PROJECT_ROOT / "features_cache"
 PART_SIZE = 512
@@ -28,15 +30,6 @@ PART_SIZE = 512
 
 def content_hash(data: bytes | str) -> str:
     return hashlib.sha1(data.encode() if isinstance(data, str) else data).hexdigest()
-
-
-def model_fingerprint(predictor, trained: bool = False) -> str:
-    """Identity of the weights that produce the features (spec fields + a fine-tuned backbone, if used)."""
-    spec = predictor.spec
-    ident = {"family": spec.family, "arch": spec.arch, "pretrained": spec.pretrained,
-             "model_kwargs": spec.model_kwargs, "max_length": spec.max_length,
-             "backbone": predictor.backbone_fingerprint if trained else None}
-    return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class _PosterFiles(Dataset):
@@ -68,8 +61,9 @@ class FeatureCache:
     def __init__(self, root: str | Path = DEFAULT_CACHE):
         self.root = Path(root)
 
-    def folder(self, predictor, modality: str, trained: bool = False) -> Path:
-        return self.root / f"{predictor.key}-{modality}-{model_fingerprint(predictor, trained)}"
+    def folder(self, request: FeatureRequest) -> Path:
+        predictor = request.predictor
+        return self.root / f"{predictor.key}-{request.modality}-{predictor.feature_identity(request.trained)}"
 
     def _load_parts(self, folder: Path) -> dict[str, np.ndarray]:
         known: dict[str, np.ndarray] = {}
@@ -89,24 +83,22 @@ class FeatureCache:
         save_file({"features": np.ascontiguousarray(features, dtype=np.float32)}, str(tmp))
         tmp.rename(stem.with_suffix(".safetensors"))
 
-    def features(self, predictor, dataset: FilmDataset, modality: str, batch_size: int = 32,
-                 num_workers: int = 2, progress: bool = True,
-                 trained: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """[N, D] features for ``modality`` ("plot" or "poster") and a [N] mask of rows that have one.
+    def features(self, request: FeatureRequest, dataset: FilmDataset, batch_size: int = 32,
+                 num_workers: int = 2, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """[N, D] features a predictor asked for (``request``) and a [N] mask of rows that have them.
 
         Rows without that input (or with a poster that fails to decode) get zeros and mask False.
-        ``trained=True`` uses the checkpoint's fine-tuned backbone (evaluating a fine-tuned model).
         """
-        predictor.load()
+        predictor, modality = request.predictor, request.modality
+        encoder = predictor.encoder_for(request.trained)
         column = dataset.frame[modality]
         rows = [i for i, value in enumerate(column) if value is not None and value == value]
         hashes = [content_hash(column.iloc[i] if modality == "plot" else Path(column.iloc[i]).read_bytes())
                   for i in rows]
-        folder = self.folder(predictor, modality, trained)
+        folder = self.folder(request)
         known = self._load_parts(folder)
         first = {h: k for k, h in reversed(list(enumerate(hashes)))}  # same content -> computed once
         todo = sorted(k for h, k in first.items() if h not in known)
-        encoder = predictor.trained_encoder if trained else predictor.encoder
         if todo:
             self.computed = len(todo)
             bar = tqdm(total=len(todo), desc=f"{predictor.key} {modality} features", disable=not progress,
@@ -122,7 +114,7 @@ class FeatureCache:
             bar.close()
         else:
             self.computed = 0
-        dim = next(iter(known.values())).shape[0] if known else predictor.embedding_dim
+        dim = next(iter(known.values())).shape[0] if known else encoder.embedding_dim
         out = np.zeros((len(dataset), dim), dtype=np.float32)
         mask = np.zeros(len(dataset), dtype=bool)
         for i, h in zip(rows, hashes):
@@ -133,7 +125,7 @@ class FeatureCache:
     @staticmethod
     def _encode(encoder, modality, values, batch_size, num_workers) -> tuple[np.ndarray, list[bool]]:
         if modality == "plot":
-            return encoder.encode_texts(values).embeddings.numpy(), [True] * len(values)
+            return encoder.encode(values).features.numpy(), [True] * len(values)
         loader = DataLoader(_PosterFiles(values, encoder.preprocess), batch_size=batch_size,
                             num_workers=num_workers, collate_fn=_collate)
         feats, ok = [], []

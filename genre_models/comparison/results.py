@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .checkpoint import CONFIG_NAME
-from .registry import CHECKPOINTS_DIR, PROJECT_ROOT
+from ..models.checkpoint import CONFIG_NAME
+from ..models.registry import CHECKPOINTS_DIR, PROJECT_ROOT
 
 EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
 

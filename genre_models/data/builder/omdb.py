@@ -16,11 +16,13 @@ from typing import Callable
 
 import httpx
 
+from ...errors import BuilderError
+
 DEFAULT_URL = "https://www.omdbapi.com/"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
-class OmdbFatalError(RuntimeError):
+class OmdbFatalError(BuilderError):
     """Stop the whole run: invalid key, daily limit reached, or the service keeps failing."""
 
 

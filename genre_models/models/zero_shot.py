@@ -20,27 +20,20 @@ from typing import Callable, Sequence
 
 import torch
 
-from .encoders.base import TextBatch
-
 PromptFn = Callable[[str], list[str]]
 
 
 class ZeroShotScorer:
     """Caches genre text embeddings for one text encoder and one prompt set."""
 
-    def __init__(self, encode_texts: Callable[[Sequence[str]], TextBatch], prompts: PromptFn,
+    def __init__(self, encode_prompts: Callable[[Sequence[str]], torch.Tensor], prompts: PromptFn,
                  scale: float, bias: float = 0.0):
-        self._encode = encode_texts
+        self._encode = encode_prompts
         self._prompts = prompts
         self.scale = float(scale)
         self.bias = float(bias)
         self._cache: dict[str, torch.Tensor] = {}
         self._lock = threading.Lock()
-
-    def _class_embedding(self, genre: str) -> torch.Tensor:
-        embeddings = self._encode(self._prompts(genre)).embeddings
-        mean = embeddings.mean(dim=0)
-        return mean / mean.norm()
 
     def genre_embeddings(self, genres: Sequence[str]) -> torch.Tensor:
         """[len(genres), D] normalised embeddings, computed once per genre and cached."""
@@ -49,7 +42,7 @@ class ZeroShotScorer:
             if todo:
                 # One batched call for all new genres: a model call per genre would be much slower.
                 prompts = [self._prompts(g) for g in todo]
-                flat = self._encode([p for group in prompts for p in group]).embeddings
+                flat = self._encode([p for group in prompts for p in group])
                 start = 0
                 for genre, group in zip(todo, prompts):
                     mean = flat[start:start + len(group)].mean(dim=0)
@@ -63,7 +56,3 @@ class ZeroShotScorer:
         neutral = self._cache[""]
         margin = features @ classes.T - (features @ neutral).unsqueeze(1)
         return torch.sigmoid(self.scale * margin + self.bias)
-
-    @property
-    def cached_genres(self) -> list[str]:
-        return [g for g in self._cache if g]

@@ -6,23 +6,29 @@ size, metrics, and how it was trained.
 """
 from __future__ import annotations
 
+import copy
 import json
+import os
+import shutil
+import tempfile
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import torch
 from safetensors.torch import load_file, save_file
 
-from .genres import UnknownGenreError, resolve_genres
+from ..errors import CheckpointError, UnknownGenreError
+from ..files import file_sha256
+from ..genres import resolve_genres
 from .heads import GenreHead
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+BACKBONE_FILE = "backbone.safetensors"  # a fine-tuned plot model's changed weights (fp16)
 FORMAT = "genrelens-head/1"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, malformed or does not fit the model it is loaded into."""
 
 
 @dataclass
@@ -136,3 +142,61 @@ def load_checkpoint(directory: str | Path, embedding_dim: int | None = None,
     head.load_state_dict(state)
     head.eval()
     return HeadCheckpoint(head=head, config=config)
+
+
+def encoder_with_backbone(encoder, state: dict[str, torch.Tensor]):
+    """A copy of ``encoder`` carrying the fine-tuned tensors in ``state``; the tensors not stored (the
+    frozen word embeddings) stay the base model's. The original keeps serving zero-shot."""
+    tuned = copy.deepcopy(encoder)
+    result = tuned.model.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
+    if result.unexpected_keys:
+        raise CheckpointError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
+    tuned.model.eval()
+    return tuned
+
+
+def load_finetuned_encoder(encoder, directory: str | Path, config: dict[str, Any]):
+    """(encoder copy with the checkpoint's fine-tuned backbone, its sha256), checked against config.json."""
+    path = Path(directory) / config["finetuned_backbone"]
+    try:
+        digest = file_sha256(path)
+        recorded = config.get("finetuned_backbone_sha256")
+        if recorded and digest != recorded:
+            raise CheckpointError("the file does not match the sha256 its config records")
+        state = load_file(str(path))
+        return encoder_with_backbone(encoder, state), digest
+    except Exception as exc:  # missing, corrupt (safetensors' own error types) or another architecture
+        raise CheckpointError(f"fine-tuned backbone {path.name} not loaded: {exc}") from exc
+
+
+@contextmanager
+def staged_folder(target: str | Path) -> Iterator[Path]:
+    """Write a checkpoint folder beside ``target`` and swap it in only when the block completes.
+
+    On any failure (an exception, Ctrl+C) the partial folder is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        yield staging
+        replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target`` (same parent folder); an old ``target`` goes only once ``new`` is in."""
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}" if target.exists() else None
+    if old is not None:
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .genres import GENRES, UnknownGenreError, canonical_genre
+from ..errors import DataError, UnknownGenreError
+from ..files import file_sha256
+from ..genres import GENRES, canonical_genre
 
 REQUIRED_COLUMNS = ("id", "genres", "plot")
 SPLITS = ("train", "val", "test")
@@ -96,14 +98,6 @@ class FilmDataset:
                 "with_poster": int(self.frame["poster"].notna().sum())}
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_poster(path: Path, verify: bool) -> str:
     if not path.is_file():
         return "missing"
@@ -117,17 +111,17 @@ def _check_poster(path: Path, verify: bool) -> str:
 
 
 def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
-    """Read and validate a films CSV. Raises ValueError only when the file itself is unusable."""
+    """Read and validate a films CSV. Raises DataError only when the file itself is unusable."""
     path = Path(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise ValueError(f"dataset not found: {path}") from None
+        raise DataError(f"dataset not found: {path}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable CSV: {exc}") from None
+        raise DataError(f"{path} is not a readable CSV: {exc}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
-        raise ValueError(f"{path} lacks column(s) {', '.join(missing)}; expected "
+        raise DataError(f"{path} lacks column(s) {', '.join(missing)}; expected "
                          "id,title,year,genres,plot,poster")
     report = LoadReport(rows_read=len(raw))
     rows, seen = [], set()

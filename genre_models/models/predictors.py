@@ -1,0 +1,444 @@
+"""One predictor interface for every model: ``predict(poster, plot) -> Prediction``, never raising.
+
+Every answer, for one film in the app or for a test split in ``evaluate``, goes through the same
+four steps, so what is evaluated is what the app shows:
+
+1. ``plan(genres, mode, threshold)``: which mode answers (trained head, zero-shot, late fusion),
+   which genres, and each genre's decision threshold;
+2. ``feature_requests(plan)``: which backbone features that needs (model, modality, fine-tuned or not);
+3. features: from the encoders here (``predict_batch``) or from the on-disk feature cache (training
+   and evaluation, ``training/feature_cache.py``);
+4. ``score(plan, features)``: probabilities, then decisions against the plan's thresholds.
+
+A predictor is created cheaply from its spec and loads its backbone (and trained head, if one is in
+its checkpoint folder) lazily, once, under a lock, so concurrent requests share one copy.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..data.inputs import PosterInput, clean_plot, load_poster
+from ..errors import GenreLensError, InvalidInputError, PlanError, WeightsUnavailableError
+from ..genres import GENRES
+from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
+from .families.base import PLOT, POSTER, Encoder, default_device
+from .prediction import Prediction, Status
+from .registry import PROJECT_ROOT, ModelSpec, get_model_spec, with_checkpoint
+from .zero_shot import ZeroShotScorer
+
+log = logging.getLogger(__name__)
+
+ZERO_SHOT_THRESHOLD = 0.5
+MODES = ("auto", "trained", "zero-shot")
+TRAINED, ZERO_SHOT = "trained", "zero-shot"
+
+
+@dataclass
+class Plan:
+    """How a request will be answered.
+
+    ``mode`` is ``trained``, ``zero-shot``, or a late-fusion description; ``thresholds`` hold one
+    threshold per genre; ``parts`` the plans of a late-fusion model's two parts.
+    """
+
+    mode: str
+    genres: list[str]
+    thresholds: dict[str, float]
+    parts: dict[str, "Plan"] = field(default_factory=dict)
+
+    def threshold_vector(self) -> np.ndarray:
+        """Thresholds in genre order, float64 as in ``thresholds`` (decisions at the same values)."""
+        return np.array([self.thresholds[g] for g in self.genres], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class FeatureRequest:
+    """Features a plan needs: ``predictor``'s backbone on ``modality``; ``trained`` = the checkpoint's
+    fine-tuned backbone when it has one (else the same features as the base backbone)."""
+
+    predictor: "BackbonePredictor"
+    modality: str
+    trained: bool
+
+    @property
+    def key(self) -> tuple[str, str, bool]:
+        return (self.predictor.key, self.modality, self.trained)
+
+
+Features = dict[tuple[str, str, bool], torch.Tensor]
+
+
+@dataclass
+class _Film:
+    """One film's inputs after validation; ``failure`` is set when it cannot be scored."""
+
+    poster: object = None
+    plot: str | None = None
+    failure: Prediction | None = None
+
+
+class GenrePredictor:
+    """Base class: input validation, lazy loading, planning, batching and the error contract."""
+
+    def __init__(self, spec: ModelSpec, device: torch.device | None = None):
+        self.spec = spec
+        self.device = device or default_device()
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._load_error: str | None = None
+        self.checkpoint: HeadCheckpoint | None = None
+        self.head_error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def random_weights(self) -> bool:
+        return False
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load weights once; later calls return at once. Raises WeightsUnavailableError.
+
+        Any failure, whatever its type, becomes a WeightsUnavailableError naming the model (logged
+        with its traceback when it is not one of ours), and is remembered: no retry per request.
+        """
+        with self._lock:
+            if self._loaded:
+                return
+            if self._load_error is not None:
+                raise WeightsUnavailableError(self._load_error)
+            try:
+                self._load()
+            except WeightsUnavailableError as exc:
+                self._load_error = str(exc)
+                raise
+            except Exception as exc:
+                if not isinstance(exc, GenreLensError):
+                    log.exception("%s: loading failed", self.key)
+                self._load_error = f"{self.name} could not be loaded: {describe(exc)}"
+                raise WeightsUnavailableError(self._load_error) from exc
+            self._loaded = True
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _load_head(self, embedding_dim: int, backbone: dict) -> None:
+        directory = self.spec.checkpoint_dir()
+        if not has_checkpoint(directory):
+            return
+        try:
+            self.checkpoint = load_checkpoint(directory, embedding_dim=embedding_dim, backbone=backbone)
+        except GenreLensError as exc:
+            self.head_error = str(exc)
+            log.warning("%s: trained head not loaded: %s", self.key, exc)
+
+    # -- planning ------------------------------------------------------------------------------
+    @property
+    def trained_genres(self) -> tuple[str, ...]:
+        return self.checkpoint.genres if self.checkpoint else ()
+
+    def plan(self, genres: Sequence[str] | None = None, mode: str = "auto",
+             threshold: float | None = None) -> Plan:
+        """Decide how to answer (the model must be loaded). Raises PlanError or InvalidInputError."""
+        if mode not in MODES:
+            raise InvalidInputError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        wanted = list(genres) if genres else list(self.trained_genres or GENRES)
+        head_fits = self.checkpoint is not None and set(wanted) <= set(self.trained_genres)
+        if mode == TRAINED or (mode == "auto" and (head_fits or not self.spec.zero_shot)):
+            if self.checkpoint is None:
+                raise PlanError(self.no_head_message())
+            if not head_fits:
+                unknown = [g for g in wanted if g not in self.trained_genres]
+                raise PlanError(f"{self.name}'s trained head does not know {', '.join(unknown)}; "
+                                f"it scores {', '.join(self.trained_genres)}"
+                                + (" (use zero-shot for other genres)" if self.spec.zero_shot else ""))
+            tuned = self.checkpoint.thresholds
+            return Plan(TRAINED, wanted, {g: tuned[g] if threshold is None else threshold for g in wanted})
+        return self._zero_shot_plan(wanted, mode, threshold)
+
+    def _zero_shot_plan(self, genres: list[str], mode: str, threshold: float | None) -> Plan:
+        if not self.spec.zero_shot:
+            raise PlanError(f"{self.name} has no zero-shot mode; its trained head scores "
+                            f"{', '.join(self.trained_genres)}")
+        value = ZERO_SHOT_THRESHOLD if threshold is None else threshold
+        return Plan(ZERO_SHOT, genres, {g: value for g in genres})
+
+    def no_head_message(self) -> str:
+        folder = self.spec.checkpoint_dir()
+        where = ("its checkpoint folder" if folder is None else
+                 folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
+        reason = f" ({self.head_error})" if self.head_error else ""
+        return (f"{self.name}: no trained genre head in {where}{reason}. Train one: "
+                f"`python -m genre_models.train --model {self.key} --data movies.csv`"
+                + (", or use zero-shot mode" if self.spec.zero_shot else ""))
+
+    # -- the inference steps ---------------------------------------------------------------------
+    def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
+        raise NotImplementedError
+
+    def backbone_identity(self) -> dict:
+        """What identifies the weights under the head (recorded in checkpoints, checked at load)."""
+        raise NotImplementedError
+
+    def head_feature_requests(self) -> list[FeatureRequest]:
+        """The features a trained head of this model reads (training writes heads on exactly these)."""
+        raise NotImplementedError
+
+    def score(self, plan: Plan, features: Features) -> torch.Tensor:
+        """[N, len(plan.genres)] independent probabilities from the features the plan requested."""
+        raise NotImplementedError
+
+    def _head_probabilities(self, features: torch.Tensor, genres: list[str]) -> torch.Tensor:
+        with torch.inference_mode():
+            logits = self.checkpoint.head(features)
+        index = [self.trained_genres.index(g) for g in genres]
+        return torch.sigmoid(logits[:, index])
+
+    # -- prediction ----------------------------------------------------------------------------
+    def predict(self, poster: PosterInput = None, plot: str | None = None,
+                genres: Sequence[str] | None = None, mode: str = "auto",
+                threshold: float | None = None) -> Prediction:
+        """Score one film. Never raises: every failure is a ``Prediction.status`` with a plain message.
+
+        Args:
+            poster: path, bytes, PIL image or array; None for no poster.
+            plot: the plot text; None or blank for no plot.
+            genres: genre names to score (any phrase for zero-shot); default the head's or all 18.
+            mode: "auto" (trained head when it knows the genres, else zero-shot), "trained" or "zero-shot".
+            threshold: one threshold for every genre, instead of the tuned per-genre ones.
+        """
+        return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold)[0]
+
+    def predict_batch(self, posters: Sequence[PosterInput], plots: Sequence[str | None],
+                      genres: Sequence[str] | None = None, mode: str = "auto",
+                      threshold: float | None = None) -> list[Prediction]:
+        """Score several films at once; one Prediction per film, failures in place. Never raises
+        (except for a caller bug: two lists of different lengths)."""
+        if len(posters) != len(plots):
+            raise ValueError(f"{len(posters)} posters but {len(plots)} plots")
+        start = time.perf_counter()
+        films = [_Film() for _ in posters]
+        try:
+            films = [self._validate(poster, plot) for poster, plot in zip(posters, plots)]
+            self.load()
+            start = time.perf_counter()  # latency is inference only; loading happens once
+            plan = self.plan(genres, mode, threshold)
+            todo = [i for i, film in enumerate(films) if film.failure is None]
+            if not todo:
+                return [film.failure for film in films]
+            features, truncated = self.compute_features(self.feature_requests(plan), [films[i] for i in todo])
+            probabilities = self.score(plan, features)
+        except Exception as exc:  # the error contract: a status for every film, never an exception
+            failure = self.failure(exc, time.perf_counter() - start)
+            return [film.failure or failure for film in films]
+        latency = (time.perf_counter() - start) * 1000 / len(todo)
+        results = {}
+        for row, i in enumerate(todo):
+            values = {g: float(p) for g, p in zip(plan.genres, probabilities[row].tolist())}
+            results[i] = Prediction.from_probabilities(
+                self.key, values, plan.thresholds, mode=plan.mode, latency_ms=latency,
+                plot_truncated=truncated[row], message=self._note(truncated[row]))
+        return [results.get(i) or film.failure for i, film in enumerate(films)]
+
+    def compute_features(self, requests: list[FeatureRequest], films: list[_Film]) -> tuple[Features, list[bool]]:
+        """Run the encoders for each request on the films; also which films' plots were truncated."""
+        features: Features = {}
+        truncated = [False] * len(films)
+        for request in requests:
+            if request.key in features:
+                continue
+            values = [film.poster if request.modality == POSTER else film.plot for film in films]
+            encoded = request.predictor.encoder_for(request.trained).encode(values)
+            features[request.key] = encoded.features
+            truncated = [a or b for a, b in zip(truncated, encoded.truncated or [False] * len(films))]
+        return features, truncated
+
+    def failure(self, exc: BaseException, seconds: float = 0.0) -> Prediction:
+        """The Prediction that reports ``exc`` for this model."""
+        if isinstance(exc, (WeightsUnavailableError, PlanError)):
+            status, message = Status.UNAVAILABLE, str(exc)
+        elif isinstance(exc, InvalidInputError):
+            status, message = Status.INVALID_INPUT, f"{self.name}: {exc}"
+        else:
+            if not isinstance(exc, GenreLensError):
+                log.error("%s failed", self.key, exc_info=exc)
+            status, message = Status.ERROR, f"{self.name} failed: {describe(exc)}"
+        return Prediction.failed(self.key, status, message, latency_ms=seconds * 1000)
+
+    def _note(self, truncated: bool) -> str:
+        notes = []
+        if self.random_weights:
+            notes.append("random weights (test/development model)")
+        if truncated:
+            notes.append("plot truncated to the model's token limit")
+        if self.head_error:
+            notes.append(f"trained head not loaded: {self.head_error}")
+        return "; ".join(notes)
+
+    def _validate(self, poster: PosterInput, plot: str | None) -> _Film:
+        film = _Film()
+        try:
+            if self.spec.needs_poster:
+                film.poster = load_poster(poster)
+            if self.spec.needs_plot:
+                film.plot = clean_plot(plot).text
+        except InvalidInputError as exc:
+            film.failure = self.failure(exc)
+            return film
+        missing = [what for what, needed, value in (("a poster", self.spec.needs_poster, film.poster),
+                                                     ("a plot", self.spec.needs_plot, film.plot))
+                   if needed and value is None]
+        if missing:
+            film.failure = Prediction.failed(self.key, Status.MISSING_INPUT,
+                                             f"{self.name} needs {' and '.join(missing)}")
+        return film
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception of any type: ours speak for themselves, others say what they are."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, GenreLensError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class BackbonePredictor(GenrePredictor):
+    """A single backbone (timm image, CLIP, HF text, or any registered family) with an optional head."""
+
+    def __init__(self, spec: ModelSpec, device: torch.device | None = None):
+        super().__init__(spec, device)
+        self.encoder: Encoder | None = None
+        self.trained_encoder: Encoder | None = None  # what the head reads: fine-tuned, or the same one
+        self.finetuned_sha256: str | None = None
+        self.scorer: ZeroShotScorer | None = None
+
+    @property
+    def modality(self) -> str:
+        return POSTER if self.spec.needs_poster else PLOT
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.encoder is not None and self.encoder.random_weights)
+
+    @property
+    def embedding_dim(self) -> int:
+        self.load()
+        return self.encoder.embedding_dim
+
+    def _load(self) -> None:
+        family = self.spec.family_impl
+        self.encoder = family.load(self.spec, self.device)
+        if family.zero_shot:
+            settings = self.spec.settings
+            scale = getattr(settings, "zero_shot_scale", None) or self.encoder.default_zero_shot_scale
+            self.scorer = ZeroShotScorer(self.encoder.encode_prompts, family.prompts, scale,
+                                         getattr(settings, "zero_shot_bias", 0.0))
+            self.scorer.genre_embeddings(GENRES)  # built once at load, not in the first request
+        self._attach_head()
+
+    def _attach_head(self) -> None:
+        self._load_head(self.encoder.embedding_dim, self.backbone_identity())
+        self.trained_encoder, self.finetuned_sha256 = self.encoder, None
+        if self.checkpoint is not None and self.checkpoint.config.get("finetuned_backbone"):
+            try:
+                self.trained_encoder, self.finetuned_sha256 = load_finetuned_encoder(
+                    self.encoder, self.spec.checkpoint_dir(), self.checkpoint.config)
+            except GenreLensError as exc:  # missing/corrupt file or keys of another architecture
+                self.head_error, self.checkpoint = str(exc), None
+                log.warning("%s: %s", self.key, exc)
+
+    def with_head(self, checkpoint: str | Path | None) -> "BackbonePredictor":
+        """The same loaded backbone with the head in another folder (training scores its new head so)."""
+        self.load()
+        other = BackbonePredictor(with_checkpoint(self.spec, checkpoint), self.device)
+        other.encoder, other.scorer = self.encoder, self.scorer
+        with other._lock:
+            other._attach_head()
+            other._loaded = True
+        return other
+
+    def encoder_for(self, trained: bool) -> Encoder:
+        self.load()
+        return self.trained_encoder if trained else self.encoder
+
+    def backbone_identity(self) -> dict:
+        return self.spec.family_impl.backbone_identity(self.spec)
+
+    def feature_identity(self, trained: bool) -> str:
+        """A short hash of what produces this model's features: keys the on-disk feature cache."""
+        identity = {**self.backbone_identity(),
+                    "finetuned": self.finetuned_sha256 if trained else None}
+        return hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def head_feature_requests(self) -> list[FeatureRequest]:
+        return [FeatureRequest(self, self.modality, True)]
+
+    def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
+        return self.head_feature_requests() if plan.mode == TRAINED else [FeatureRequest(self, self.modality, False)]
+
+    def score(self, plan: Plan, features: Features) -> torch.Tensor:
+        (request,) = self.feature_requests(plan)
+        x = features[request.key]
+        if plan.mode == TRAINED:
+            return self._head_probabilities(x, plan.genres)
+        return self.scorer.probabilities(x, plan.genres)
+
+
+class ModelPool:
+    """Creates each predictor once and shares backbones (a fusion model reuses its parts)."""
+
+    def __init__(self, device: torch.device | None = None):
+        self.device = device
+        self._predictors: dict[str, GenrePredictor] = {}
+        self._lock = threading.RLock()
+
+    def get(self, key: str) -> GenrePredictor:
+        """The predictor for a registered key. Raises UnknownModelError (or ConfigError) for bad keys."""
+        with self._lock:
+            if key not in self._predictors:
+                self._predictors[key] = create_predictor(key, pool=self, device=self.device)
+            return self._predictors[key]
+
+    def predict(self, keys: Sequence[str], poster: PosterInput = None, plot: str | None = None,
+                **kwargs) -> dict[str, Prediction]:
+        """Every model's answer for one film, keyed by model; a key that cannot be built is an error status."""
+        out = {}
+        for key in keys:
+            try:
+                predictor = self.get(key)
+            except GenreLensError as exc:
+                out[key] = Prediction.failed(key, Status.ERROR, str(exc))
+                continue
+            out[key] = predictor.predict(poster, plot, **kwargs)
+        return out
+
+
+def create_predictor(key: str | ModelSpec, pool: ModelPool | None = None,
+                     device: torch.device | None = None) -> GenrePredictor:
+    """Create (not load) the predictor for a registered key or a spec. Unknown key -> error listing valid keys."""
+    spec = key if isinstance(key, ModelSpec) else get_model_spec(key)
+    return spec.family_impl.create_predictor(spec, pool or ModelPool(device), device)
+
+
+__all__ = ["BackbonePredictor", "FeatureRequest", "GenrePredictor", "MODES", "ModelPool", "Plan",
+           "create_predictor"]

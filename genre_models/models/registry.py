@@ -1,0 +1,183 @@
+"""Model keys -> specs -> predictors (the timm ``register_model`` / ``create_model`` pattern).
+
+A :class:`ModelSpec` names a model, its family and the family's own settings (architecture and
+where the weights come from), apart from the weights themselves. Users add or re-point keys without
+editing the package, either with :func:`register_model` or with a JSON file read by
+:func:`load_model_config`, whose entries are flat (common fields and family settings side by side)::
+
+    {"models": [{"key": "my-clip", "family": "clip", "arch": "ViT-B-16-quickgelu",
+                 "pretrained": "/data/my_clip.safetensors", "checkpoint": "/data/my_clip_head"}]}
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, UnknownModelError
+from .families.base import PLOT, POSTER, ModelFamily, get_family, list_families
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
+
+COMMON_FIELDS = ("key", "family", "display_name", "description", "checkpoint")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model.
+
+    Attributes:
+        key: registry key, e.g. ``clip-vit-b-16``.
+        family: a registered family name (``timm-image``, ``clip``, ``hf-text``, ``fusion``, ...).
+        settings: the family's settings object, or a dict of its fields (validated by the family).
+        display_name, description: what the page shows.
+        checkpoint: folder with a trained head (``model.safetensors`` + ``config.json``); relative
+            paths are taken from the project root. Missing folder = no trained head.
+    """
+
+    key: str
+    family: str
+    settings: Any = None
+    display_name: str = ""
+    description: str = ""
+    checkpoint: str | None = None
+
+    def __post_init__(self):
+        if not self.key or not isinstance(self.key, str):
+            raise ConfigError(f"a model needs a non-empty string 'key', got {self.key!r}")
+        family = get_family(self.family)
+        settings = self.settings if self.settings is not None else {}
+        if isinstance(settings, dict):
+            settings = family.parse_settings(self.key, settings)
+        if not isinstance(settings, family.settings_type):
+            raise ConfigError(f"model {self.key!r}: settings must be {family.settings_type.__name__} "
+                              f"for family {self.family!r}, got {type(settings).__name__}")
+        object.__setattr__(self, "settings", settings)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.key
+
+    @property
+    def family_impl(self) -> ModelFamily:
+        return get_family(self.family)
+
+    @property
+    def needs_poster(self) -> bool:
+        return POSTER in self.family_impl.inputs
+
+    @property
+    def needs_plot(self) -> bool:
+        return PLOT in self.family_impl.inputs
+
+    @property
+    def zero_shot(self) -> bool:
+        return self.family_impl.zero_shot
+
+    def checkpoint_dir(self) -> Path | None:
+        if self.checkpoint is None:
+            return None
+        path = Path(self.checkpoint).expanduser()
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat fields, as a ``--model-config`` entry writes them."""
+        common = {f: getattr(self, f) for f in COMMON_FIELDS}
+        return {**common, **dataclasses.asdict(self.settings)}
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec, overwrite: bool = False) -> ModelSpec:
+    """Add a model key. ``overwrite=True`` re-points an existing key (e.g. at other weights)."""
+    if spec.key in _REGISTRY and not overwrite:
+        raise ConfigError(f"model {spec.key!r} is already registered; pass overwrite=True to replace it")
+    _REGISTRY[spec.key] = spec
+    return spec
+
+
+def unregister_model(key: str) -> None:
+    _REGISTRY.pop(key, None)
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """Registered model keys, in registration order (optionally of one family)."""
+    return [k for k, s in _REGISTRY.items() if family is None or s.family == family]
+
+
+def get_model_spec(key: str) -> ModelSpec:
+    try:
+        return _REGISTRY[key]
+    except (KeyError, TypeError):
+        raise UnknownModelError(key, list_models()) from None
+
+
+def validate_keys(keys: list[str]) -> list[str]:
+    """Check a user's list of model keys, raising for the first unknown one."""
+    for key in keys:
+        get_model_spec(key)
+    return list(dict.fromkeys(keys))
+
+
+def resolve_lineup(keys: list[str] | None, model_config: str | Path | None = None) -> list[str]:
+    """The models a CLI or the app runs: register ``model_config`` first, then check ``keys`` (default all)."""
+    if model_config:
+        load_model_config(model_config)
+    return validate_keys(keys or list_models())
+
+
+def spec_from_dict(data: dict[str, Any], base: Path | None = None) -> ModelSpec:
+    """Build a spec from a flat config entry. An entry for a known key may give only the fields to change.
+
+    ``base``: folder that ``./`` and ``../`` paths in the entry are relative to.
+    """
+    if not isinstance(data, dict) or "key" not in data:
+        raise ConfigError("each model config entry needs a 'key'")
+    key = data["key"]
+    if key in _REGISTRY:
+        fields = {**_REGISTRY[key].to_dict(), **data}
+        if data.get("family", fields["family"]) != _REGISTRY[key].family:  # another family: start afresh
+            fields = dict(data)
+    elif "family" not in data:
+        raise ConfigError(f"new model {key!r} needs a 'family' (valid: {', '.join(list_families())}); "
+                          f"it gives {', '.join(sorted(data))}")
+    else:
+        fields = dict(data)
+    family = get_family(fields["family"])
+    if base is not None:
+        for name in ("checkpoint", *family.path_fields):
+            value = data.get(name)
+            if isinstance(value, str) and value.startswith(("./", "../")):
+                fields[name] = str((base / value).resolve())
+    settings = {k: v for k, v in fields.items() if k not in COMMON_FIELDS}
+    common = {k: v for k, v in fields.items() if k in COMMON_FIELDS}
+    return ModelSpec(settings=family.parse_settings(key, settings), **common)
+
+
+def load_model_config(path: str | Path) -> list[str]:
+    """Register (or re-point) the models listed in a JSON file; returns their keys."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"model config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"model config {path} cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"model config {path} is not valid JSON: {exc}") from None
+    entries = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(f'model config {path} must look like {{"models": [{{"key": ...}}, ...]}}')
+    specs = [spec_from_dict(entry, base=path.parent) for entry in entries]  # all valid, then register
+    for spec in specs:
+        register_model(spec, overwrite=True)
+    return [spec.key for spec in specs]
+
+
+def with_checkpoint(spec: ModelSpec, checkpoint: str | Path | None) -> ModelSpec:
+    """The same model reading its head from another folder (None: no head)."""
+    return replace(spec, checkpoint=None if checkpoint is None else str(checkpoint))

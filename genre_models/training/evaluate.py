@@ -1,0 +1,225 @@
+"""Evaluate models (every mode they answer in) and baselines on the test split of a films CSV.
+
+Models are scored through their predictors' own inference path (plan -> features -> score), with the
+features read from the on-disk cache, so each row measures exactly what the app shows in that mode:
+the same probabilities and the same thresholds (a trained head's tuned ones, zero-shot's 0.5, late
+fusion's weighted mean of its parts'). All metrics are sklearn's.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..data.films import FilmDataset, split_dataset
+from ..errors import GenreLensError
+from ..models.predictors import TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
+from .baselines import BASELINES, run_baseline
+from .feature_cache import FeatureCache
+from .metrics import multilabel_metrics
+
+INPUTS = {"plot": "films with a plot", "poster": "films with a poster", "both": "films with both"}
+TABLE_COLUMNS = [("label_accuracy", "label acc."), ("hamming_loss", "Hamming"),
+                 ("subset_accuracy", "subset acc."), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"),
+                 ("samples_f1", "samples-F1"), ("macro_ap", "macro AP")]
+EVALUATION_MODES = ("auto", TRAINED, ZERO_SHOT)
+
+
+@dataclass
+class SplitScores:
+    """One model's answers, in one mode, for the films of a split that have its inputs.
+
+    ``probabilities`` and ``decisions`` are what ``predict()`` returns for those films.
+    """
+
+    mode: str
+    genres: list[str]
+    rows: np.ndarray  # indices into the split
+    probabilities: np.ndarray  # [len(rows), len(genres)]
+    thresholds: np.ndarray  # [len(genres)]
+
+    @property
+    def decisions(self) -> np.ndarray:
+        return self.probabilities >= self.thresholds
+
+
+def score_split(predictor: GenrePredictor, split: FilmDataset, cache: FeatureCache, mode: str = "auto",
+                genres: Sequence[str] | None = None, **feature_options) -> SplitScores:
+    """Score every film of ``split`` that has the model's inputs, through the predictor's plan.
+
+    Raises WeightsUnavailableError, PlanError or InvalidInputError (unknown mode) as ``plan`` does.
+    """
+    predictor.load()
+    plan = predictor.plan(list(genres or split.genres), mode)
+    features, rows = {}, np.ones(len(split), dtype=bool)
+    for request in predictor.feature_requests(plan):
+        if request.key not in features:
+            features[request.key], mask = cache.features(request, split, **feature_options)
+            rows &= mask
+    with torch.inference_mode():
+        probabilities = predictor.score(plan, {k: torch.from_numpy(x[rows]) for k, x in features.items()})
+    return SplitScores(plan.mode, plan.genres, np.flatnonzero(rows), probabilities.numpy(),
+                       plan.threshold_vector())
+
+
+@dataclass
+class Result:
+    name: str
+    mode: str
+    subset: str  # key of INPUTS
+    films: int
+    thresholds: str  # where the thresholds come from
+    metrics: dict
+
+    def row(self) -> dict:
+        return {"name": self.name, "mode": self.mode, "subset": self.subset, "films": self.films,
+                "thresholds": self.thresholds, **self.metrics}
+
+
+@dataclass
+class Report:
+    """Everything ``evaluate`` measured, with what it ran on."""
+
+    results: list[Result]
+    data: dict
+    split_seed: int
+    split_sizes: dict[str, int]
+    command: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = ["# Evaluation", "", f"Command: `{self.command}`", "",
+                 f"Data: `{self.data['file']}` ({self.data['rows']} films, sha256 {self.data['sha256']}); "
+                 "split by id: " + ", ".join(f"{k} {v}" for k, v in self.split_sizes.items()) + ".", "",
+                 "Every model row is scored through the app's own predictor, at the thresholds the app uses "
+                 "in that mode. Label accuracy is the thesis's accuracy (1 − Hamming loss); it is dominated "
+                 "by negatives, so read it beside F1, average precision and the baselines on the same films.", ""]
+        for subset in dict.fromkeys(r.subset for r in self.results):
+            group = [r for r in self.results if r.subset == subset]
+            lines += [f"## Test split, {INPUTS[subset]} ({group[0].films})", "",
+                      "| model | mode | " + " | ".join(h for _, h in TABLE_COLUMNS) + " | thresholds |",
+                      "|---|---|" + "---:|" * len(TABLE_COLUMNS) + "---|"]
+            for r in group:
+                lines.append(f"| {r.name} | {r.mode} | "
+                             + " | ".join(f"{r.metrics[k]:.4f}" for k, _ in TABLE_COLUMNS) + f" | {r.thresholds} |")
+            lines.append("")
+        models = [r for r in self.results if r.mode != "baseline"]
+        if models:
+            genres = list(models[0].metrics["per_genre"])
+            lines += ["## Per-genre F1 / AP (test)", "",
+                      "| genre | support | " + " | ".join(f"{r.name} ({r.mode})" for r in models) + " |",
+                      "|---|---:|" + "---:|" * len(models)]
+            for g in genres:
+                cells = []
+                for r in models:
+                    pg = r.metrics["per_genre"][g]
+                    cells.append(f"{pg['f1']:.3f} / {pg['ap']:.3f}" if pg["ap"] is not None else f"{pg['f1']:.3f} / –")
+                lines.append(f"| {g} | {models[0].metrics['per_genre'][g]['support']} | " + " | ".join(cells) + " |")
+            lines += ["", "![per-genre F1](per_genre_f1.png)", ""]
+        return "\n".join(lines)
+
+    def write(self, out: str | Path) -> Path:
+        """``evaluation.md``, ``evaluation.json`` and ``per_genre_f1.png`` into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "evaluation.md").write_text(self.markdown())
+        (out / "evaluation.json").write_text(json.dumps(
+            {"command": self.command, "data": self.data, "split_seed": self.split_seed,
+             "split_sizes": self.split_sizes, "results": [r.row() for r in self.results]}, indent=2))
+        self.per_genre_chart(out / "per_genre_f1.png")
+        return out
+
+    def per_genre_chart(self, path: Path) -> None:
+        from ..charts import grouped_bars
+        shown = [r for r in self.results if r.mode != "baseline" or "tfidf" in r.name]
+        if not shown:
+            return
+        genres = list(shown[0].metrics["per_genre"])
+        series = {f"{r.name} ({r.mode})": [r.metrics["per_genre"][g]["f1"] for g in genres] for r in shown}
+        grouped_bars(genres, series, "F1 (test)", title="Per-genre F1 on the test split").savefig(path, dpi=110)
+
+
+def _subset(predictor: GenrePredictor) -> str:
+    spec = predictor.spec
+    return "both" if spec.needs_poster and spec.needs_plot else "plot" if spec.needs_plot else "poster"
+
+
+def _threshold_source(mode: str) -> str:
+    if mode == TRAINED:
+        return "checkpoint (tuned on val)"
+    if mode == ZERO_SHOT:
+        return "zero-shot default"
+    return "weighted mean of the parts'"
+
+
+def _subset_mask(split: FilmDataset, subset: str) -> np.ndarray:
+    plot, poster = split.frame["plot"].notna().to_numpy(), split.frame["poster"].notna().to_numpy()
+    return {"plot": plot, "poster": poster, "both": plot & poster}[subset]
+
+
+def baseline_result(name: str, splits: dict[str, FilmDataset], subset: str) -> Result:
+    masks = {part: _subset_mask(splits[part], subset) for part in ("train", "val", "test")}
+    texts = {part: splits[part].frame["plot"].fillna("").to_numpy()[masks[part]].tolist() for part in masks}
+    y = {part: splits[part].labels()[masks[part]] for part in masks}
+    probs, thresholds = run_baseline(name, y["train"], y["val"], len(y["test"]), texts=texts)
+    source = "0.5" if name == "all-negative" else "tuned on val"
+    return Result(f"baseline: {name}", "baseline", subset, len(y["test"]), source,
+                  multilabel_metrics(y["test"], probs, thresholds, splits["test"].genres))
+
+
+def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[str] = EVALUATION_MODES,
+                    baselines: Sequence[str] = BASELINES, split_seed: int = 0, val_frac: float = 0.1,
+                    test_frac: float = 0.1, cache: FeatureCache | None = None, pool: ModelPool | None = None,
+                    num_workers: int = 2, progress: bool = True, command: str = "",
+                    log: Callable[[str], None] = print) -> Report:
+    """Score each model in each of ``modes`` it can answer in (rows that resolve to the same plan are
+    kept once), then the baselines on the same subsets of the test split."""
+    pool = pool or ModelPool()
+    cache = cache or FeatureCache()
+    splits = split_dataset(dataset, seed=split_seed, val=val_frac, test=test_frac)
+    test = splits["test"]
+    data = dataset.describe()
+    report = Report([], data, split_seed, {k: len(v) for k, v in splits.items()}, command)
+    options = dict(num_workers=num_workers, progress=progress)
+    for key in keys:
+        predictor = pool.get(key)
+        seen = set()
+        for mode in modes:
+            try:
+                scores = score_split(predictor, test, cache, mode, **options)
+            except GenreLensError as exc:
+                report.notes.append(f"[{key}] {mode}: not evaluated: {exc}")
+                continue
+            if scores.mode in seen:
+                continue
+            seen.add(scores.mode)
+            y = test.labels()[scores.rows]
+            index = [list(test.genres).index(g) for g in scores.genres]
+            metrics = multilabel_metrics(y[:, index], scores.probabilities, scores.thresholds, scores.genres)
+            report.results.append(Result(predictor.name, scores.mode, _subset(predictor), len(scores.rows),
+                                         _threshold_source(scores.mode), metrics))
+            if scores.mode == TRAINED:
+                report.notes.append(_checkpoint_agreement(predictor, metrics, data, split_seed))
+    for subset in dict.fromkeys(r.subset for r in report.results):
+        for name in baselines:
+            report.results.append(baseline_result(name, splits, subset))
+    for note in filter(None, report.notes):
+        log(note)
+    return report
+
+
+def _checkpoint_agreement(predictor: GenrePredictor, metrics: dict, data: dict, split_seed: int) -> str:
+    """Whether this run reproduces the test micro-F1 the checkpoint recorded when it was trained."""
+    config = predictor.checkpoint.config
+    recorded = config.get("metrics", {}).get("test", {}).get("micro_f1")
+    if recorded is None:
+        return ""
+    trained_on = config.get("data", {})
+    same = trained_on.get("sha256") == data["sha256"] and trained_on.get("split_seed") == split_seed
+    note = "same data and split" if same else "different data or split: not comparable"
+    return (f"[{predictor.key}] test micro-F1 {metrics['micro_f1']:.4f}; checkpoint records "
+            f"{recorded:.4f} ({note})")

@@ -1,0 +1,168 @@
+"""Train a genre head (optionally fine-tuning a plot model) and write it as a checkpoint folder.
+
+Features come from the predictor's own backbone through the on-disk cache; the head is trained with
+BCE and early stopping on the validation split; per-genre thresholds are tuned on validation; the
+checkpoint is written beside its target and scored on the test split *as a loaded checkpoint*, through
+the same path ``evaluate`` and the app use, before it is swapped into place.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..data.films import FilmDataset, split_dataset
+from ..errors import ConfigError, DataError
+from ..models.checkpoint import CONFIG_NAME, read_config, save_checkpoint, staged_folder
+from ..models.predictors import TRAINED, ModelPool, create_predictor
+from ..models.registry import get_model_spec, with_checkpoint
+from .evaluate import score_split
+from .feature_cache import DEFAULT_CACHE, FeatureCache
+from .fit import HeadConfig, TrainedHead, grid, run_grid
+from .metrics import multilabel_metrics, summary
+
+THESIS_GRID = {"batch_sizes": [32, 64, 128], "lrs": [1e-2, 1e-3, 1e-4], "optimizers": ["sgd", "adam", "adamw"]}
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``train_model`` can be asked; the defaults are the CLI's."""
+
+    head: str = "linear"
+    hidden: int = 512
+    dropout: float = 0.2
+    batch_sizes: Sequence[int] = (64,)
+    lrs: Sequence[float] = (1e-3,)
+    optimizers: Sequence[str] = ("adamw",)
+    thesis_grid: bool = False
+    epochs: int = 60
+    patience: int = 6
+    weight_decay: float = 1e-4
+    seed: int = 0
+    split_seed: int = 0
+    val_frac: float = 0.1
+    test_frac: float = 0.1
+    finetune: bool = False
+    finetune_epochs: int = 3
+    backbone_lr: float = 5e-5
+    max_length: int | None = None
+    cache_dir: str | Path = DEFAULT_CACHE
+    feature_batch_size: int = 32
+    num_workers: int = 2
+    progress: bool = True
+
+    def head_configs(self) -> list[HeadConfig]:
+        base = HeadConfig(head=self.head, hidden=self.hidden, dropout=self.dropout, epochs=self.epochs,
+                          patience=self.patience, weight_decay=self.weight_decay, seed=self.seed)
+        axes = THESIS_GRID if self.thesis_grid else {"batch_sizes": self.batch_sizes, "lrs": self.lrs,
+                                                     "optimizers": self.optimizers}
+        return grid(base, **axes)
+
+
+@dataclass
+class TrainResult:
+    checkpoint_dir: Path
+    split_sizes: dict[str, int]
+    head: TrainedHead
+    test_metrics: dict
+    grid_rows: list[dict] | dict = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
+                options: TrainOptions | None = None, command: str = "", pool: ModelPool | None = None,
+                log: Callable[[str], None] = print) -> TrainResult:
+    """Train model ``key``'s head on ``dataset`` and write it to ``out`` (default: the model's folder).
+
+    Raises ConfigError (no folder to write to, fine-tuning a family that cannot), DataError (a split
+    without usable films) and WeightsUnavailableError (no backbone weights).
+    """
+    options = options or TrainOptions()
+    spec = get_model_spec(key)
+    target = Path(out) if out else spec.checkpoint_dir()
+    if target is None:
+        raise ConfigError(f"model {key!r} has no checkpoint folder in its spec; pass --out FOLDER")
+    if options.finetune and not spec.family_impl.finetunable:
+        raise ConfigError(f"--finetune is for models whose family can be fine-tuned; {key} is {spec.family}")
+    started = time.time()
+    pool = pool or ModelPool()
+    # from the base backbone, never from a head (or fine-tuned backbone) already in its folder
+    predictor = create_predictor(with_checkpoint(spec, None), pool)
+    predictor.load()
+    cache = FeatureCache(options.cache_dir)
+    feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
+                           progress=options.progress)
+    splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
+    data = {name: _head_features(predictor, part, cache, feature_options) for name, part in splits.items()}
+    sizes = {name: len(part) for name, (part, _) in data.items()}
+    log(f"split (seed {options.split_seed}): " + ", ".join(f"{n} {k}" for n, k in sizes.items()))
+    if min(sizes.values()) == 0:
+        raise DataError("a split is empty: the data has too few usable rows for this model")
+    genres = dataset.genres
+    y = {name: part.labels() for name, (part, _) in data.items()}
+    best, grid_rows = run_grid(options.head_configs(), data["train"][1], y["train"], data["val"][1], y["val"],
+                               genres, options.progress)
+    if len(grid_rows) > 1:
+        log("grid (validation micro-F1 at tuned thresholds):")
+        for row in sorted(grid_rows, key=lambda r: -r["val_micro_f1"]):
+            log(f"  bs={row['batch_size']:<4} lr={row['lr']:<7g} {row['optimizer']:<6} "
+                f"micro-F1 {row['val_micro_f1']:.4f}  macro AP {row['val_macro_ap']:.4f}")
+    log(f"best head on frozen features: {best.config.label()} (epoch {best.best_epoch}), val micro-F1 "
+        f"{best.val_metrics['micro_f1']:.4f}")
+    backbone_state = None
+    if options.finetune:
+        from .finetune import finetune_text
+        texts = {name: part.frame["plot"].tolist() for name, (part, _) in data.items()}
+        result = finetune_text(predictor.encoder, texts["train"], y["train"], texts["val"], y["val"], genres,
+                               best.config, epochs=options.finetune_epochs, backbone_lr=options.backbone_lr,
+                               max_length=options.max_length, init_head=best.head, progress=options.progress)
+        grid_rows = {"frozen_features": grid_rows, "finetune": result.history}
+        best = TrainedHead(result.head, best.config, result.thresholds, result.val_metrics,
+                           epochs_run=options.finetune_epochs, best_epoch=result.best_epoch)
+        backbone_state = result.backbone_state
+        log(f"fine-tuned: best epoch {best.best_epoch}, val micro-F1 {best.val_metrics['micro_f1']:.4f}")
+
+    with staged_folder(target) as staging:
+        extra = {}
+        if backbone_state is not None:
+            from .finetune import save_backbone
+            name, digest = save_backbone(staging, backbone_state)
+            extra = {"finetuned_backbone": name, "finetuned_backbone_sha256": digest}
+        config = dict(
+            model_key=key, backbone=predictor.backbone_identity(), **extra,
+            features=" + ".join(f"{r.predictor.key} {r.modality}" for r in predictor.head_feature_requests()),
+            data={**dataset.describe(), "split_seed": options.split_seed, "val_frac": options.val_frac,
+                  "test_frac": options.test_frac, **{f"{n}_rows": k for n, k in sizes.items()}},
+            training={"head": asdict(best.config), "finetune": options.finetune, "best_epoch": best.best_epoch,
+                      "grid": grid_rows, "seconds": round(time.time() - started, 1), "command": command},
+        )
+        save_checkpoint(staging, best.head, genres, dict(zip(genres, best.thresholds.tolist())), **config)
+        # the test split is scored by the checkpoint as it will be loaded: the app's own path
+        trained = predictor.with_head(staging)
+        if trained.checkpoint is None:
+            raise ConfigError(f"the checkpoint just written does not load: {trained.head_error}")
+        scores = score_split(trained, splits["test"], cache, TRAINED, genres, **feature_options)
+        test_metrics = multilabel_metrics(splits["test"].labels()[scores.rows], scores.probabilities,
+                                          scores.thresholds, genres)
+        config = read_config(staging)
+        config["metrics"] = {"test": summary(test_metrics), "validation": summary(best.val_metrics),
+                             "test_per_genre": test_metrics["per_genre"]}
+        (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    m = test_metrics
+    log(f"test ({len(scores.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
+        f"{m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, macro AP {m['macro_ap']:.4f}")
+    return TrainResult(target, sizes, best, test_metrics, grid_rows, round(time.time() - started, 1))
+
+
+def _head_features(predictor, part: FilmDataset, cache: FeatureCache, options) -> tuple[FilmDataset, np.ndarray]:
+    """The films of ``part`` that have every input the head reads, and those features side by side."""
+    blocks, rows = [], np.ones(len(part), dtype=bool)
+    for request in predictor.head_feature_requests():
+        x, mask = cache.features(request, part, **options)
+        blocks.append(x)
+        rows &= mask
+    return part.subset(rows), np.concatenate(blocks, axis=1)[rows]
