@@ -182,7 +182,7 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
         for key in keys:
             try:
                 pool.get(key).load()
-            except Exception:  # unavailable weights: the card says so when asked
+            except GenreLensError:  # load() turns every failure into one (logged); the card says why
                 pass
     threading.Thread(target=run, daemon=True, name="preload-models").start()
 

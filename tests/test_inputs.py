@@ -111,3 +111,37 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(InvalidImageError, match="too large|over the limit"):
         load_poster(path)
+
+
+@pytest.mark.parametrize("array,pixel", [
+    (np.array([[[10, 20, 30]]], dtype=np.uint8), (10, 20, 30)),            # uint8 RGB as is
+    (np.array([[65535, 0]], dtype=np.uint16), (255, 255, 255)),             # 16-bit grey scaled to 8
+    (np.array([[[0.5, 1.0, 0.0]]], dtype=np.float32), (128, 255, 0)),      # floats in [0, 1]
+    (np.array([[[128.0, 255.0, 3.0]]], dtype=np.float64), (128, 255, 3)),  # floats in [0, 255]
+    (np.array([[[65535.0, 0.0, 0.0]]]), (255, 0, 0)),                       # floats in [0, 65535]
+    (np.array([[np.nan, 2.0]], dtype=np.float32), (0, 0, 0)),               # NaN -> 0
+    (np.array([[[7], [9]]], dtype=np.uint8), (7, 7, 7)),                    # one channel -> grey
+    (np.array([[[200, 100, 50, 0]]], dtype=np.uint8), (255, 255, 255)),     # transparent -> white
+    (np.array([[-5, 300]], dtype=np.int32), (0, 0, 0)),                     # clipped into range
+])
+def test_arrays_of_every_kind_become_the_right_rgb(array, pixel):
+    image = load_poster(array)
+    assert image.mode == "RGB" and image.size == (array.shape[1], array.shape[0])
+    assert image.getpixel((0, 0)) == pytest.approx(pixel, abs=1)
+
+
+@pytest.mark.parametrize("array,match", [(np.zeros((2, 2, 2), np.uint8), "1, 3 or 4 colour channels, got 2"),
+                                         (np.zeros((2,), np.uint8), "HxW or HxWxC"),
+                                         (np.zeros((0, 3), np.uint8), "HxW or HxWxC"),
+                                         (np.zeros((2, 2, 3, 1), np.uint8), "HxW or HxWxC")])
+def test_arrays_of_the_wrong_shape_are_refused(array, match):
+    with pytest.raises(InvalidImageError, match=match):
+        load_poster(array)
+
+
+def test_huge_arrays_are_refused(monkeypatch):
+    import genre_models.data.inputs as inputs
+    monkeypatch.setattr(inputs, "MAX_PIXELS", 99)
+    with pytest.raises(InvalidImageError, match="over the limit of 99 pixels"):
+        load_poster(np.zeros((10, 10, 3), np.uint8))
+    assert load_poster(np.zeros((9, 11, 3), np.uint8)).size == (11, 9)

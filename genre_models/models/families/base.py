@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
@@ -114,6 +115,25 @@ class Fetch:
     patterns: bool = False
     probe: tuple[str, ...] = ()
     note: str = ""
+
+
+class PretrainedWeights:
+    """For settings with a ``pretrained`` field: a library tag, a local weights file, or None (random)."""
+
+    pretrained: str | None
+
+    @property
+    def weights_file(self) -> str | None:
+        path = os.path.expanduser(self.pretrained) if self.pretrained else None
+        return path if path and os.path.isfile(path) else None
+
+    def local_fetch(self, key: str) -> list[Fetch] | None:
+        """The plan when nothing comes from the hub (random or local weights), else None."""
+        if not self.pretrained:
+            return [Fetch(key, None, note="random weights, nothing to fetch")]
+        if self.weights_file:
+            return [Fetch(key, None, note=f"local file {self.pretrained}, nothing to fetch")]
+        return None
 
 
 def missing_weights_message(key: str, name: str, source: str, detail: str = "") -> str:

@@ -15,13 +15,13 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import poster_prompts
-from .base import POSTER, Fetch, ImageEncoder, ModelFamily, missing_weights_message, register_family
+from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights_message, register_family
 
 HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
 @dataclass(frozen=True)
-class ClipSettings:
+class ClipSettings(PretrainedWeights):
     """Args:
         arch: open_clip model name (``ViT-B-16-quickgelu``).
         pretrained: open_clip tag (``openai``) or a local weights file; None = random weights.
@@ -44,10 +44,6 @@ class ClipSettings:
             raise ConfigError(f"OpenAI CLIP weights need QuickGELU: use '{self.arch}-quickgelu' "
                               "(or model_kwargs force_quick_gelu=true); the plain name gives wrong features")
 
-    @property
-    def weights_file(self) -> str | None:
-        path = os.path.expanduser(self.pretrained) if self.pretrained else None
-        return path if path and os.path.isfile(path) else None
 
 
 class ClipEncoder(ImageEncoder):
@@ -115,10 +111,9 @@ class ClipFamily(ModelFamily):
     def download_plan(self, spec) -> list[Fetch]:
         import open_clip
         settings: ClipSettings = spec.settings
-        if not settings.pretrained:
-            return [Fetch(spec.key, None, note="random weights, nothing to fetch")]
-        if settings.weights_file:
-            return [Fetch(spec.key, None, note=f"local file {settings.pretrained}, nothing to fetch")]
+        local = settings.local_fetch(spec.key)
+        if local is not None:
+            return local
         cfg = open_clip.get_pretrained_cfg(settings.arch, settings.pretrained)
         if not cfg or not cfg.get("hf_hub"):
             tags = open_clip.list_pretrained_tags_by_model(settings.arch)

@@ -5,21 +5,20 @@ a CNN has no text side, so these models answer only with a trained head.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from ...errors import ConfigError, WeightsUnavailableError
-from .base import POSTER, Fetch, ImageEncoder, ModelFamily, missing_weights_message, register_family
+from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights_message, register_family
 
 # The files timm's loader reads, first one found on the hub wins.
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 @dataclass(frozen=True)
-class TimmSettings:
+class TimmSettings(PretrainedWeights):
     """Args:
         arch: timm model name, e.g. ``resnetv2_50x1_bit``.
         pretrained: timm pretrained tag (``goog_in21k``) or a local weights file; None = random weights.
@@ -34,10 +33,6 @@ class TimmSettings:
         if not self.arch:
             raise ConfigError("a timm-image model needs 'arch' (a timm model name)")
 
-    @property
-    def weights_file(self) -> str | None:
-        path = os.path.expanduser(self.pretrained) if self.pretrained else None
-        return path if path and os.path.isfile(path) else None
 
 
 class TimmImageEncoder(ImageEncoder):
@@ -66,10 +61,9 @@ class TimmImageFamily(ModelFamily):
 
     def download_plan(self, spec) -> list[Fetch]:
         settings: TimmSettings = spec.settings
-        if not settings.pretrained:
-            return [Fetch(spec.key, None, note="random weights, nothing to fetch")]
-        if settings.weights_file:
-            return [Fetch(spec.key, None, note=f"local file {settings.pretrained}, nothing to fetch")]
+        local = settings.local_fetch(spec.key)
+        if local is not None:
+            return local
         import timm
         cfg = timm.models.get_pretrained_cfg(f"{settings.arch}.{settings.pretrained}")
         if cfg is None or not cfg.hf_hub_id:
