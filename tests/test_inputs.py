@@ -115,10 +115,11 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
 
 @pytest.mark.parametrize("array,pixel", [
     (np.array([[[10, 20, 30]]], dtype=np.uint8), (10, 20, 30)),            # uint8 RGB as is
-    (np.array([[65535, 0]], dtype=np.uint16), (255, 255, 255)),             # 16-bit grey scaled to 8
-    (np.array([[[0.5, 1.0, 0.0]]], dtype=np.float32), (128, 255, 0)),      # floats in [0, 1]
+    (np.array([[32896, 65535]], dtype=np.uint16), (128, 128, 128)),         # 16-bit grey scaled to 8
+    (np.array([[[0.5, 1.0, 0.0]]], dtype=np.float32), (127, 255, 0)),      # floats in [0, 1]
     (np.array([[[128.0, 255.0, 3.0]]], dtype=np.float64), (128, 255, 3)),  # floats in [0, 255]
-    (np.array([[[65535.0, 0.0, 0.0]]]), (255, 0, 0)),                       # floats in [0, 65535]
+    (np.array([[[32896.0, 65535.0, 0.0]]]), (128, 255, 0)),                 # floats in [0, 65535]
+    (np.array([[[0.25, 0.0, 0.0]]], dtype=np.float16), (63, 0, 0)),        # half floats in [0, 1]
     (np.array([[np.nan, 2.0]], dtype=np.float32), (0, 0, 0)),               # NaN -> 0
     (np.array([[[7], [9]]], dtype=np.uint8), (7, 7, 7)),                    # one channel -> grey
     (np.array([[[200, 100, 50, 0]]], dtype=np.uint8), (255, 255, 255)),     # transparent -> white
@@ -127,7 +128,7 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
 def test_arrays_of_every_kind_become_the_right_rgb(array, pixel):
     image = load_poster(array)
     assert image.mode == "RGB" and image.size == (array.shape[1], array.shape[0])
-    assert image.getpixel((0, 0)) == pytest.approx(pixel, abs=1)
+    assert image.getpixel((0, 0)) == pixel
 
 
 @pytest.mark.parametrize("array,match", [(np.zeros((2, 2, 2), np.uint8), "1, 3 or 4 colour channels, got 2"),
