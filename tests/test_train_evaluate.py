@@ -139,6 +139,9 @@ def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, ca
 def test_usage_errors(tmp_path, films, capsys):
     assert train_cli.main(["--data", str(films), "--model", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
+    # the model is checked before the data is read
+    assert train_cli.main(["--data", str(tmp_path / "missing.csv"), "--model", "nope"]) == 2
+    assert "Valid models" in capsys.readouterr().err
     assert train_cli.main(["--data", str(films), "--model", "clip-vit-b-16", "--finetune"]) == 2
     assert evaluate_cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
     # weights that are not on this machine: a clear message, no traceback

@@ -20,7 +20,7 @@ from ..errors import GenreLensError, WeightsUnavailableError
 from ..models import hub
 from ..models.registry import list_models, load_model_config
 from ..training.feature_cache import DEFAULT_CACHE
-from ..training.train import TrainOptions, train_model
+from ..training.train import TrainOptions, train_model, training_target
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.model_config:
             load_model_config(args.model_config)
+        training_target(args.model, args.out, options)  # a bad key or setting is said before the data loads
         dataset = load_dataset(args.data)
         print(f"data: {args.data}")
         for line in dataset.report.lines():

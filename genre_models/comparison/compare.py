@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..data.inputs import PosterInput, load_poster
-from ..errors import GenreLensError, InvalidImageError
+from ..errors import InvalidImageError
 from ..genres import GENRES, parse_custom_genres
 from ..models.prediction import Prediction, Status
 from ..models.predictors import ModelPool
@@ -84,16 +84,7 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
         notices.append("Give a poster, a plot, or both.")
     if not keys:
         notices.append("Select at least one model.")
-    predictions = {}
-    for index, key in enumerate(keys):
-        try:
-            predictor = pool.get(key)
-        except GenreLensError as exc:  # a key whose spec cannot be built: its card says so
-            predictions[key] = Prediction.failed(key, Status.ERROR, str(exc))
-            continue
-        if on_load is not None and not predictor.loaded:
-            on_load(key, index, len(keys))
-        predictions[key] = predictor.predict(image, plot, genres=genres, mode=mode, threshold=threshold)
+    predictions = pool.predict(keys, image, plot, on_load=on_load, genres=genres, mode=mode, threshold=threshold)
     return Comparison(predictions, genres, notices)
 
 

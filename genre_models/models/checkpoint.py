@@ -62,8 +62,19 @@ def save_checkpoint(directory: str | Path, head: GenreHead, genres: list[str] | 
     }
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
-    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
+    _write_config(directory, config)
     return directory
+
+
+def update_config(directory: str | Path, **fields: Any) -> dict[str, Any]:
+    """Add or replace top-level fields of a checkpoint's config.json (e.g. metrics measured after saving)."""
+    config = {**read_config(directory), **fields}
+    _write_config(Path(directory), config)
+    return config
+
+
+def _write_config(directory: Path, config: dict[str, Any]) -> None:
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -420,15 +420,20 @@ class ModelPool:
             return self._predictors[key]
 
     def predict(self, keys: Sequence[str], poster: PosterInput = None, plot: str | None = None,
-                **kwargs) -> dict[str, Prediction]:
-        """Every model's answer for one film, keyed by model; a key that cannot be built is an error status."""
+                on_load: Callable[[str, int, int], None] | None = None, **kwargs) -> dict[str, Prediction]:
+        """Every model's answer for one film, keyed by model; a key that cannot be built is an error status.
+
+        ``on_load(key, index, total)`` is called before a model that is not loaded yet loads (progress).
+        """
         out = {}
-        for key in keys:
+        for index, key in enumerate(keys):
             try:
                 predictor = self.get(key)
             except GenreLensError as exc:
                 out[key] = Prediction.failed(key, Status.ERROR, str(exc))
                 continue
+            if on_load is not None and not predictor.loaded:
+                on_load(key, index, len(keys))
             out[key] = predictor.predict(poster, plot, **kwargs)
         return out
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, UnknownModelError
+from ..keyed_registry import KeyedRegistry
 from .families.base import PLOT, POSTER, ModelFamily, get_family, list_families
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -89,31 +90,26 @@ class ModelSpec:
         return {**common, **dataclasses.asdict(self.settings)}
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_MODELS: KeyedRegistry[ModelSpec] = KeyedRegistry("model", UnknownModelError)
 
 
 def register_model(spec: ModelSpec, overwrite: bool = False) -> ModelSpec:
     """Add a model key. ``overwrite=True`` re-points an existing key (e.g. at other weights)."""
-    if spec.key in _REGISTRY and not overwrite:
-        raise ConfigError(f"model {spec.key!r} is already registered; pass overwrite=True to replace it")
-    _REGISTRY[spec.key] = spec
-    return spec
+    return _MODELS.add(spec.key, spec, overwrite)
 
 
 def unregister_model(key: str) -> None:
-    _REGISTRY.pop(key, None)
+    _MODELS.remove(key)
 
 
 def list_models(family: str | None = None) -> list[str]:
     """Registered model keys, in registration order (optionally of one family)."""
-    return [k for k, s in _REGISTRY.items() if family is None or s.family == family]
+    return [k for k, s in _MODELS.items() if family is None or s.family == family]
 
 
 def get_model_spec(key: str) -> ModelSpec:
-    try:
-        return _REGISTRY[key]
-    except (KeyError, TypeError):
-        raise UnknownModelError(key, list_models()) from None
+    """The spec of a registered key; an unknown key raises UnknownModelError listing the valid ones."""
+    return _MODELS[key]
 
 
 def validate_keys(keys: list[str]) -> list[str]:
@@ -138,9 +134,9 @@ def spec_from_dict(data: dict[str, Any], base: Path | None = None) -> ModelSpec:
     if not isinstance(data, dict) or "key" not in data:
         raise ConfigError("each model config entry needs a 'key'")
     key = data["key"]
-    if key in _REGISTRY:
-        fields = {**_REGISTRY[key].to_dict(), **data}
-        if data.get("family", fields["family"]) != _REGISTRY[key].family:  # another family: start afresh
+    if key in _MODELS:
+        fields = {**_MODELS[key].to_dict(), **data}
+        if data.get("family", fields["family"]) != _MODELS[key].family:  # another family: start afresh
             fields = dict(data)
     elif "family" not in data:
         raise ConfigError(f"new model {key!r} needs a 'family' (valid: {', '.join(list_families())}); "

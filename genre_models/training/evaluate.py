@@ -55,11 +55,7 @@ def score_split(predictor: GenrePredictor, split: FilmDataset, cache: FeatureCac
     """
     predictor.load()
     plan = predictor.plan(list(genres or split.genres), mode)
-    features, rows = {}, np.ones(len(split), dtype=bool)
-    for request in predictor.feature_requests(plan):
-        if request.key not in features:
-            features[request.key], mask = cache.features(request, split, **feature_options)
-            rows &= mask
+    features, rows = cache.for_requests(predictor.feature_requests(plan), split, **feature_options)
     with torch.inference_mode():
         probabilities = predictor.score(plan, {k: torch.from_numpy(x[rows]) for k, x in features.items()})
     return SplitScores(plan.mode, plan.genres, np.flatnonzero(rows), probabilities.numpy(),
@@ -182,6 +178,7 @@ def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[s
     cache = cache or FeatureCache()
     splits = split_dataset(dataset, seed=split_seed, val=val_frac, test=test_frac)
     test = splits["test"]
+    test_labels = test.labels()
     data = dataset.describe()
     report = Report([], data, split_seed, {k: len(v) for k, v in splits.items()}, command)
     options = dict(num_workers=num_workers, progress=progress)
@@ -197,7 +194,7 @@ def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[s
             if scores.mode in seen:
                 continue
             seen.add(scores.mode)
-            y = test.labels()[scores.rows]
+            y = test_labels[scores.rows]
             index = [list(test.genres).index(g) for g in scores.genres]
             metrics = multilabel_metrics(y[:, index], scores.probabilities, scores.thresholds, scores.genres)
             report.results.append(Result(predictor.name, scores.mode, _subset(predictor), len(scores.rows),

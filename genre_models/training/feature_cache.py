@@ -122,6 +122,16 @@ class FeatureCache:
                 out[i], mask[i] = known[h], True
         return out, mask
 
+    def for_requests(self, requests: list[FeatureRequest], dataset: FilmDataset,
+                     **options) -> tuple[dict[tuple[str, str, bool], np.ndarray], np.ndarray]:
+        """Features for each of a plan's requests (by request key) and the [N] mask of rows having all of them."""
+        features, rows = {}, np.ones(len(dataset), dtype=bool)
+        for request in requests:
+            if request.key not in features:
+                features[request.key], mask = self.features(request, dataset, **options)
+                rows &= mask
+        return features, rows
+
     @staticmethod
     def _encode(encoder, modality, values, batch_size, num_workers) -> tuple[np.ndarray, list[bool]]:
         if modality == "plot":

@@ -7,7 +7,6 @@ the same path ``evaluate`` and the app use, before it is swapped into place.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,11 +16,12 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import CONFIG_NAME, read_config, save_checkpoint, staged_folder
+from ..models.checkpoint import save_checkpoint, staged_folder, update_config
 from ..models.predictors import TRAINED, ModelPool, create_predictor
-from ..models.registry import get_model_spec, with_checkpoint
+from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .evaluate import score_split
 from .feature_cache import DEFAULT_CACHE, FeatureCache
+from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .metrics import multilabel_metrics, summary
 
@@ -73,21 +73,30 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
-                options: TrainOptions | None = None, command: str = "", pool: ModelPool | None = None,
-                log: Callable[[str], None] = print) -> TrainResult:
-    """Train model ``key``'s head on ``dataset`` and write it to ``out`` (default: the model's folder).
+def training_target(key: str, out: str | Path | None, options: TrainOptions) -> tuple[ModelSpec, Path]:
+    """The model's spec and the folder its checkpoint goes to, checked before any work is done.
 
-    Raises ConfigError (no folder to write to, fine-tuning a family that cannot), DataError (a split
-    without usable films) and WeightsUnavailableError (no backbone weights).
+    Raises UnknownModelError, or ConfigError (no folder to write to, fine-tuning a family that cannot).
     """
-    options = options or TrainOptions()
     spec = get_model_spec(key)
     target = Path(out) if out else spec.checkpoint_dir()
     if target is None:
         raise ConfigError(f"model {key!r} has no checkpoint folder in its spec; pass --out FOLDER")
     if options.finetune and not spec.family_impl.finetunable:
         raise ConfigError(f"--finetune is for models whose family can be fine-tuned; {key} is {spec.family}")
+    return spec, target
+
+
+def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
+                options: TrainOptions | None = None, command: str = "", pool: ModelPool | None = None,
+                log: Callable[[str], None] = print) -> TrainResult:
+    """Train model ``key``'s head on ``dataset`` and write it to ``out`` (default: the model's folder).
+
+    Raises what :func:`training_target` raises, DataError (a split without usable films) and
+    WeightsUnavailableError (no backbone weights).
+    """
+    options = options or TrainOptions()
+    spec, target = training_target(key, out, options)
     started = time.time()
     pool = pool or ModelPool()
     # from the base backbone, never from a head (or fine-tuned backbone) already in its folder
@@ -115,7 +124,6 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         f"{best.val_metrics['micro_f1']:.4f}")
     backbone_state = None
     if options.finetune:
-        from .finetune import finetune_text
         texts = {name: part.frame["plot"].tolist() for name, (part, _) in data.items()}
         result = finetune_text(predictor.encoder, texts["train"], y["train"], texts["val"], y["val"], genres,
                                best.config, epochs=options.finetune_epochs, backbone_lr=options.backbone_lr,
@@ -129,7 +137,6 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     with staged_folder(target) as staging:
         extra = {}
         if backbone_state is not None:
-            from .finetune import save_backbone
             name, digest = save_backbone(staging, backbone_state)
             extra = {"finetuned_backbone": name, "finetuned_backbone_sha256": digest}
         config = dict(
@@ -148,10 +155,8 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         scores = score_split(trained, splits["test"], cache, TRAINED, genres, **feature_options)
         test_metrics = multilabel_metrics(splits["test"].labels()[scores.rows], scores.probabilities,
                                           scores.thresholds, genres)
-        config = read_config(staging)
-        config["metrics"] = {"test": summary(test_metrics), "validation": summary(best.val_metrics),
-                             "test_per_genre": test_metrics["per_genre"]}
-        (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        update_config(staging, metrics={"test": summary(test_metrics), "validation": summary(best.val_metrics),
+                                        "test_per_genre": test_metrics["per_genre"]})
     m = test_metrics
     log(f"test ({len(scores.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
         f"{m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, macro AP {m['macro_ap']:.4f}")
@@ -160,9 +165,6 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
 
 def _head_features(predictor, part: FilmDataset, cache: FeatureCache, options) -> tuple[FilmDataset, np.ndarray]:
     """The films of ``part`` that have every input the head reads, and those features side by side."""
-    blocks, rows = [], np.ones(len(part), dtype=bool)
-    for request in predictor.head_feature_requests():
-        x, mask = cache.features(request, part, **options)
-        blocks.append(x)
-        rows &= mask
-    return part.subset(rows), np.concatenate(blocks, axis=1)[rows]
+    requests = predictor.head_feature_requests()
+    features, rows = cache.for_requests(requests, part, **options)
+    return part.subset(rows), np.concatenate([features[r.key] for r in requests], axis=1)[rows]

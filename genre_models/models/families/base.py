@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from ...errors import ConfigError, WeightsUnavailableError
+from ...keyed_registry import KeyedRegistry
 from .. import hub
 
 if TYPE_CHECKING:
@@ -202,27 +203,23 @@ class ModelFamily:
         return BackbonePredictor(spec, device)
 
 
-_FAMILIES: dict[str, ModelFamily] = {}
+_FAMILIES: KeyedRegistry[ModelFamily] = KeyedRegistry(
+    "family", lambda name, valid: ConfigError(f"unknown model family {name!r}; valid: {', '.join(valid)}"))
 
 
 def register_family(family: ModelFamily, overwrite: bool = False) -> ModelFamily:
     """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
-    if family.name in _FAMILIES and not overwrite:
-        raise ConfigError(f"family {family.name!r} is already registered")
-    _FAMILIES[family.name] = family
-    return family
+    return _FAMILIES.add(family.name, family, overwrite)
 
 
 def unregister_family(name: str) -> None:
-    _FAMILIES.pop(name, None)
+    _FAMILIES.remove(name)
 
 
 def list_families() -> list[str]:
-    return list(_FAMILIES)
+    return _FAMILIES.names()
 
 
 def get_family(name: str) -> ModelFamily:
-    try:
-        return _FAMILIES[name]
-    except KeyError:
-        raise ConfigError(f"unknown model family {name!r}; valid: {', '.join(_FAMILIES)}") from None
+    """The registered family; an unknown name raises ConfigError listing the valid ones."""
+    return _FAMILIES[name]

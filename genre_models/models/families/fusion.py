@@ -48,7 +48,7 @@ class FusionPredictor(GenrePredictor):
 
     @property
     def parts(self) -> dict[str, BackbonePredictor]:
-        return {"poster": self.image, "plot": self.text}
+        return {POSTER: self.image, PLOT: self.text}
 
     @property
     def random_weights(self) -> bool:
@@ -124,12 +124,6 @@ class FusionFamily(ModelFamily):
         from ..registry import get_model_spec
         parts = [get_model_spec(spec.settings.image_model), get_model_spec(spec.settings.text_model)]
         return [fetch for part in parts for fetch in part.family_impl.download_plan(part)]
-
-    def check_weights(self, spec) -> None:
-        """The parts check their own weights when they load."""
-
-    def load(self, spec, device):
-        raise NotImplementedError("fusion models load through their parts (FusionPredictor)")
 
     def create_predictor(self, spec, pool, device) -> FusionPredictor:
         return FusionPredictor(spec, pool.get(spec.settings.image_model), pool.get(spec.settings.text_model),
