@@ -94,3 +94,48 @@ def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path):
         save_checkpoint(staging, GenreHead(8, len(GENRES)), list(GENRES), {g: 0.9 for g in GENRES})
     assert load_checkpoint(target).thresholds == {g: 0.9 for g in GENRES}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+class _Encoder:
+    """The one thing encoder_with_backbone needs: ``model``."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.model = torch.nn.Sequential(torch.nn.Embedding(5, 4), torch.nn.Linear(4, 3))
+
+
+def _finetuned(tmp_path, state):
+    from safetensors.torch import save_file
+
+    from genre_models.files import file_sha256
+    path = tmp_path / "backbone.safetensors"
+    save_file(state, str(path))
+    return {"finetuned_backbone": path.name, "finetuned_backbone_sha256": file_sha256(path)}
+
+
+def test_a_finetuned_backbone_goes_into_a_copy_of_the_encoder(tmp_path):
+    from genre_models.models.checkpoint import load_finetuned_encoder
+    from genre_models.files import file_sha256
+    base = _Encoder()
+    before = {k: v.clone() for k, v in base.model.state_dict().items()}
+    new_weight = torch.full((3, 4), 0.5, dtype=torch.float16)  # stored as fp16, as training saves it
+    config = _finetuned(tmp_path, {"1.weight": new_weight})
+    tuned, digest = load_finetuned_encoder(base, tmp_path, config)
+    assert digest == file_sha256(tmp_path / "backbone.safetensors")
+    assert tuned is not base and tuned.model.training is False
+    assert tuned.model[1].weight.dtype == torch.float32 and torch.equal(tuned.model[1].weight, new_weight.float())
+    assert torch.equal(tuned.model[0].weight, before["0.weight"])  # tensors not stored stay the base's
+    assert all(torch.equal(v, before[k]) for k, v in base.model.state_dict().items())  # original untouched
+
+
+def test_a_finetuned_backbone_that_does_not_fit_is_refused(tmp_path):
+    from genre_models.models.checkpoint import load_finetuned_encoder
+    config = _finetuned(tmp_path, {"2.weight": torch.zeros(3, 4)})
+    with pytest.raises(CheckpointError, match=r"fine-tuned backbone backbone.safetensors not loaded: "
+                                              r"tensors this backbone lacks: 2.weight"):
+        load_finetuned_encoder(_Encoder(), tmp_path, config)
+    config = _finetuned(tmp_path, {"1.weight": torch.zeros(3, 4)})
+    with pytest.raises(CheckpointError, match="does not match the sha256 its config records"):
+        load_finetuned_encoder(_Encoder(), tmp_path, {**config, "finetuned_backbone_sha256": "0" * 64})
+    with pytest.raises(CheckpointError, match="missing.safetensors not loaded"):
+        load_finetuned_encoder(_Encoder(), tmp_path, {"finetuned_backbone": "missing.safetensors"})

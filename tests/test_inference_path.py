@@ -110,3 +110,19 @@ def test_learned_fusion_head_reads_poster_then_plot_features(tiny_models, poster
         wrong = torch.sigmoid(head(swapped))[0].tolist()
     assert [pred.probabilities[g] for g in GENRES] != pytest.approx(wrong, abs=1e-6)
     assert pred.predicted == [g for g, p in pred.top(18) if p >= pred.thresholds[g]]
+
+
+def test_a_fusion_model_with_another_head_folder_shares_its_parts(tiny_models, tmp_path, poster):
+    pool = ModelPool()
+    fusion = pool.get("tiny-fusion")
+    fusion.load()
+    assert fusion.checkpoint is None
+    dim = pool.get("tiny-clip-vit").embedding_dim + pool.get("tiny-bert").embedding_dim
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "other", GenreHead(dim, len(GENRES)), list(GENRES), {g: 0.3 for g in GENRES},
+                    backbone=fusion.backbone_identity())
+    other = fusion.with_head(tmp_path / "other")
+    assert other.image is fusion.image and other.text is fusion.text
+    assert other.checkpoint is not None and other.spec.checkpoint == str(tmp_path / "other")
+    assert fusion.spec.checkpoint != other.spec.checkpoint  # the original is left as it was
+    assert other.predict(poster=poster, plot="love .").mode == "trained"
