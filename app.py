@@ -63,7 +63,7 @@ class PosterImage(gr.Image):
     def preprocess(self, payload):
         try:
             return super().preprocess(payload)
-        except Exception:  # not an image: hand over the file, genre_models.inputs explains
+        except Exception:  # not an image: hand over the file, genre_models.data.inputs explains
             return str(payload.path) if payload is not None and payload.path else None
 
 

@@ -126,16 +126,22 @@ def test_a_finetuned_backbone_goes_into_a_copy_of_the_encoder(tmp_path):
     assert tuned.model[1].weight.dtype == torch.float32 and torch.equal(tuned.model[1].weight, new_weight.float())
     assert torch.equal(tuned.model[0].weight, before["0.weight"])  # tensors not stored stay the base's
     assert all(torch.equal(v, before[k]) for k, v in base.model.state_dict().items())  # original untouched
+    # an integer buffer keeps its dtype
+    base.model.register_buffer("steps", torch.arange(3))
+    config = _finetuned(tmp_path, {"steps": torch.tensor([7, 8, 9])})
+    tuned, _ = load_finetuned_encoder(base, tmp_path, config)
+    assert tuned.model.steps.dtype == torch.int64 and tuned.model.steps.tolist() == [7, 8, 9]
 
 
 def test_a_finetuned_backbone_that_does_not_fit_is_refused(tmp_path):
     from genre_models.models.checkpoint import load_finetuned_encoder
-    config = _finetuned(tmp_path, {"2.weight": torch.zeros(3, 4)})
-    with pytest.raises(CheckpointError, match=r"fine-tuned backbone backbone.safetensors not loaded: "
-                                              r"tensors this backbone lacks: 2.weight"):
+    config = _finetuned(tmp_path, {f"{i}.weight": torch.zeros(3, 4) for i in range(2, 9)})
+    with pytest.raises(CheckpointError, match=r"^fine-tuned backbone backbone.safetensors not loaded: "
+                                              r"tensors this backbone lacks: 2.weight, 3.weight, 4.weight, "
+                                              r"5.weight, 6.weight$"):  # the first five named
         load_finetuned_encoder(_Encoder(), tmp_path, config)
     config = _finetuned(tmp_path, {"1.weight": torch.zeros(3, 4)})
-    with pytest.raises(CheckpointError, match="does not match the sha256 its config records"):
+    with pytest.raises(CheckpointError, match="not loaded: the file does not match the sha256 its config records$"):
         load_finetuned_encoder(_Encoder(), tmp_path, {**config, "finetuned_backbone_sha256": "0" * 64})
     with pytest.raises(CheckpointError, match="missing.safetensors not loaded"):
         load_finetuned_encoder(_Encoder(), tmp_path, {"finetuned_backbone": "missing.safetensors"})

@@ -124,6 +124,10 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
     (np.array([[[7], [9]]], dtype=np.uint8), (7, 7, 7)),                    # one channel -> grey
     (np.array([[[200, 100, 50, 0]]], dtype=np.uint8), (255, 255, 255)),     # transparent -> white
     (np.array([[-5, 300]], dtype=np.int32), (0, 0, 0)),                     # clipped into range
+    (np.array([[32768, 0]], dtype=np.uint16), (127, 127, 127)),             # 16-bit: x * 255 / 65535
+    (np.array([[256.0, 0.0]]), (0, 0, 0)),                                  # above 255: a 16-bit range
+    (np.array([[2.0, 0.0]]), (2, 2, 2)),                                    # above 1: an 8-bit range
+    (np.array([[-100.0, 200.0]]), (0, 0, 0)),                               # negatives clip to black
 ])
 def test_arrays_of_every_kind_become_the_right_rgb(array, pixel):
     image = load_poster(array)

@@ -159,8 +159,8 @@ def encoder_with_backbone(encoder, state: dict[str, torch.Tensor]):
     """A copy of ``encoder`` carrying the fine-tuned tensors in ``state``; the tensors not stored (the
     frozen word embeddings) stay the base model's. The original keeps serving zero-shot."""
     tuned = copy.deepcopy(encoder)
-    result = tuned.model.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
+    # load_state_dict copies into the model's own tensors, so fp16 files come back in the model's dtype
+    result = tuned.model.load_state_dict(state, strict=False)
     if result.unexpected_keys:
         raise CheckpointError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
     tuned.model.eval()

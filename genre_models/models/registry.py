@@ -151,7 +151,7 @@ def spec_from_dict(data: dict[str, Any], base: Path | None = None) -> ModelSpec:
                 fields[name] = str((base / value).resolve())
     settings = {k: v for k, v in fields.items() if k not in COMMON_FIELDS}
     common = {k: v for k, v in fields.items() if k in COMMON_FIELDS}
-    return ModelSpec(settings=family.parse_settings(key, settings), **common)
+    return ModelSpec(settings=settings, **common)  # the family parses and checks its settings
 
 
 def load_model_config(path: str | Path) -> list[str]:
