@@ -179,3 +179,38 @@ def test_concurrent_requests_load_the_model_once(tiny_models, poster, monkeypatc
     assert len(calls) == 1
     assert len(results) == 6 and all(r.ok for r in results)
     assert all(r.probabilities == pytest.approx(results[0].probabilities) for r in results)
+
+
+def test_pool_predict_reports_unbuildable_keys_and_loading_in_order(tiny_models, poster):
+    from genre_models import ModelSpec, register_model
+    from genre_models.models.registry import unregister_model
+    register_model(ModelSpec("orphan-fusion", "fusion", {"image_model": "tiny-clip-vit", "text_model": "gone"}))
+    try:
+        pool = ModelPool()
+        pool.get("tiny-bert").load()
+        loads = []
+        results = pool.predict(["orphan-fusion", "tiny-bert", "tiny-clip-vit"], poster=poster, plot=PLOT,
+                               on_load=lambda *call: loads.append(call), genres=["Horror", "War"])
+        orphan = results["orphan-fusion"]
+        assert orphan.model_key == "orphan-fusion" and orphan.status is Status.ERROR
+        assert "unknown model 'gone'" in orphan.message and "tiny-bert" in orphan.message
+        assert list(results) == ["orphan-fusion", "tiny-bert", "tiny-clip-vit"]  # the others still answer
+        assert list(results["tiny-bert"].probabilities) == ["Horror", "War"]  # options reach every model
+        assert loads == [("tiny-clip-vit", 2, 3)]  # only the model not loaded yet, with its place in line
+    finally:
+        unregister_model("orphan-fusion")
+
+
+def test_a_predictor_with_another_head_folder_reuses_the_loaded_backbone(tiny_models, poster, monkeypatch):
+    from genre_models.models.families.clip import ClipFamily
+    predictor = ModelPool().get("tiny-clip-vit")
+    predictor.load()
+    calls = []
+    monkeypatch.setattr(ClipFamily, "load", lambda *a, **k: calls.append(1))
+    spec = tiny_models["tiny-clip-vit"]
+    _write_head(spec, predictor.embedding_dim)
+    other = predictor.with_head(spec.checkpoint_dir())
+    assert other.encoder is predictor.encoder and other.scorer is predictor.scorer
+    assert other.predict(poster=poster).mode == "trained"
+    assert predictor.checkpoint is None  # the original keeps its (absent) head
+    assert calls == []  # nothing loaded again
