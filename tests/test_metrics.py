@@ -35,3 +35,41 @@ def test_thresholds_are_tuned_per_genre():
     t = tune_thresholds(y, p)
     assert 0.2 < t[0] <= 0.3  # separates 0.3/0.35 from 0.1/0.2
     assert 0.8 < t[1] <= 0.85
+
+
+def test_tuned_thresholds_equal_a_brute_force_search_with_sklearn():
+    from sklearn.metrics import f1_score
+
+    from genre_models.training.metrics import THRESHOLD_GRID
+    rng = np.random.default_rng(3)
+    y = (rng.random((60, 5)) < [0.1, 0.3, 0.5, 0.0, 0.2]).astype(int)  # genre 3 has no positives
+    p = np.clip(y * rng.uniform(0.2, 0.6, y.shape) + rng.uniform(0, 0.5, y.shape), 0, 1).round(2)
+    tuned = tune_thresholds(y, p)
+    for j in range(5):
+        if not y[:, j].any():
+            assert tuned[j] == 0.5  # nothing to tune on: the neutral default
+            continue
+        scores = [f1_score(y[:, j], (p[:, j] >= t).astype(int), zero_division=0) for t in THRESHOLD_GRID]
+        best = max(t for t, s in zip(THRESHOLD_GRID, scores) if s == max(scores))  # ties: the highest
+        assert tuned[j] == pytest.approx(best), j
+
+
+def test_a_probability_equal_to_its_threshold_is_predicted():
+    from genre_models.training.metrics import decide
+    decided = decide(np.array([[0.5, 0.49]]), np.array([0.5, 0.5]))
+    assert decided.tolist() == [[1, 0]] and decided.dtype.kind == "i"
+    y = np.array([[1, 0], [0, 0]])
+    m = multilabel_metrics(y, np.array([[0.3, 0.2], [0.1, 0.1]]), np.array([0.3, 0.5]), ["A", "B"])
+    assert m["micro_f1"] == 1.0
+    assert tune_thresholds(np.array([[1], [0]]), np.array([[0.3], [0.2]]))[0] == 0.3  # 0.3 itself counts
+
+
+def test_undefined_scores_count_as_zero_and_absent_genres_have_no_ap():
+    # genre B: no positives and nothing predicted; film 2: no genre and nothing predicted
+    y = np.array([[1, 0], [0, 0]])
+    m = multilabel_metrics(y, np.array([[0.9, 0.1], [0.1, 0.1]]), 0.5, ["A", "B"])
+    assert m["per_genre"]["B"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "ap": None, "support": 0}
+    assert m["macro_f1"] == pytest.approx(0.5) and m["samples_f1"] == pytest.approx(0.5)
+    assert m["macro_ap"] == pytest.approx(1.0)  # the mean over genres that have positives
+    nothing = multilabel_metrics(np.zeros((2, 2)), np.zeros((2, 2)), 0.5, ["A", "B"])
+    assert np.isnan(nothing["macro_ap"]) and nothing["micro_f1"] == 0.0
