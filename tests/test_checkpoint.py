@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -145,3 +146,30 @@ def test_a_finetuned_backbone_that_does_not_fit_is_refused(tmp_path):
         load_finetuned_encoder(_Encoder(), tmp_path, {**config, "finetuned_backbone_sha256": "0" * 64})
     with pytest.raises(CheckpointError, match="missing.safetensors not loaded"):
         load_finetuned_encoder(_Encoder(), tmp_path, {"finetuned_backbone": "missing.safetensors"})
+
+
+def test_a_swap_that_fails_puts_the_old_folder_back(tmp_path, monkeypatch):
+    import genre_models.models.checkpoint as checkpoint
+    target, new = tmp_path / "ckpt", tmp_path / "new"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "new.txt").write_text("new")
+    real = checkpoint.os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append((Path(src).name, Path(dst).name))
+        if len(calls) == 2:  # the old folder is aside; putting the new one in fails
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(checkpoint.os, "replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.replace_folder(new, target)
+    assert (target / "old.txt").read_text() == "old" and (new / "new.txt").is_file()
+    assert calls[0][1].startswith(".ckpt.old-") and calls[2] == (calls[0][1], "ckpt")
+    monkeypatch.setattr(checkpoint.os, "replace", real)
+    checkpoint.replace_folder(new, target)
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the old one is gone

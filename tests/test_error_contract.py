@@ -117,3 +117,33 @@ def test_every_deliberate_error_is_a_genrelens_error():
     assert all(issubclass(c, GenreLensError) for c in classes)
     from genre_models.data.builder.omdb import OmdbFatalError
     assert issubclass(OmdbFatalError, GenreLensError)
+
+
+def test_one_line_descriptions_of_any_exception():
+    from genre_models.models.predictors import describe
+    assert describe(KeyError("x")) == "KeyError: 'x'"
+    assert describe(RuntimeError("first line\nsecond line")) == "RuntimeError: first line"
+    assert describe(ZeroDivisionError()) == "ZeroDivisionError"
+    assert describe(RuntimeError("   ")) == "RuntimeError"
+    assert describe(GenreLensError("ours speak for themselves")) == "ours speak for themselves"
+
+
+def test_the_no_head_message_names_the_folder_and_the_way_out(tiny_models, tmp_path):
+    pool = ModelPool()
+    bit, bert = pool.get("tiny-bit"), pool.get("tiny-bert")
+    train = "`python -m genre_models.train --model {} --data movies.csv`"
+    assert bit.no_head_message() == (f"Tiny BiT: no trained genre head in {tmp_path / 'checkpoints' / 'tiny-bit'}. "
+                                     f"Train one: {train.format('tiny-bit')}")
+    assert bert.no_head_message().endswith(f"Train one: {train.format('tiny-bert')}, or use zero-shot mode")
+    register_model(ModelSpec("inside", "hf-text", tiny_models["tiny-bert"].settings, checkpoint="checkpoints/inside"))
+    register_model(ModelSpec("nowhere", "hf-text", tiny_models["tiny-bert"].settings))
+    try:
+        inside = ModelPool().get("inside")
+        assert inside.no_head_message().startswith("inside: no trained genre head in checkpoints/inside. ")
+        inside.head_error = "config.json is not valid JSON"
+        assert "in checkpoints/inside (config.json is not valid JSON). Train" in inside.no_head_message()
+        assert ModelPool().get("nowhere").no_head_message().startswith("nowhere: no trained genre head in its "
+                                                                       "checkpoint folder. Train one")
+    finally:
+        unregister_model("inside")
+        unregister_model("nowhere")
