@@ -80,12 +80,14 @@ def test_fusion_says_which_part_failed_and_why(tiny_models, poster):
         unregister_model("ghost-text")
 
 
-def test_a_failure_inside_scoring_is_an_error_status_not_an_exception(tiny_models, poster, monkeypatch):
+def test_a_failure_inside_scoring_is_an_error_status_not_an_exception(tiny_models, poster, monkeypatch, caplog):
     predictor = ModelPool().get("tiny-clip-rn")
     predictor.load()
     monkeypatch.setattr(predictor.scorer, "probabilities", lambda *a: 1 / 0)
     pred = predictor.predict(poster=poster)
+    assert pred.model_key == "tiny-clip-rn"
     assert pred.status is Status.ERROR and pred.message == "Tiny CLIP RN failed: ZeroDivisionError: division by zero"
+    assert "tiny-clip-rn failed" in caplog.text and "Traceback (most recent call last)" in caplog.text
 
 
 def test_train_without_a_checkpoint_folder_says_so_before_training(tiny_models, tmp_path, capsys):

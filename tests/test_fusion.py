@@ -1,0 +1,67 @@
+"""The fusion family: how a poster model and a plot model answer together (models/families/fusion.py)."""
+from __future__ import annotations
+
+import pytest
+
+from genre_models import ConfigError, ModelPool, ModelSpec, Status, register_model
+from genre_models.models.registry import unregister_model
+
+PLOT = "a ghost haunted the house and the family fled ."
+
+
+@pytest.fixture
+def extra_models():
+    keys = []
+
+    def add(key, family, settings, **kw):
+        register_model(ModelSpec(key, family, settings, **kw))
+        keys.append(key)
+
+    yield add
+    for key in keys:
+        unregister_model(key)
+
+
+def test_parts_must_be_a_poster_model_and_a_plot_model(tiny_models, extra_models):
+    extra_models("backwards", "fusion", {"image_model": "tiny-bert", "text_model": "tiny-clip-vit"})
+    with pytest.raises(ConfigError, match=r"^fusion model 'backwards': 'tiny-bert' is not a poster model$"):
+        ModelPool().get("backwards")
+    pred = ModelPool().predict(["backwards"], plot=PLOT)["backwards"]
+    assert pred.status is Status.ERROR and "'tiny-bert' is not a poster model" in pred.message
+
+
+def test_both_missing_parts_are_named(tiny_models, extra_models, poster):
+    extra_models("no-img", "clip", {"arch": "no-such-open-clip-arch"}, display_name="No image")
+    extra_models("no-txt", "hf-text", {"source": "/nonexistent/folder"}, display_name="No text")
+    extra_models("hollow", "fusion", {"image_model": "no-img", "text_model": "no-txt"}, display_name="Hollow")
+    pred = ModelPool().get("hollow").predict(poster=poster, plot=PLOT)
+    assert pred.status is Status.UNAVAILABLE
+    assert pred.message.startswith("Hollow needs both of its parts: its poster part No image is unavailable (")
+    assert "); its plot part No text is unavailable (No text could not be loaded: " in pred.message
+
+
+def test_the_head_records_both_parts_backbones(tiny_models):
+    pool = ModelPool()
+    fusion = pool.get("tiny-fusion")
+    assert fusion.backbone_identity() == {"image_backbone": pool.get("tiny-clip-vit").backbone_identity(),
+                                          "text_backbone": pool.get("tiny-bert").backbone_identity()}
+    # the parts' base features (never a fine-tuned plot backbone), poster first
+    assert [r.key for r in fusion.head_feature_requests()] == [("tiny-clip-vit", "poster", False),
+                                                              ("tiny-bert", "plot", False)]
+
+
+def test_genres_and_threshold_reach_both_parts(tiny_models, poster):
+    fusion = ModelPool().get("tiny-fusion")
+    pred = fusion.predict(poster=poster, plot=PLOT, genres=["Horror", "heist"], threshold=0.9)
+    assert pred.ok and list(pred.probabilities) == ["Horror", "heist"]
+    assert pred.thresholds == {"Horror": pytest.approx(0.9), "heist": pytest.approx(0.9)}
+    assert pred.mode == "late fusion (zero-shot poster, zero-shot plot, poster weight 0.5)"
+
+
+def test_a_part_that_cannot_answer_is_named_with_its_reason(tiny_models, extra_models, poster):
+    extra_models("cnn-fusion", "fusion", {"image_model": "tiny-bit", "text_model": "tiny-bert"},
+                 display_name="CNN fusion")
+    pred = ModelPool().get("cnn-fusion").predict(poster=poster, plot=PLOT)
+    assert pred.status is Status.UNAVAILABLE
+    assert pred.message.startswith("CNN fusion: its poster part Tiny BiT cannot answer (Tiny BiT: no trained "
+                                   "genre head in ")
