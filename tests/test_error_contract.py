@@ -149,3 +149,16 @@ def test_the_no_head_message_names_the_folder_and_the_way_out(tiny_models, tmp_p
     finally:
         unregister_model("inside")
         unregister_model("nowhere")
+
+
+def test_failures_carry_their_status_and_time_in_milliseconds(tiny_models):
+    from genre_models import InvalidInputError, PlanError, WeightsUnavailableError
+    predictor = ModelPool().get("tiny-bert")
+    cases = [(WeightsUnavailableError("gone"), Status.UNAVAILABLE, "gone"),
+             (PlanError("no head"), Status.UNAVAILABLE, "no head"),
+             (InvalidInputError("bad plot"), Status.INVALID_INPUT, "Tiny BERT: bad plot"),
+             (GenreLensError("ours"), Status.ERROR, "Tiny BERT failed: ours")]
+    for exc, status, message in cases:
+        pred = predictor.failure(exc, seconds=0.25)
+        assert (pred.model_key, pred.status, pred.message) == ("tiny-bert", status, message)
+        assert pred.latency_ms == pytest.approx(250.0)
