@@ -65,3 +65,33 @@ def test_a_part_that_cannot_answer_is_named_with_its_reason(tiny_models, extra_m
     assert pred.status is Status.UNAVAILABLE
     assert pred.message.startswith("CNN fusion: its poster part Tiny BiT cannot answer (Tiny BiT: no trained "
                                    "genre head in ")
+
+
+def _head(spec, dim, genres, threshold):
+    import torch
+
+    from genre_models.models.checkpoint import save_checkpoint
+    from genre_models.models.heads import GenreHead
+    torch.manual_seed(0)
+    save_checkpoint(spec.checkpoint_dir(), GenreHead(dim, len(genres)), list(genres), {g: threshold for g in genres},
+                    backbone=spec.family_impl.backbone_identity(spec))
+
+
+def test_a_learned_head_answers_for_the_genres_and_threshold_asked(tiny_models, poster):
+    from genre_models import GENRES
+    pool = ModelPool()
+    dim = pool.get("tiny-clip-vit").embedding_dim + pool.get("tiny-bert").embedding_dim
+    _head(tiny_models["tiny-fusion"], dim, GENRES, 0.3)
+    pred = ModelPool().get("tiny-fusion").predict(poster=poster, plot=PLOT, genres=["War", "Horror"], threshold=0.7)
+    assert pred.mode == "trained" and list(pred.probabilities) == ["War", "Horror"]
+    assert pred.thresholds == {"War": 0.7, "Horror": 0.7}
+
+
+def test_parts_that_score_different_genres_are_refused(tiny_models, poster):
+    pool = ModelPool()
+    _head(tiny_models["tiny-clip-vit"], pool.get("tiny-clip-vit").embedding_dim, ["Horror", "War"], 0.5)
+    pred = ModelPool().get("tiny-fusion").predict(poster=poster, plot=PLOT)
+    assert pred.status is Status.UNAVAILABLE
+    assert pred.message.startswith("Tiny fusion: its parts score different genres (Horror, War vs Action, "
+                                   "Adventure, ")
+    assert pred.message.endswith("War, Western); ask for the genres both know")

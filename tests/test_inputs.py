@@ -150,3 +150,9 @@ def test_huge_arrays_are_refused(monkeypatch):
     with pytest.raises(InvalidImageError, match="over the limit of 99 pixels"):
         load_poster(np.zeros((10, 10, 3), np.uint8))
     assert load_poster(np.zeros((9, 11, 3), np.uint8)).size == (11, 9)
+
+
+def test_a_plot_that_is_not_text_is_named():
+    from genre_models import InvalidInputError
+    with pytest.raises(InvalidInputError, match="^the plot must be text, got int$"):
+        clean_plot(42)

@@ -41,11 +41,13 @@ def test_tuned_thresholds_equal_a_brute_force_search_with_sklearn():
     from sklearn.metrics import f1_score
 
     from genre_models.training.metrics import THRESHOLD_GRID
-    rng = np.random.default_rng(3)
-    y = (rng.random((60, 5)) < [0.1, 0.3, 0.5, 0.0, 0.2]).astype(int)  # genre 3 has no positives
-    p = np.clip(y * rng.uniform(0.2, 0.6, y.shape) + rng.uniform(0, 0.5, y.shape), 0, 1).round(2)
+    rng = np.random.default_rng(11)
+    rates = np.linspace(0.05, 0.6, 12)
+    rates[3] = 0.0  # genre 3 has no positives
+    y = (rng.random((200, 12)) < rates).astype(int)
+    p = np.clip(y * rng.uniform(0.0, 0.5, y.shape) + rng.uniform(0, 0.6, y.shape), 0, 1).round(2)
     tuned = tune_thresholds(y, p)
-    for j in range(5):
+    for j in range(12):
         if not y[:, j].any():
             assert tuned[j] == 0.5  # nothing to tune on: the neutral default
             continue

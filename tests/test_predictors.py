@@ -214,3 +214,32 @@ def test_a_predictor_with_another_head_folder_reuses_the_loaded_backbone(tiny_mo
     assert other.predict(poster=poster).mode == "trained"
     assert predictor.checkpoint is None  # the original keeps its (absent) head
     assert calls == []  # nothing loaded again
+
+
+def test_a_head_only_model_says_it_has_no_zero_shot(tiny_models, poster):
+    spec = tiny_models["tiny-bit"]
+    _write_head(spec, create_predictor("tiny-bit").embedding_dim, genres=["Horror", "War"])
+    pred = ModelPool().get("tiny-bit").predict(poster=poster, mode="zero-shot")
+    assert pred.status is Status.UNAVAILABLE
+    assert pred.message == "Tiny BiT has no zero-shot mode; its trained head scores Horror, War"
+
+
+def test_base_and_finetuned_features_are_cached_apart(tiny_models, tmp_path):
+    from safetensors.torch import save_file
+
+    from genre_models.files import file_sha256
+    from genre_models.models.checkpoint import update_config
+    spec = tiny_models["tiny-bert"]
+    plain = ModelPool().get("tiny-bert")
+    plain.load()
+    assert plain.feature_identity(True) == plain.feature_identity(False)  # no fine-tuned backbone: one cache
+    folder, _ = _write_head(spec, plain.embedding_dim)
+    state = {"pooler.dense.bias": torch.zeros(plain.embedding_dim)}
+    save_file(state, str(folder / "backbone.safetensors"))
+    update_config(folder, finetuned_backbone="backbone.safetensors",
+                  finetuned_backbone_sha256=file_sha256(folder / "backbone.safetensors"))
+    tuned = ModelPool().get("tiny-bert")
+    tuned.load()
+    assert tuned.trained_encoder is not tuned.encoder
+    assert tuned.feature_identity(False) == plain.feature_identity(False)  # zero-shot reads base features
+    assert tuned.feature_identity(True) != tuned.feature_identity(False)
