@@ -166,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="GenreLens web demo")
     p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
     p.add_argument("--model-config", help="JSON file adding or re-pointing models")
-    p.add_argument("--host", default="127.0.0.1", help='address to listen on ("0.0.0.0" for a network)')
-    p.add_argument("--port", type=int, default=7860)
+    # None lets gradio read GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, the variables a host such as
+    # Hugging Face Spaces uses to say where to listen; without them gradio's 127.0.0.1:7860
+    p.add_argument("--host", help='address to listen on ("0.0.0.0" for a network); default: '
+                   "$GRADIO_SERVER_NAME, else 127.0.0.1")
+    p.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT, else 7860")
     p.add_argument("--share", action="store_true", help="public Gradio share link (off by default)")
     p.add_argument("--concurrency", type=int, default=2, help="requests computed at once")
     p.add_argument("--max-queue", type=int, default=32, help="requests waiting at most")

@@ -11,9 +11,10 @@ with its traceback.
     ├── UnknownGenreError      (also a ValueError) the message lists the valid genres
     ├── InvalidInputError      (also a ValueError) a poster that is not an image, a plot that is not text
     │   └── InvalidImageError
-    ├── WeightsUnavailableError  backbone weights not on this machine; says how to get them
+    ├── FixableError           a model cannot answer yet: ``summary`` (one line) and ``fix`` (a command)
+    │   ├── WeightsUnavailableError  backbone weights not on this machine; says how to get them
+    │   └── PlanError          a request the model cannot answer in the asked mode (e.g. no head)
     ├── CheckpointError        a trained head that is missing, malformed, or for another backbone
-    ├── PlanError              a request the model cannot answer in the asked mode
     ├── DataError              (also a ValueError) a dataset file that cannot be used at all
     └── BuilderError           the dataset builder must stop (bad key, daily limit, service down)
 """
@@ -57,7 +58,19 @@ class InvalidImageError(InvalidInputError):
     """The poster could not be read as an image."""
 
 
-class WeightsUnavailableError(GenreLensError):
+class FixableError(GenreLensError):
+    """A model that cannot answer until the user does something.
+
+    ``str(exc)`` is the whole story (for the API and logs); ``summary`` is the reason in a few words
+    and ``fix`` the one command that fixes it (either may be empty), so a card can say it in one line.
+    """
+
+    def __init__(self, message: str, summary: str = "", fix: str = ""):
+        super().__init__(message)
+        self.summary, self.fix = summary, fix
+
+
+class WeightsUnavailableError(FixableError):
     """A backbone's weights are not on this machine or failed to load; the message says how to fix it."""
 
 
@@ -65,7 +78,7 @@ class CheckpointError(GenreLensError, ValueError):
     """A head checkpoint that is missing, malformed or does not fit the model it is loaded into."""
 
 
-class PlanError(GenreLensError):
+class PlanError(FixableError):
     """The request cannot be answered in the asked mode (no head, unknown genre for the head, ...)."""
 
 

@@ -39,12 +39,25 @@ def _choose_files(fetch: Fetch) -> list[tuple[str, int]]:
 
 
 def download(fetch: Fetch) -> int:
-    """Download one model's files into the HF cache; returns bytes fetched."""
+    """Download one model's files into the HF cache (files already cached are left alone); returns bytes fetched.
+
+    A dropped connection resumes: huggingface_hub asks the hub for the rest with a Range request.
+    A killed run starts that file over next time (huggingface_hub never reuses another process's
+    partial file); its leftovers are removed first.
+    """
     from huggingface_hub import hf_hub_download
+    freed = hub.remove_stale_partials(fetch.repo)
+    if freed:
+        print(f"[{fetch.key}] removed {freed / 1e6:,.1f} MB of partial files an interrupted run left behind")
     files = _choose_files(fetch)
-    total = sum(size for _, size in files)
-    print(f"[{fetch.key}] {fetch.repo}: {', '.join(f for f, _ in files)} ({total / 1e6:,.1f} MB)")
-    for name, _ in files:
+    todo = [(name, size) for name, size in files if hub.cached_file(fetch.repo, (name,)) is None]
+    total = sum(size for _, size in todo)
+    if not todo:
+        print(f"[{fetch.key}] {fetch.repo}: already in the cache ({len(files)} file(s)), nothing to fetch")
+        return 0
+    cached = f"; {len(files) - len(todo)} already cached" if len(todo) < len(files) else ""
+    print(f"[{fetch.key}] {fetch.repo}: {', '.join(f for f, _ in todo)} ({total / 1e6:,.1f} MB{cached})", flush=True)
+    for name, _ in todo:
         hf_hub_download(fetch.repo, name)  # tqdm progress bar from huggingface_hub
     return total
 
@@ -69,10 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not f.repo:
             print(f"[{f.key}] {f.note}")
     if todo and not hub.hub_reachable():
+        missing = [f for f in todo if hub.cached_file(f.repo, f.probe or f.files) is None]
+        for f in todo:
+            if f not in missing:
+                print(f"[{f.key}] {f.repo}: already in the cache")
+        if not missing:
+            return 0
         print(f"error: the Hugging Face Hub ({hub.hf_constants.ENDPOINT}) cannot be reached from this "
               "machine (offline, or HF_HUB_OFFLINE=1 is set). Run this command on a machine with "
               f"internet, then copy {hub.cache_dir()} here. Would fetch: "
-              + ", ".join(f"{f.key} ({f.repo})" for f in todo), file=sys.stderr)
+              + ", ".join(f"{f.key} ({f.repo})" for f in missing), file=sys.stderr)
         return 1
     total, failed = 0, []
     for fetch in todo:
@@ -81,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # report each model, keep going with the others
             failed.append(fetch.key)
             print(f"[{fetch.key}] failed: {exc}", file=sys.stderr)
-    print(f"done: {total / 1e6:,.1f} MB in {hub.cache_dir()}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(f"done: fetched {total / 1e6:,.1f} MB into {hub.cache_dir()}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 

@@ -19,8 +19,8 @@ from ..data.films import load_dataset
 from ..errors import GenreLensError, WeightsUnavailableError
 from ..models import hub
 from ..models.registry import list_models, load_model_config
-from ..training.feature_cache import DEFAULT_CACHE
 from ..training.train import TrainOptions, train_model, training_target
+from .options import add_feature_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,11 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--backbone-lr", type=float, default=5e-5, help="backbone learning rate with --finetune")
     p.add_argument("--max-length", type=int, help="token limit while fine-tuning (default: the model's)")
-    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="feature cache folder")
-    p.add_argument("--feature-batch-size", type=int, default=32)
-    p.add_argument("--num-workers", type=int, default=2, help="DataLoader workers decoding posters")
-    p.add_argument("--model-config", help="JSON file adding or re-pointing models")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_feature_options(p)
     return p
 
 

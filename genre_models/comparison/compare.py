@@ -114,7 +114,10 @@ def card_markdown(prediction: Prediction, name: str) -> str:
         if prediction.message:
             lines.append(f"<small>Note: {prediction.message}</small>")
         return "\n\n".join(lines)
-    return f"**{STATUS_TITLES.get(prediction.status, 'Failed')}.** {prediction.message}"
+    title = STATUS_TITLES.get(prediction.status, "Failed")
+    if prediction.summary:  # one line: the reason and the command; the API keeps the whole message
+        return f"**{title}:** {prediction.summary}." + (f" Fix: `{prediction.fix}`" if prediction.fix else "")
+    return f"**{title}.** {prediction.message}"
 
 
 def agreement_markdown(comparison: Comparison, names: dict[str, str] | None = None) -> str:

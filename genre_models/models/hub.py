@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 import huggingface_hub
@@ -82,3 +83,27 @@ def cached_file(repo_id: str, filenames: tuple[str, ...]) -> str | None:
 
 def cache_dir() -> str:
     return hf_constants.HF_HUB_CACHE
+
+
+def remove_stale_partials(repo_id: str) -> int:
+    """Delete the partial downloads of ``repo_id`` that a killed run left in the cache; returns bytes freed.
+
+    huggingface_hub writes each download to a temporary file of its own (``<etag>.<random>.incomplete``)
+    and never picks one up again, so a download killed half-way (Ctrl-C, a closed laptop) leaves up to
+    a whole model's size behind. A partial file is stale when nobody holds its blob's download lock.
+    """
+    from filelock import FileLock, Timeout
+    from huggingface_hub.file_download import repo_folder_name
+    folder = repo_folder_name(repo_id=repo_id, repo_type="model")
+    freed = 0
+    for partial in sorted((Path(cache_dir()) / folder / "blobs").glob("*.incomplete")):
+        lock = Path(cache_dir()) / ".locks" / folder / f"{partial.name.split('.')[0]}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(lock), timeout=0):
+                size = partial.stat().st_size
+                partial.unlink()
+                freed += size
+        except (Timeout, FileNotFoundError):  # a download is writing it now, or it just finished
+            continue
+    return freed

@@ -33,5 +33,9 @@ DEFAULT_MODELS = (
               _checkpoint("fusion")),
 )
 
+# What training a head cost when measured (docs/full-size.md: `python -m genre_models.reproduce` at full
+# size on the 2,000 shared posters, 2 CPU cores), for the card of a model that has none shipped.
+HEAD_TRAINING_COST: dict[str, str] = {}
+
 for _spec in DEFAULT_MODELS:
     register_model(_spec, overwrite=True)

@@ -32,6 +32,8 @@ class Prediction:
     mode: str = ""  # "zero-shot", "trained" or "late-fusion"
     latency_ms: float = 0.0
     plot_truncated: bool = False
+    summary: str = ""  # when not ok: the reason in a few words (``message`` has the whole story)
+    fix: str = ""  # when not ok: the command that fixes it, if there is one
 
     @property
     def ok(self) -> bool:

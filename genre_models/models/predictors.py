@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..data.inputs import PosterInput, clean_plot, load_poster
-from ..errors import GenreLensError, InvalidInputError, PlanError, WeightsUnavailableError
+from ..errors import FixableError, GenreLensError, InvalidInputError, PlanError, WeightsUnavailableError
 from ..genres import GENRES
 from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
 from .families.base import PLOT, POSTER, Encoder, default_device
@@ -95,7 +95,7 @@ class GenrePredictor:
         self.device = device or default_device()
         self._lock = threading.RLock()
         self._loaded = False
-        self._load_error: str | None = None
+        self._load_error: WeightsUnavailableError | None = None
         self.checkpoint: HeadCheckpoint | None = None
         self.head_error: str | None = None
 
@@ -126,17 +126,19 @@ class GenrePredictor:
             if self._loaded:
                 return
             if self._load_error is not None:
-                raise WeightsUnavailableError(self._load_error)
+                error = self._load_error
+                raise WeightsUnavailableError(str(error), error.summary, error.fix)
             try:
                 self._load()
             except WeightsUnavailableError as exc:
-                self._load_error = str(exc)
+                self._load_error = exc
                 raise
             except Exception as exc:
                 if not isinstance(exc, GenreLensError):
                     log.exception("%s: loading failed", self.key)
-                self._load_error = f"{self.name} could not be loaded: {describe(exc)}"
-                raise WeightsUnavailableError(self._load_error) from exc
+                self._load_error = WeightsUnavailableError(f"{self.name} could not be loaded: {describe(exc)}",
+                                                           summary=f"could not be loaded ({describe(exc)})")
+                raise self._load_error from exc
             self._loaded = True
 
     def _load(self) -> None:
@@ -166,7 +168,10 @@ class GenrePredictor:
         head_fits = self.checkpoint is not None and set(wanted) <= set(self.trained_genres)
         if mode == TRAINED or (mode == "auto" and (head_fits or not self.spec.zero_shot)):
             if self.checkpoint is None:
-                raise PlanError(self.no_head_message())
+                from .lineup import HEAD_TRAINING_COST  # the lineup is built from the families, after this module
+                cost = HEAD_TRAINING_COST.get(self.key)
+                raise PlanError(self.no_head_message(), fix=self.train_command(),
+                                summary="no trained genre head" + (f"; training one took {cost}" if cost else ""))
             if not head_fits:
                 unknown = [g for g in wanted if g not in self.trained_genres]
                 raise PlanError(f"{self.name}'s trained head does not know {', '.join(unknown)}; "
@@ -188,9 +193,11 @@ class GenrePredictor:
         where = ("its checkpoint folder" if folder is None else
                  folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
         reason = f" ({self.head_error})" if self.head_error else ""
-        return (f"{self.name}: no trained genre head in {where}{reason}. Train one: "
-                f"`python -m genre_models.train --model {self.key} --data movies.csv`"
+        return (f"{self.name}: no trained genre head in {where}{reason}. Train one: `{self.train_command()}`"
                 + (", or use zero-shot mode" if self.spec.zero_shot else ""))
+
+    def train_command(self) -> str:
+        return f"python -m genre_models.train --model {self.key} --data movies.csv"
 
     # -- the inference steps ---------------------------------------------------------------------
     def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
@@ -275,9 +282,10 @@ class GenrePredictor:
 
     def failure(self, exc: BaseException, seconds: float = 0.0) -> Prediction:
         """The Prediction that reports ``exc`` for this model."""
-        if isinstance(exc, (WeightsUnavailableError, PlanError)):
-            status, message = Status.UNAVAILABLE, str(exc)
-        elif isinstance(exc, InvalidInputError):
+        if isinstance(exc, FixableError):
+            return Prediction.failed(self.key, Status.UNAVAILABLE, str(exc), latency_ms=seconds * 1000,
+                                     summary=exc.summary, fix=exc.fix)
+        if isinstance(exc, InvalidInputError):
             status, message = Status.INVALID_INPUT, f"{self.name}: {exc}"
         else:
             if not isinstance(exc, GenreLensError):

@@ -137,12 +137,14 @@ class PretrainedWeights:
         return None
 
 
-def missing_weights_message(key: str, name: str, source: str, detail: str = "") -> str:
+def missing_weights(key: str, name: str, source: str, detail: str = "") -> WeightsUnavailableError:
+    """The error for weights that are not in the local cache: the whole story, and one line with the fix."""
     where = "the Hugging Face Hub cannot be reached" if not hub.hub_reachable() else "loading failed"
     text = (f"{name}: weights not downloaded ({source} is not in the local cache and {where}). "
             f"Fix: `python -m genre_models.download {key}` on a machine with internet, or point "
             f"'{key}' at a local weights file with --model-config.")
-    return text + (f" Details: {detail}" if detail else "")
+    return WeightsUnavailableError(text + (f" Details: {detail}" if detail else ""),
+                                   summary="weights not downloaded", fix=f"python -m genre_models.download {key}")
 
 
 class ModelFamily:
@@ -185,7 +187,7 @@ class ModelFamily:
             return
         for fetch in self.download_plan(spec):
             if fetch.repo and hub.cached_file(fetch.repo, fetch.probe or fetch.files) is None:
-                raise WeightsUnavailableError(missing_weights_message(fetch.key, spec.name, f"hf-hub:{fetch.repo}"))
+                raise missing_weights(fetch.key, spec.name, f"hf-hub:{fetch.repo}")
 
     def load(self, spec: "ModelSpec", device: torch.device) -> Encoder:
         raise NotImplementedError

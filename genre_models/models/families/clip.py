@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import poster_prompts
-from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights_message, register_family
+from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights, register_family
 
 HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
@@ -132,8 +132,7 @@ class ClipFamily(ModelFamily):
             model, _, preprocess = open_clip.create_model_and_transforms(
                 settings.arch, pretrained=pretrained, device=device, **settings.model_kwargs)
         except (OSError, RuntimeError) as exc:  # open_clip wraps download failures in RuntimeError
-            raise WeightsUnavailableError(missing_weights_message(
-                spec.key, spec.name, settings.pretrained or settings.arch, str(exc))) from exc
+            raise missing_weights(spec.key, spec.name, settings.pretrained or settings.arch, str(exc)) from exc
         return ClipEncoder(model, preprocess, open_clip.get_tokenizer(settings.arch), device,
                            random_weights=not settings.pretrained)
 

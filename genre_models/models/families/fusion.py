@@ -55,14 +55,17 @@ class FusionPredictor(GenrePredictor):
         return self.image.random_weights or self.text.random_weights
 
     def _load(self) -> None:
-        problems = []
+        problems, failed = [], []
         for role, part in self.parts.items():
             try:
                 part.load()
             except WeightsUnavailableError as exc:
                 problems.append(f"its {role} part {part.name} is unavailable ({exc})")
+                failed.append((part, exc))
         if problems:
-            raise WeightsUnavailableError(f"{self.name} needs both of its parts: " + "; ".join(problems))
+            summary = "; ".join(f"needs {part.name}: {exc.summary or 'unavailable'}" for part, exc in failed)
+            raise WeightsUnavailableError(f"{self.name} needs both of its parts: " + "; ".join(problems),
+                                          summary=summary, fix=" && ".join(e.fix for _, e in failed if e.fix))
         self._load_head(self.image.embedding_dim + self.text.embedding_dim, self.backbone_identity())
 
     def backbone_identity(self) -> dict:

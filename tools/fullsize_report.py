@@ -1,0 +1,118 @@
+"""Measure the full-size lineup along the user's path: download sizes and time, load time, latency, memory.
+
+    python tools/fullsize_report.py [--model-config FILE] [--out docs/full-size-measured.json]
+
+1. Builds (once) the default models' repos with random-init weights of the full architectures and
+   serves them on a loopback hub (genre_models.loopback_hub).
+2. `python -m genre_models.download all` into an empty HF_HOME, timed; the sizes are the files'.
+3. With the hub unreachable, each model in a process of its own: load time, then latency of one
+   poster+plot prediction (median of 5 after one warm-up), and the process's peak RSS.
+4. The whole lineup in one process, as the app holds it: peak RSS after loading all and comparing once.
+
+Weights are random: the numbers are costs (bytes, seconds, memory), never accuracy. Prints Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+POSTER = ROOT / "assets" / "posters" / "wings_1927.jpg"
+PLOT = ("Two young men from the same small town, one rich and one middle-class, enlist as pilots in the "
+        "First World War and fall for the same woman while fighting in the skies over France.")
+
+MEASURE = r"""
+import json, resource, statistics, sys, time
+from genre_models import ModelPool
+from genre_models.models import hub
+from genre_models.models.registry import load_model_config
+config, keys = sys.argv[1], sys.argv[2:]
+if config:
+    load_model_config(config)
+hub.ensure_hub_mode()
+pool = ModelPool()
+out = {}
+for key in keys:
+    started = time.perf_counter()
+    pool.get(key).load()
+    out[key] = {"load_s": time.perf_counter() - started}
+for key in keys:
+    predictor = pool.get(key)
+    predictor.predict(POSTER, PLOT)  # warm-up: first-call allocations, zero-shot prompt embeddings
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        prediction = predictor.predict(POSTER, PLOT)
+        runs.append(time.perf_counter() - started)
+    out[key].update(status=prediction.status.value, mode=prediction.mode, latency_ms=1000 * statistics.median(runs),
+                    message=prediction.message)
+out["_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def _measure(keys: list[str], env: dict, config: str) -> dict:
+    code = f"POSTER = {str(POSTER)!r}\nPLOT = {PLOT!r}\n" + MEASURE
+    result = subprocess.run([sys.executable, "-c", code, config, *keys], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=3600)
+    if result.returncode != 0:
+        raise SystemExit(f"measuring {keys} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-config", default="", help="JSON re-pointing models (e.g. the CNN at a trained head)")
+    parser.add_argument("--out", help="also write the measurements as JSON here")
+    args = parser.parse_args(argv)
+
+    from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
+    from genre_models.models.lineup import DEFAULT_MODELS
+    keys = [s.key for s in DEFAULT_MODELS]
+    build_repos(DEFAULT_MODELS, DEFAULT_ROOT)
+    hf_home = Path(tempfile.mkdtemp(prefix="genrelens-hf-home-"))
+    base_env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "0", "TOKENIZERS_PARALLELISM": "false"}
+    with LoopbackHub(DEFAULT_ROOT) as hub:
+        started = time.perf_counter()
+        download = subprocess.run([sys.executable, "-m", "genre_models.download", "all"], cwd=ROOT,
+                                  env={**base_env, "HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
+                                  capture_output=True, text=True)
+        download_s = time.perf_counter() - started
+        sizes = {repo: sum(f.size for f in hub.index.files(repo).values()) for repo in hub.index.repos()}
+    if download.returncode != 0:
+        raise SystemExit(f"download failed:\n{download.stdout}\n{download.stderr}")
+    # the hub is gone: every later load reads the cache, as on an offline laptop
+    offline_env = {**base_env, "HF_ENDPOINT": "http://127.0.0.1:9"}
+    per_model = {key: _measure([key], offline_env, args.model_config) for key in keys}
+    lineup = _measure(keys, offline_env, args.model_config)
+
+    from genre_models.cli.download import plan_fetch
+    print(f"Download (`python -m genre_models.download all`, loopback hub, empty cache): "
+          f"{sum(sizes.values()) / 1e6:,.1f} MB in {download_s:.1f} s\n")
+    print("| model | hub repo | download MB | load s | latency ms (poster+plot, median of 5) | "
+          "peak RSS MB (this model alone) | status |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for spec in DEFAULT_MODELS:
+        repos = [f.repo for f in plan_fetch(spec) if f.repo]
+        mb = sum(sizes.get(r, 0) for r in repos) / 1e6
+        m = per_model[spec.key][spec.key]
+        print(f"| {spec.key} | {', '.join(repos) or 'none (package / parts)'} | {mb:,.1f} | {m['load_s']:.1f} | "
+              f"{m['latency_ms']:.0f} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | {m['status']} ({m['mode']}) |")
+    print(f"\nWhole lineup in one process (loaded, one comparison each): peak RSS "
+          f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
+          + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
+    if args.out:
+        Path(args.out).write_text(json.dumps({"download_s": download_s, "sizes": sizes, "per_model": per_model,
+                                              "lineup": lineup}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
