@@ -19,7 +19,8 @@ import gradio as gr
 from PIL import Image
 
 from genre_models import GenreLensError, ModelPool, list_models
-from genre_models.comparison.compare import agreement_markdown, card_markdown, comparison_chart, run_comparison
+from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, card_markdown, comparison_chart,
+                                             comparison_heatmap, run_comparison, unavailable_notice)
 from genre_models.comparison.results import checkpoints_markdown, evaluation_report
 from genre_models.models import hub
 from genre_models.models.registry import get_model_spec, resolve_lineup
@@ -44,6 +45,10 @@ result = client.predict(poster=handle_file("poster.jpg"), plot="A family moves i
                         custom_genres="", api_name="/compare")
 result["models"]["minilm"]["predicted"]
 ```"""
+
+# A card whose model cannot answer folds its empty confidence box away: one line says why.
+CSS = """.model-card {border-radius: 12px}
+.model-card:has(.gl-unavailable) .gl-label {display: none}"""
 
 try:  # on Hugging Face ZeroGPU Spaces, ask for a GPU while comparing; elsewhere a no-op
     import spaces
@@ -86,7 +91,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         comparison = run_comparison(pool, chosen, poster, plot, mode=mode,
                                     threshold=None if use_tuned else threshold,
                                     custom_genres=custom_genres, on_load=loading)
-        notice = "\n\n".join(f"⚠️ {n}" for n in comparison.notices)
+        notice = "\n\n".join([f"⚠️ {n}" for n in comparison.notices] + [unavailable_notice(comparison, names)])
         updates = []
         for key in keys:
             pred = comparison.predictions.get(key)
@@ -96,10 +101,16 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                 updates += [None, f"_{names[key]}: not selected._"]
                 continue
             updates += [dict(pred.top(int(top_k))) if pred.ok else None, card_markdown(pred, names[key])]
-        return [notice, comparison_chart(comparison, names), agreement_markdown(comparison, names), *updates]
+        return [notice.strip(), comparison_chart(comparison, names), comparison_heatmap(comparison, names),
+                agreement_markdown(comparison, names), *updates]
 
-    def compare_api(poster, plot, models, mode, threshold, custom_genres):
-        """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}."""
+    def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres=""):
+        """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}.
+
+        Only a poster and/or a plot are needed: every other parameter defaults to the app's own setting
+        (all models, auto mode, each model's tuned thresholds, the 18 genres). gradio marks a parameter
+        optional when its component has a value or the parameter defaults to None.
+        """
         # the models dropdown already refuses keys outside the lineup, naming the valid ones; an unknown
         # mode comes back on every model as an invalid_input status naming the valid ones
         chosen = list(dict.fromkeys(models)) if models else list(keys)
@@ -128,16 +139,22 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                                         placeholder="heist, mockumentary, space opera")
                     button = gr.Button("Compare", variant="primary", elem_id="compare")
             notice = gr.Markdown(elem_id="notice")
-            chart = gr.Plot(label="Every model's probability per genre", elem_id="chart")
+            gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
+            with gr.Tabs():
+                with gr.Tab("Bars"):
+                    chart = gr.Plot(label="Every model's probability per genre", elem_id="chart")
+                with gr.Tab("Heatmap"):
+                    heatmap = gr.Plot(label="Models × genres", elem_id="heatmap")
             agreement = gr.Markdown(elem_id="agreement")
             cards = []
             with gr.Row(equal_height=False):
                 for key in keys:
                     with gr.Column(min_width=220, elem_classes="model-card"):
-                        cards.append(gr.Label(label=names[key], num_top_classes=18, elem_id=f"label-{key}"))
+                        cards.append(gr.Label(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
+                                              elem_classes="gl-label"))
                         cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
             inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
-            outputs = [notice, chart, agreement, *cards]
+            outputs = [notice, chart, heatmap, agreement, *cards]
             button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
             gr.Examples(load_examples(), [poster, plot], outputs,
                         fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
@@ -150,7 +167,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                                   gr.Dropdown(list(keys), multiselect=True, label="models"),
                                   gr.Textbox(value="auto", label="mode"), gr.Number(value=None, label="threshold"),
                                   gr.Textbox(value="", label="custom_genres")]
-                    api_out = gr.JSON()
+                    api_out = gr.JSON(label="comparison")
                     api_button = gr.Button()
                 api_button.click(compare_api, api_inputs, api_out, api_name="compare")
         with gr.Tab("Results"):
@@ -205,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         preload(pool, keys)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
-                theme=gr.themes.Soft(), css=".model-card {border-radius: 12px}")
+                theme=gr.themes.Soft(), css=CSS)
     return 0
 
 

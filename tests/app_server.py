@@ -19,7 +19,7 @@ def running_app(keys=TINY_LINEUP):
     demo = app.build_demo(keys, ModelPool())
     demo.queue(default_concurrency_limit=2, max_size=8)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=app.CSS,
                 max_file_size="5mb", allowed_paths=[str(app.ASSETS)])
     try:
         yield f"http://127.0.0.1:{port}/"

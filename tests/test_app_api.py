@@ -70,3 +70,16 @@ def test_app_cli_rejects_unknown_models(capsys):
     import app
     assert app.main(["--models", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
+
+
+def test_only_a_poster_and_a_plot_are_needed(client, poster):
+    result = client.predict(poster=handle_file(str(poster)), plot=PLOT, api_name="/compare")
+    # the app's own defaults: every model in the lineup, auto mode, tuned thresholds, the 18 genres
+    assert set(result["models"]) == {"tiny-clip-vit", "tiny-clip-rn", "tiny-bit", "tiny-bert", "tiny-fusion"}
+    assert result["models"]["tiny-clip-vit"]["mode"] == "zero-shot" and len(result["genres"]) == 18
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/compare"]
+    # poster and plot may each be left out (a poster-only or plot-only comparison); the rest have the app's defaults
+    assert all(p["parameter_has_default"] for p in api["parameters"])
+    assert {p["parameter_name"]: p["parameter_default"] for p in api["parameters"]} == \
+        {"poster": None, "plot": None, "models": [], "mode": "auto", "threshold": None, "custom_genres": ""}
+    assert [r["label"] for r in api["returns"]] == ["comparison"]

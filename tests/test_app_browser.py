@@ -54,7 +54,13 @@ def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
     label_lines = [line for line in page.locator("#label-minilm").inner_text().splitlines() if line.strip()]
     genre_lines = [line for line in label_lines if line in top5]
     assert genre_lines == top5[:1] + top5  # the label's headline, then one row per genre, in order
-    assert "Not available" in page.locator("#card-tiny-bit").inner_text()  # no trained head: said so
+    # no trained head: one line on its card, its empty confidence box folded away, and one notice
+    # above the chart naming it with the command that fixes it
+    assert page.locator("#card-tiny-bit").inner_text().startswith("Not available: no trained genre head.")
+    assert page.locator("#label-tiny-bit").is_hidden() and page.locator("#label-tiny-bert").is_visible()
+    assert page.locator("#notice").inner_text() == ("Not available (no trained genre head): Tiny BiT. Fix: "
+                                                    "python -m genre_models.train --model tiny-bit --data movies.csv")
+    assert "own threshold" in page.locator("#threshold-note").inner_text()
     page.wait_for_selector("#chart img, #chart svg, #chart canvas")
     assert page.locator("#agreement").inner_text().strip()
     shot = tmp_path / "compare.png"
@@ -86,3 +92,26 @@ def test_an_example_fills_the_inputs_and_answers(page):
     fresh.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
     fresh.wait_for_function("document.querySelector('#card-tiny-clip-vit').innerText.includes('Predicts')")
     fresh.close()
+
+
+def test_phone_width_stacks_everything_and_cuts_nothing_off(page, poster, tmp_path):
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone.set_default_timeout(60_000)
+    phone.goto(page.url)
+    _compare(phone, poster, PLOT)
+    phone.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    phone.wait_for_selector("#chart img, #chart svg, #chart canvas")
+    # nothing wider than the screen: no sideways scrolling
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    boxes = {name: phone.locator(sel).bounding_box() for name, sel in
+             [("poster", "#poster"), ("plot", "#plot"), ("models", "#models"), ("compare", "#compare"),
+              ("chart", "#chart"), ("bert", "#card-tiny-bert"), ("clip", "#card-tiny-clip-vit")]}
+    for name, box in boxes.items():
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (name, box)
+    # stacked: inputs, then controls, then the chart, then the cards one under another
+    assert boxes["poster"]["y"] < boxes["plot"]["y"] < boxes["models"]["y"] < boxes["compare"]["y"] < boxes["chart"]["y"]
+    assert abs(boxes["bert"]["y"] - boxes["clip"]["y"]) > 50
+    shot = tmp_path / "phone.png"
+    phone.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    phone.close()

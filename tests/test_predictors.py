@@ -251,13 +251,13 @@ def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch)
     monkeypatch.setitem(lineup.HEAD_TRAINING_COST, "tiny-bit", "4.2 min for 2,000 posters (measured)")
     results = ModelPool().predict(["clip-vit-b-16", "fusion", "tiny-bit"], poster=poster, plot=PLOT)
     cards = {key: card_markdown(pred, key) for key, pred in results.items()}
-    assert cards["clip-vit-b-16"] == ("**Not available:** weights not downloaded. "
+    assert cards["clip-vit-b-16"] == ('<b class="gl-unavailable">Not available:</b> weights not downloaded. '
                                       "Fix: `python -m genre_models.download clip-vit-b-16`")
     # fusion names the part it waits for, and that part's command
-    assert cards["fusion"] == ("**Not available:** needs CLIP ViT-L/14: weights not downloaded. "
+    assert cards["fusion"] == ('<b class="gl-unavailable">Not available:</b> needs CLIP ViT-L/14: weights not downloaded. '
                                "Fix: `python -m genre_models.download clip-vit-l-14`")
     # a backbone without a head (no zero-shot for a CNN): the training command and what it cost
-    assert cards["tiny-bit"] == ("**Not available:** no trained genre head; training one took 4.2 min for 2,000 "
+    assert cards["tiny-bit"] == ('<b class="gl-unavailable">Not available:</b> no trained genre head; training one took 4.2 min for 2,000 '
                                  "posters (measured). Fix: `python -m genre_models.train --model tiny-bit --data movies.csv`")
     assert all("\n" not in card for card in cards.values())
     # the API keeps the whole story

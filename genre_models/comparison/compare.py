@@ -88,21 +88,76 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
     return Comparison(predictions, genres, notices)
 
 
-def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None):
-    """Grouped bars: every answering model's probability per genre, side by side (matplotlib Figure)."""
-    from matplotlib.figure import Figure
+THRESHOLD_NOTE = ("Each model predicts a genre when its probability reaches that model's own threshold for it "
+                  "(the black tick): thresholds are tuned per genre on validation data, so 29% can be a "
+                  "prediction for one genre and 31% not for another.")
 
-    from ..charts import grouped_bars
+
+def _no_answer_figure():
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(8, 4.2))
+    ax = fig.subplots()
+    ax.text(0.5, 0.5, "No model answered", ha="center", va="center", fontsize=14)
+    ax.set_axis_off()
+    return fig
+
+
+def chart_data(comparison: Comparison, names: dict[str, str] | None = None) -> tuple[list[str], dict, dict]:
+    """(genres, probabilities, thresholds) of the answering models, genres most probable first.
+
+    The genres any model rates highly lead, so the interesting part of an 18-genre chart is on the left.
+    """
     answered = comparison.answered
-    if not answered:
-        fig = Figure(figsize=(8, 4.2))
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "No model answered", ha="center", va="center", fontsize=14)
-        ax.set_axis_off()
-        return fig
-    series = {(names or {}).get(key, key): [pred.probabilities.get(g, 0.0) for g in comparison.genres]
-              for key, pred in answered.items()}
-    return grouped_bars(comparison.genres, series, "probability", reference=0.5)
+    names = names or {}
+    order = sorted(comparison.genres, key=lambda g: -max(p.probabilities.get(g, 0.0) for p in answered.values()))
+    probabilities = {names.get(k, k): [p.probabilities.get(g, 0.0) for g in order] for k, p in answered.items()}
+    thresholds = {names.get(k, k): [p.thresholds.get(g, 0.5) for g in order] for k, p in answered.items()}
+    return order, probabilities, thresholds
+
+
+def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None):
+    """Bars: every answering model's probability per genre, its thresholds marked and decisions filled."""
+    from ..charts import decision_bars
+    if not comparison.answered:
+        return _no_answer_figure()
+    return decision_bars(*chart_data(comparison, names))
+
+
+def comparison_heatmap(comparison: Comparison, names: dict[str, str] | None = None):
+    """Models × genres: probability as colour, predicted cells outlined (reads better past three models)."""
+    from ..charts import decision_heatmap
+    if not comparison.answered:
+        return _no_answer_figure()
+    return decision_heatmap(*chart_data(comparison, names))
+
+
+def unavailable_notice(comparison: Comparison, names: dict[str, str] | None = None) -> str:
+    """One compact line per reason for the models that could not answer, with the command that fixes them all."""
+    names = names or {}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key, pred in comparison.predictions.items():
+        if pred.status is Status.UNAVAILABLE and pred.summary:
+            reason = pred.summary.split(";")[0]
+            groups.setdefault((reason, _fix_family(pred.fix)), []).append(key)
+    lines = []
+    for (reason, _), keys in groups.items():
+        fixes = [comparison.predictions[k].fix for k in keys]
+        lines.append(f"**Not available ({reason}):** {', '.join(names.get(k, k) for k in keys)}. "
+                     f"Fix: `{_merge_fixes(fixes)}`")
+    return "\n\n".join(lines)
+
+
+def _fix_family(fix: str) -> str:
+    return " ".join(fix.split()[:3])  # "python -m genre_models.download" / "... .train"
+
+
+def _merge_fixes(fixes: list[str]) -> str:
+    """``python -m genre_models.download a`` + ``... download b`` -> ``... download a b``; other commands joined."""
+    prefix = "python -m genre_models.download "
+    parts = list(dict.fromkeys(part for f in fixes for part in f.split(" && ") if part))
+    if parts and all(p.startswith(prefix) for p in parts):
+        return prefix + " ".join(dict.fromkeys(k for p in parts for k in p[len(prefix):].split()))
+    return " && ".join(parts)
 
 
 def card_markdown(prediction: Prediction, name: str) -> str:
@@ -116,7 +171,9 @@ def card_markdown(prediction: Prediction, name: str) -> str:
         return "\n\n".join(lines)
     title = STATUS_TITLES.get(prediction.status, "Failed")
     if prediction.summary:  # one line: the reason and the command; the API keeps the whole message
-        return f"**{title}:** {prediction.summary}." + (f" Fix: `{prediction.fix}`" if prediction.fix else "")
+        # the class lets the page fold this card's empty confidence box away (see app.py's CSS)
+        return (f'<b class="gl-unavailable">{title}:</b> {prediction.summary}.'
+                + (f" Fix: `{prediction.fix}`" if prediction.fix else ""))
     return f"**{title}.** {prediction.message}"
 
 
