@@ -46,6 +46,7 @@ result = client.predict(poster=handle_file("poster.jpg"), plot="A family moves i
 result["models"]["minilm"]["predicted"]
 ```"""
 
+THEME = gr.themes.Soft()
 # A card whose model cannot answer folds its empty confidence box away: one line says why.
 CSS = """.model-card {border-radius: 12px}
 .model-card:has(.gl-unavailable) .gl-label {display: none}"""
@@ -72,9 +73,10 @@ class PosterImage(gr.Image):
             return str(payload.path) if payload is not None and payload.path else None
 
 
-def load_examples() -> list[list[str]]:
+def load_examples() -> tuple[list[list[str]], list[str]]:
+    """The examples' (poster, plot) inputs, and their labels: the film's title and year."""
     entries = json.loads((ASSETS / "examples.json").read_text())
-    return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries]
+    return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries], [e["title"] for e in entries]
 
 
 def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
@@ -100,7 +102,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             if pred is None:
                 updates += [None, f"_{names[key]}: not selected._"]
                 continue
-            updates += [dict(pred.top(int(top_k))) if pred.ok else None, card_markdown(pred, names[key])]
+            updates += [dict(pred.top(int(top_k))) if pred.ok else None, card_markdown(pred, names[key], int(top_k))]
         return [notice.strip(), comparison_chart(comparison, names), comparison_heatmap(comparison, names),
                 agreement_markdown(comparison, names), *updates]
 
@@ -156,7 +158,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
             outputs = [notice, chart, heatmap, agreement, *cards]
             button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
-            gr.Examples(load_examples(), [poster, plot], outputs,
+            examples, example_titles = load_examples()
+            gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
                         fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
                         cache_examples=True, cache_mode="lazy", label="Public-domain examples")
             with gr.Accordion("API", open=False):
@@ -222,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         preload(pool, keys)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
-                theme=gr.themes.Soft(), css=CSS)
+                theme=THEME, css=CSS)
     return 0
 
 

@@ -49,6 +49,7 @@ def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
     # the shipped plot model's card shows exactly its golden decisions, and its top genres in order
     card = page.locator("#card-minilm").inner_text()
     assert card.splitlines()[0] == "Predicts: " + ", ".join(HAUNTED["predicted"])
+    assert "Probability vs this model's threshold: " in card
     assert "trained" in card
     top5 = sorted(HAUNTED["probabilities"], key=lambda g: -HAUNTED["probabilities"][g])[:5]
     label_lines = [line for line in page.locator("#label-minilm").inner_text().splitlines() if line.strip()]
@@ -86,7 +87,7 @@ def test_an_example_fills_the_inputs_and_answers(page):
     fresh.set_default_timeout(60_000)
     fresh.goto(page.url)
     assert "press Compare" in fresh.locator("#card-tiny-bert").inner_text()
-    fresh.get_by_text("A penniless tramp finds an abandoned baby").first.click()
+    fresh.get_by_text("The Kid (1921)", exact=True).first.click()
     fresh.wait_for_function("document.querySelector('#plot textarea').value.includes('penniless tramp')")
     fresh.wait_for_selector("#poster img")
     fresh.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
@@ -115,3 +116,9 @@ def test_phone_width_stacks_everything_and_cuts_nothing_off(page, poster, tmp_pa
     phone.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     phone.close()
+
+
+def test_examples_are_listed_by_title_and_year(page):
+    examples = page.locator("#poster").page.get_by_text("The General (1926)", exact=True)
+    assert examples.count() >= 1
+    assert page.get_by_text("A penniless tramp finds an abandoned baby").count() == 0  # plots are not dumped there

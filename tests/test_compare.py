@@ -89,3 +89,19 @@ def test_notices_for_missing_input_and_no_models():
     comparison = run_comparison(ModelPool(), [], None, "  ")
     assert comparison.notices == ["Give a poster, a plot, or both.", "Select at least one model."]
     assert comparison.predictions == {}
+
+
+def test_card_shows_each_top_genre_against_its_own_threshold():
+    pred = Prediction.from_probabilities("a", {"Crime": 0.29, "Thriller": 0.31, "Drama": 0.05},
+                                         {"Crime": 0.25, "Thriller": 0.40, "Drama": 0.5}, mode="trained")
+    card = card_markdown(pred, "A", top=2)
+    assert card.splitlines()[0] == "**Predicts:** Crime"
+    assert "Probability vs this model's threshold: Thriller 31% < 40% · Crime 29% ≥ 25%</small>" in card
+
+
+def test_a_cut_plot_is_said_plainly_on_the_card():
+    pred = _pred("a", {"Horror": 0.9})
+    pred.plot_truncated, pred.message = True, "random weights (test/development model); plot truncated to the model's token limit"
+    lines = card_markdown(pred, "A").split("\n\n")
+    assert lines[1] == "⚠️ **Plot cut at this model's token limit:** it read only the beginning."
+    assert lines[-1] == "<small>Note: random weights (test/development model)</small>"

@@ -13,7 +13,10 @@ def test_checkpoint_table_reads_configs_and_skips_broken_ones(tmp_path):
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
     table = checkpoints_markdown(tmp_path)
-    assert "| minilm | 0.9000 | 0.6600 |" in table and "broken" not in table
+    assert "| minilm | 0.9000 | 0.6600 | 0.6000 | 0.6500 | 10 |" in table.splitlines() and "broken" not in table
+    # the command sits in a code block under the table, never in a cell
+    assert table.endswith("```bash\n# minilm\npython -m genre_models.train x\n```")
+    assert all("genre_models.train" not in line for line in table.splitlines() if line.startswith("|"))
     assert "No trained checkpoints" in checkpoints_markdown(tmp_path / "empty")
 
 

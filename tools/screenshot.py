@@ -1,9 +1,12 @@
-"""Take the README's screenshot: the real app, the first public-domain example, every model.
+"""Regenerate the README's screenshots from the live app: desktop, phone and the Results tab.
 
-    python tools/screenshot.py --out docs/screenshot.png
+    python tools/screenshot.py [--models KEY ...] [--out docs]
 
-Starts app.py's page in this process on a free loopback port and drives Debian's chromium with
-Playwright (never `playwright install`).
+Starts the real app (``app.build_demo``, the lineup as ``python app.py`` would load it on this
+machine) on a free loopback port, compares the first public-domain example in Debian's chromium,
+and writes ``screenshot.png`` (1400 px wide), ``screenshot-phone.png`` (390 px) and
+``screenshot-results.png``. What the pictures show is what this machine's app shows: offline, the
+plot model answers and the models without weights are folded into one notice.
 """
 from __future__ import annotations
 
@@ -15,48 +18,69 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import app  # noqa: E402
-from genre_models import ModelPool, list_models  # noqa: E402
-from genre_models.models import hub  # noqa: E402
-
+CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="docs/screenshot.png")
-    parser.add_argument("--example", type=int, default=4, help="index into assets/examples.json")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
-    args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-    hub.ensure_hub_mode()
-    keys = list_models()
-    demo = app.build_demo(keys, ModelPool())
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        allowed_paths=[str(app.ASSETS)])
-    example = json.loads((app.ASSETS / "examples.json").read_text())[args.example]
+        return s.getsockname()[1]
+
+
+def _compare(page, poster: Path, plot: str) -> None:
+    page.locator("#poster input[type=file]").set_input_files(str(poster))
+    page.locator("#plot textarea").fill(plot)
+    page.locator("#compare").click()
+    page.wait_for_function("[...document.querySelectorAll('[id^=card-]')].some(c => c.innerText.includes('Predicts'))")
+    page.wait_for_selector("#chart img")
+    page.wait_for_timeout(500)  # let the chart image paint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", help="lineup (default: every registered model)")
+    parser.add_argument("--out", default=str(ROOT / "docs"))
+    args = parser.parse_args(argv)
+
+    import app
+    from playwright.sync_api import sync_playwright
+
+    from genre_models import ModelPool, list_models
+    from genre_models.models import hub
+    hub.ensure_hub_mode()
+    keys = args.models or list_models()
+    example = json.loads((app.ASSETS / "examples.json").read_text())[-1]  # Wings (1927)
+    poster, plot = app.ASSETS / example["poster"], example["plot"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    demo = app.build_demo(keys, ModelPool())
+    demo.queue()
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=app.CSS,
+                theme=app.THEME, allowed_paths=[str(app.ASSETS)])
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.locator("#poster input[type=file]").set_input_files(str(app.ASSETS / example["poster"]))
-            page.locator("#plot textarea").fill(example["plot"])
-            page.locator("#compare").click()
-            page.wait_for_function("document.querySelector('#card-minilm').innerText.includes('Predicts')")
-            page.wait_for_selector("#chart img")
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=args.out, full_page=True)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for name, viewport in (("screenshot.png", {"width": 1400, "height": 1000}),
+                                   ("screenshot-phone.png", {"width": 390, "height": 844})):
+                page = browser.new_page(viewport=viewport)
+                page.set_default_timeout(120_000)
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.wait_for_selector("#compare")
+                _compare(page, poster, plot)
+                page.screenshot(path=str(out / name), full_page=True)
+                print(f"wrote {out / name}")
+                if name == "screenshot.png":
+                    page.get_by_role("tab", name="Results").click()
+                    page.wait_for_timeout(1000)
+                    page.screenshot(path=str(out / "screenshot-results.png"), full_page=True)
+                    print(f"wrote {out / 'screenshot-results.png'}")
+                page.close()
             browser.close()
     finally:
         demo.close()
-    print(f"wrote {args.out}")
     return 0
 
 

@@ -160,14 +160,20 @@ def _merge_fixes(fixes: list[str]) -> str:
     return " && ".join(parts)
 
 
-def card_markdown(prediction: Prediction, name: str) -> str:
+def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
     """The text under a model's confidence bars: decisions, mode and latency, or why it did not answer."""
     if prediction.ok:
         predicted = ", ".join(prediction.predicted) or "none above threshold"
+        marks = " · ".join(f"{g} {p:.0%} {'≥' if g in prediction.predicted else '<'} {prediction.thresholds[g]:.0%}"
+                           for g, p in prediction.top(top))
         lines = [f"**Predicts:** {predicted}",
-                 f"<small>{prediction.mode} · {prediction.latency_ms:.0f} ms</small>"]
-        if prediction.message:
-            lines.append(f"<small>Note: {prediction.message}</small>")
+                 f"<small>{prediction.mode} · {prediction.latency_ms:.0f} ms</small>",
+                 f"<small>Probability vs this model's threshold: {marks}</small>"]
+        if prediction.plot_truncated:  # it changes what the model read: said plainly, not in small print
+            lines.insert(1, "⚠️ **Plot cut at this model's token limit:** it read only the beginning.")
+        notes = [n for n in prediction.message.split("; ") if n and "plot truncated" not in n]
+        if notes:
+            lines.append(f"<small>Note: {'; '.join(notes)}</small>")
         return "\n\n".join(lines)
     title = STATUS_TITLES.get(prediction.status, "Failed")
     if prediction.summary:  # one line: the reason and the command; the API keeps the whole message

@@ -12,7 +12,7 @@ EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
 
 def checkpoints_markdown(root: Path = CHECKPOINTS_DIR) -> str:
     """A table of the trained heads in ``checkpoints/`` with the test metrics their configs record."""
-    rows = []
+    rows, commands = [], []
     for config_path in sorted(root.glob(f"*/{CONFIG_NAME}")):
         try:
             config = json.loads(config_path.read_text())
@@ -22,11 +22,14 @@ def checkpoints_markdown(root: Path = CHECKPOINTS_DIR) -> str:
         training = config.get("training", {})
         rows.append(f"| {config_path.parent.name} | {test['label_accuracy']:.4f} | {test['micro_f1']:.4f} | "
                     f"{test['macro_f1']:.4f} | {test['macro_ap']:.4f} | "
-                    f"{config.get('data', {}).get('test_rows', '?')} | `{training.get('command', '?')}` |")
+                    f"{config.get('data', {}).get('test_rows', '?')} |")
+        commands.append(f"# {config_path.parent.name}\n{training.get('command', '?')}")
     if not rows:
         return f"_No trained checkpoints with recorded metrics in `{root.name}/`._"
-    return "\n".join(["| checkpoint | label acc. | micro-F1 | macro-F1 | macro AP | test films | command |",
-                      "|---|---:|---:|---:|---:|---:|---|", *rows])
+    # commands under the table, not in it: a long command in a cell squeezes the numbers into broken words
+    return "\n".join(["| checkpoint | label acc. | micro-F1 | macro-F1 | macro AP | test films |",
+                      "|---|---:|---:|---:|---:|---:|", *rows, "", "The commands that trained them:", "",
+                      "```bash", *commands, "```"])
 
 
 def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:
