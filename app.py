@@ -19,7 +19,7 @@ import gradio as gr
 from PIL import Image
 
 from genre_models import GenreLensError, ModelPool, list_models
-from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, card_markdown, comparison_chart,
+from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_heatmap, run_comparison, unavailable_notice)
 from genre_models.comparison.results import checkpoints_markdown, evaluation_report
 from genre_models.models import hub
@@ -93,7 +93,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         comparison = run_comparison(pool, chosen, poster, plot, mode=mode,
                                     threshold=None if use_tuned else threshold,
                                     custom_genres=custom_genres, on_load=loading)
-        notice = "\n\n".join([f"⚠️ {n}" for n in comparison.notices] + [unavailable_notice(comparison, names)])
+        notice = "\n\n".join([f"⚠️ {as_text(n)}" for n in comparison.notices] + [unavailable_notice(comparison, names)])
         updates = []
         for key in keys:
             pred = comparison.predictions.get(key)
@@ -115,6 +115,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         """
         # the models dropdown already refuses keys outside the lineup, naming the valid ones; an unknown
         # mode comes back on every model as an invalid_input status naming the valid ones
+        if isinstance(models, str):  # one key sent bare instead of in a list
+            models = [models]
         chosen = list(dict.fromkeys(models)) if models else list(keys)
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
                               custom_genres=custom_genres).to_dict()

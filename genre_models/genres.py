@@ -5,9 +5,10 @@ names through :func:`canonical_genre` so a head trained on one source answers fo
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
-from .errors import UnknownGenreError
+from .errors import InvalidInputError, UnknownGenreError
 
 GENRES: tuple[str, ...] = (
     "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -83,6 +84,13 @@ def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(resolved) or GENRES
 
 
+# Custom genres are scored by zero-shot models, one prompt set each, and shown on the page: bounded,
+# and plain words only (a name is shown as typed, so it must not carry markup).
+MAX_CUSTOM_GENRES = 30
+MAX_GENRE_CHARS = 50
+GENRE_NAME = re.compile(r"[\w][\w '&/.-]*")
+
+
 def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """Free-text genre names for zero-shot scoring ("heist, mockumentary, space opera").
 
@@ -91,16 +99,27 @@ def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """
     if text is None:
         return ()
+    if isinstance(text, str) and len(text) > MAX_CUSTOM_GENRES * (MAX_GENRE_CHARS + 2):
+        raise InvalidInputError(f"custom genres: {len(text):,} characters is too long; at most "
+                                f"{MAX_CUSTOM_GENRES} genres of up to {MAX_GENRE_CHARS} characters each")
     parts = text.replace("\n", ",").split(",") if isinstance(text, str) else list(text)
     out: list[str] = []
+    seen: set[str] = set()
     for part in parts:
         name = " ".join(str(part).split())
         if not name:
             continue
+        if len(name) > MAX_GENRE_CHARS:
+            raise InvalidInputError(f"custom genre {name[:20]!r}… is {len(name)} characters; the limit is {MAX_GENRE_CHARS}")
+        if not GENRE_NAME.fullmatch(name):
+            raise InvalidInputError(f"custom genre {name!r}: use letters, digits, spaces and - ' & / . only")
         try:
             name = canonical_genre(name) or name
         except UnknownGenreError:
             pass
-        if name.lower() not in {o.lower() for o in out}:
+        if name.lower() not in seen:
+            seen.add(name.lower())
             out.append(name)
+            if len(out) > MAX_CUSTOM_GENRES:
+                raise InvalidInputError(f"at most {MAX_CUSTOM_GENRES} custom genres at once")
     return tuple(out)

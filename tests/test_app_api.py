@@ -83,3 +83,22 @@ def test_only_a_poster_and_a_plot_are_needed(client, poster):
     assert {p["parameter_name"]: p["parameter_default"] for p in api["parameters"]} == \
         {"poster": None, "plot": None, "models": [], "mode": "auto", "threshold": None, "custom_genres": ""}
     assert [r["label"] for r in api["returns"]] == ["comparison"]
+
+
+@pytest.mark.parametrize("values, said", [
+    ({"threshold": "abc"}, "the threshold must be a number from 0 to 1 (or none), got 'abc'"),
+    ({"threshold": -1}, "the threshold must be from 0 to 1, got -1"),
+    ({"threshold": 2}, "the threshold must be from 0 to 1, got 2"),
+    ({"custom_genres": "heist, <b>bold</b>"}, "custom genre '<b>bold</b>': use letters, digits, spaces"),
+    ({"custom_genres": ",".join(f"genre {i}" for i in range(31))}, "at most 30 custom genres at once"),
+    ({"plot": "word " * 5000}, "the plot is 25,000 characters; the limit is 20,000"),
+])
+def test_bad_values_are_refused_once_with_the_limit_named(client, values, said):
+    result = client.predict(**{"plot": PLOT, **values}, api_name="/compare")
+    assert len(result["notices"]) == 1 and result["notices"][0].startswith(f"Nothing was computed: {said}")
+    assert {p["status"] for p in result["models"].values()} == {"invalid_input"}
+
+
+def test_models_as_one_bare_key(client):
+    result = client.predict(plot=PLOT, models="tiny-bert", api_name="/compare")
+    assert list(result["models"]) == ["tiny-bert"] and result["models"]["tiny-bert"]["status"] == "ok"

@@ -32,3 +32,23 @@ def test_custom_genres_free_text():
     assert parse_custom_genres("heist, mockumentary,, Space Opera\nscience fiction, Heist") == (
         "heist", "mockumentary", "Space Opera", "Sci-Fi")
     assert parse_custom_genres("  ") == ()
+
+
+def test_custom_genres_are_bounded_and_plain_words():
+    import pytest
+
+    from genre_models.errors import InvalidInputError
+    from genre_models.genres import MAX_CUSTOM_GENRES, MAX_GENRE_CHARS, parse_custom_genres
+    assert parse_custom_genres("heist, Space Opera, rock & roll, sci-fi, film-noir/crime") == (
+        "heist", "Space Opera", "rock & roll", "Sci-Fi", "film-noir/crime")
+    names = ", ".join(f"genre {i}" for i in range(MAX_CUSTOM_GENRES))
+    assert len(parse_custom_genres(names + ", genre 0")) == MAX_CUSTOM_GENRES  # duplicates do not count
+    with pytest.raises(InvalidInputError, match=f"at most {MAX_CUSTOM_GENRES} custom genres"):
+        parse_custom_genres(names + ", one more")
+    with pytest.raises(InvalidInputError, match=f"the limit is {MAX_GENRE_CHARS}"):
+        parse_custom_genres("x" * (MAX_GENRE_CHARS + 1))
+    for markup in ("<b>bold</b>", "[link](http://x)", "<img src=x>", "*stars*"):
+        with pytest.raises(InvalidInputError, match="use letters, digits, spaces"):
+            parse_custom_genres(f"heist, {markup}")
+    with pytest.raises(InvalidInputError, match="too long"):
+        parse_custom_genres(",".join(f"g{i}" for i in range(20_000)))  # refused before any parsing

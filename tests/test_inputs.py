@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from genre_models.data.inputs import InvalidImageError, clean_plot, load_poster
+from genre_models.errors import InvalidInputError
 
 
 def _save(image, tmp_path, name, **kw):
@@ -156,3 +157,20 @@ def test_a_plot_that_is_not_text_is_named():
     from genre_models import InvalidInputError
     with pytest.raises(InvalidInputError, match="^the plot must be text, got int$"):
         clean_plot(42)
+
+
+def test_plot_limits_and_broken_text():
+    from genre_models.data.inputs import MAX_PLOT_CHARS, check_threshold, clean_plot
+    assert clean_plot("a ghost \ud800 story").text == "a ghost \ufffd story"  # a broken paste still reads
+    assert clean_plot("x" * MAX_PLOT_CHARS).text == "x" * MAX_PLOT_CHARS
+    with pytest.raises(InvalidInputError, match=f"{MAX_PLOT_CHARS + 1:,} characters; the limit is {MAX_PLOT_CHARS:,}"):
+        clean_plot("x" * (MAX_PLOT_CHARS + 1))
+    assert check_threshold(None) is None and check_threshold(0) == 0.0 and check_threshold(1) == 1.0
+    for bad in (-0.01, 1.01, float("nan"), float("inf"), "0.5", True):
+        with pytest.raises(InvalidInputError, match="threshold must be"):
+            check_threshold(bad)
+
+
+def test_surrogate_plot_reaches_the_model(tiny_models):
+    from genre_models import ModelPool
+    assert ModelPool().get("tiny-bert").predict(plot="a ghost \ud800 haunted the house").ok

@@ -5,11 +5,12 @@ the UI, the ``/compare`` API endpoint and the tests.
 """
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..data.inputs import PosterInput, load_poster
-from ..errors import InvalidImageError
+from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
+from ..errors import InvalidImageError, InvalidInputError
 from ..genres import GENRES, parse_custom_genres
 from ..models.prediction import Prediction, Status
 from ..models.predictors import ModelPool
@@ -71,7 +72,13 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
             loaded (the UI shows it as progress).
     """
     notices = []
-    genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
+    try:  # the request's own values, checked once at the boundary: one notice, not one per model
+        threshold = check_threshold(threshold)
+        genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
+        clean_plot(plot)
+    except InvalidInputError as exc:
+        refused = {k: Prediction.failed(k, Status.INVALID_INPUT, str(exc), summary=str(exc)) for k in keys}
+        return Comparison(refused, list(GENRES), [f"Nothing was computed: {exc}."])
     image = None
     if poster is not None:
         try:
@@ -160,6 +167,11 @@ def _merge_fixes(fixes: list[str]) -> str:
     return " && ".join(parts)
 
 
+def as_text(text: str) -> str:
+    """Text for a Markdown field shown as typed: messages can quote user input, which must not become markup."""
+    return html.escape(text, quote=False).replace("*", "\\*").replace("_", "\\_")
+
+
 def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
     """The text under a model's confidence bars: decisions, mode and latency, or why it did not answer."""
     if prediction.ok:
@@ -173,14 +185,14 @@ def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
             lines.insert(1, "⚠️ **Plot cut at this model's token limit:** it read only the beginning.")
         notes = [n for n in prediction.message.split("; ") if n and "plot truncated" not in n]
         if notes:
-            lines.append(f"<small>Note: {'; '.join(notes)}</small>")
+            lines.append(f"<small>Note: {as_text('; '.join(notes))}</small>")
         return "\n\n".join(lines)
     title = STATUS_TITLES.get(prediction.status, "Failed")
     if prediction.summary:  # one line: the reason and the command; the API keeps the whole message
         # the class lets the page fold this card's empty confidence box away (see app.py's CSS)
-        return (f'<b class="gl-unavailable">{title}:</b> {prediction.summary}.'
+        return (f'<b class="gl-unavailable">{title}:</b> {as_text(prediction.summary)}.'
                 + (f" Fix: `{prediction.fix}`" if prediction.fix else ""))
-    return f"**{title}.** {prediction.message}"
+    return f"**{title}.** {as_text(prediction.message)}"
 
 
 def agreement_markdown(comparison: Comparison, names: dict[str, str] | None = None) -> str:

@@ -7,7 +7,9 @@ RGB image whatever the file was: EXIF rotation applied, palette/alpha composited
 from __future__ import annotations
 
 import io
+import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,11 +137,35 @@ class PlotText:
         return self.text is not None
 
 
+# A plot is read up to the model's token limit (512 at most); a long TMDB plot is ~1,000 characters.
+# Anything far past that is a paste gone wrong, and tokenizing it costs seconds and memory.
+MAX_PLOT_CHARS = 20_000
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_plot(plot: str | None) -> PlotText:
-    """Fold whitespace; an empty or whitespace-only plot means no plot."""
+    """Fold whitespace; an empty or whitespace-only plot means no plot.
+
+    Raises InvalidInputError for non-text or a plot over ``MAX_PLOT_CHARS``. Characters that cannot
+    be encoded (a lone surrogate from a broken paste) become U+FFFD instead of failing the tokenizer.
+    """
     if plot is None:
         return PlotText(None)
     if not isinstance(plot, str):
         raise InvalidInputError(f"the plot must be text, got {type(plot).__name__}")
+    if len(plot) > MAX_PLOT_CHARS:
+        raise InvalidInputError(f"the plot is {len(plot):,} characters; the limit is {MAX_PLOT_CHARS:,}")
+    plot = LONE_SURROGATE.sub("\ufffd", plot)
     folded = " ".join(plot.split())
     return PlotText(folded or None)
+
+
+def check_threshold(threshold) -> float | None:
+    """A decision threshold: None (use the tuned ones) or a finite number from 0 to 1."""
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise InvalidInputError(f"the threshold must be a number from 0 to 1 (or none), got {threshold!r}")
+    if not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+        raise InvalidInputError(f"the threshold must be from 0 to 1, got {threshold}")
+    return float(threshold)

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data.inputs import PosterInput, clean_plot, load_poster
+from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
 from ..errors import FixableError, GenreLensError, InvalidInputError, PlanError, WeightsUnavailableError
 from ..genres import GENRES
 from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
@@ -246,6 +246,7 @@ class GenrePredictor:
         start = time.perf_counter()
         films = [_Film() for _ in posters]
         try:
+            threshold = check_threshold(threshold)
             films = [self._validate(poster, plot) for poster, plot in zip(posters, plots)]
             self.load()
             start = time.perf_counter()  # latency is inference only; loading happens once
