@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 from pathlib import Path
@@ -184,6 +185,29 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
     return demo
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _file_size(text: str) -> str:
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(b|kb|mb|gb)\s*", text, re.IGNORECASE):
+        raise argparse.ArgumentTypeError(f"a size such as 10mb, 500kb or 1gb, got {text!r}")
+    return text.strip().lower()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="GenreLens web demo")
     p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
@@ -192,11 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     # Hugging Face Spaces uses to say where to listen; without them gradio's 127.0.0.1:7860
     p.add_argument("--host", help='address to listen on ("0.0.0.0" for a network); default: '
                    "$GRADIO_SERVER_NAME, else 127.0.0.1")
-    p.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT, else 7860")
+    p.add_argument("--port", type=_port, help="default: $GRADIO_SERVER_PORT, else 7860")
     p.add_argument("--share", action="store_true", help="public Gradio share link (off by default)")
-    p.add_argument("--concurrency", type=int, default=2, help="requests computed at once")
-    p.add_argument("--max-queue", type=int, default=32, help="requests waiting at most")
-    p.add_argument("--max-file-size", default="10mb", help="largest upload")
+    p.add_argument("--concurrency", type=_positive_int, default=2, help="requests computed at once")
+    p.add_argument("--max-queue", type=_positive_int, default=32, help="requests waiting at most")
+    p.add_argument("--max-file-size", type=_file_size, default="10mb", help="largest upload (e.g. 10mb)")
     p.add_argument("--no-preload", action="store_true", help="load models on first use only")
     return p
 
@@ -225,9 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
     if not args.no_preload:
         preload(pool, keys)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
-                theme=THEME, css=CSS)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                    max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
+                    theme=THEME, css=CSS)
+    except OSError as exc:  # a busy port, or an address this machine does not have
+        print(f"error: cannot listen there: {exc}. Choose another --port (or --host).", file=sys.stderr)
+        return 2
     return 0
 
 

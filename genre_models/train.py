@@ -4,4 +4,6 @@ import sys
 from .cli.train import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run
+
+    sys.exit(run(main))

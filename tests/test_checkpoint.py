@@ -70,6 +70,12 @@ def test_weights_that_do_not_fit_the_config(tmp_path):
 def test_corrupt_or_pickled_weights_are_refused(tmp_path):
     _save(tmp_path)
     (tmp_path / "model.safetensors").write_bytes(b"\x80\x04 not safetensors, maybe a pickle")
+    with pytest.raises(CheckpointError, match="does not match the sha256 its config.json records"):
+        load_checkpoint(tmp_path)
+    # with no digest recorded (an older checkpoint) the file is still never unpickled
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["weights_sha256"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="not a valid safetensors file"):
         load_checkpoint(tmp_path)
 
@@ -173,3 +179,38 @@ def test_a_swap_that_fails_puts_the_old_folder_back(tmp_path, monkeypatch):
     checkpoint.replace_folder(new, target)
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the old one is gone
+
+
+def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):
+    import math
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from genre_models.errors import CheckpointError
+    from genre_models.models.checkpoint import load_checkpoint, read_config, save_checkpoint
+    from genre_models.models.heads import GenreHead
+    folder = save_checkpoint(tmp_path / "ok", GenreHead(4, 2), ["Horror", "Comedy"], {"Horror": 0.5, "Comedy": 0.5})
+    assert len(read_config(folder)["weights_sha256"]) == 64
+    load_checkpoint(folder)  # intact: loads
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-3] ^= 0x40  # one bit of one weight: still a valid safetensors file
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match the sha256 its config.json records"):
+        load_checkpoint(folder)
+    # NaN weights: refused when saving, and when loading a file written by something else
+    head = GenreHead(4, 2)
+    with torch.no_grad():
+        head.fc.weight[0, 0] = math.nan
+    with pytest.raises(CheckpointError, match="NaN or infinite weights"):
+        save_checkpoint(tmp_path / "nan", head, ["Horror", "Comedy"], {"Horror": 0.5, "Comedy": 0.5})
+    assert not (tmp_path / "nan" / "model.safetensors").exists()
+    other = save_checkpoint(tmp_path / "other", GenreHead(4, 2), ["Horror", "Comedy"], {"Horror": 0.5, "Comedy": 0.5})
+    state = load_file(str(other / "model.safetensors"))
+    state["fc.weight"][0, 0] = math.inf
+    save_file(state, str(other / "model.safetensors"))
+    config = read_config(other)
+    del config["weights_sha256"]  # as a checkpoint from an older version, with no digest
+    (other / "config.json").write_text(__import__("json").dumps(config))
+    with pytest.raises(CheckpointError, match="NaN or infinite weights"):
+        load_checkpoint(other)

@@ -263,3 +263,21 @@ def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch)
     # the API keeps the whole story
     assert "on a machine with internet" in results["clip-vit-b-16"].message
     assert results["tiny-bit"].to_dict()["fix"].startswith("python -m genre_models.train")
+
+
+def test_non_finite_probabilities_are_an_error_not_an_answer(tiny_models, poster):
+    import math
+    from genre_models.models.checkpoint import save_checkpoint
+    from genre_models.models.heads import GenreHead
+    pool = ModelPool()
+    predictor = pool.get("tiny-bert")
+    predictor.load()
+    head = GenreHead(predictor.embedding_dim, len(GENRES))
+    save_checkpoint(tiny_models["tiny-bert"].checkpoint_dir(), head, list(GENRES), {g: 0.5 for g in GENRES})
+    fresh = ModelPool().get("tiny-bert")
+    fresh.load()
+    with torch.no_grad():  # weights corrupted in memory after the checks at load
+        fresh.checkpoint.head.fc.bias[0] = math.nan
+    pred = fresh.predict(plot=PLOT, mode="trained")
+    assert pred.status is Status.ERROR and "NaN or infinite probabilities" in pred.message
+    assert pred.probabilities == {}

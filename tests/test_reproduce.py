@@ -95,3 +95,25 @@ def test_missing_weights_skip_one_model_and_say_so(tiny_models, tmp_path, capsys
     assert {r["name"] for r in result["results"] if r["mode"] != "baseline"} == {"Tiny BERT"}
     assert "## Not run" in (out / "reproduce.md").read_text()
     assert "tiny-missing" in capsys.readouterr().out
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    films = write_films_csv(tmp_path / "data", n=400)
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen([sys.executable, "-m", "genre_models.reproduce", "--data", str(films), "--models",
+                                "minilm", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+                                "--no-progress", "--epochs", "500"], cwd=root,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # wait until it is working
+        if line.startswith("data:"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted (Ctrl+C)" and "Traceback" not in err

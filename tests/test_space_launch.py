@@ -122,3 +122,31 @@ def test_front_matter_matches_requirements_and_code():
     repos = {f.repo for spec in DEFAULT_MODELS for f in plan_fetch(spec) if f.repo}
     sources = {spec.settings.source for spec in DEFAULT_MODELS if spec.family == "hf-text"}
     assert set(meta["models"]) == repos | sources
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--port", "70000"], "argument --port: a port is 1 to 65535, got 70000"),
+    (["--port", "http"], "argument --port: expected a whole number, got 'http'"),
+    (["--max-file-size", "abc"], "argument --max-file-size: a size such as 10mb, 500kb or 1gb, got 'abc'"),
+    (["--concurrency", "0"], "argument --concurrency: must be at least 1, got 0"),
+    (["--max-queue", "-3"], "argument --max-queue: must be at least 1, got -3"),
+])
+def test_bad_launch_options_are_one_line(args, said, capsys):
+    import app
+    with pytest.raises(SystemExit) as stop:
+        app.build_parser().parse_args(args)
+    assert stop.value.code == 2 and capsys.readouterr().err.strip().endswith(said)
+
+
+def test_a_busy_port_is_one_line_not_a_traceback():
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "app.py", "--models", "minilm", "--no-preload", "--port", str(port)],
+                                cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: cannot listen there:")
+    assert result.stderr.strip().splitlines()[-1].endswith("Choose another --port (or --host).")

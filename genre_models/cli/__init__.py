@@ -1,1 +1,16 @@
 """The command-line programs; each is ``main(argv) -> exit code`` (``python -m genre_models.<name>``)."""
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl+C (128 + SIGINT)
+
+
+def run(main: Callable[[], int]) -> int:
+    """Run a command's ``main``; Ctrl+C ends it with one line and exit code 130, not a traceback."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl+C)", file=sys.stderr)
+        return INTERRUPTED

@@ -105,4 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from . import run
+
+    sys.exit(run(main))

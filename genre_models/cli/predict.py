@@ -86,11 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     predictions = pool.predict(keys, poster=args.poster, plot=plot, genres=genres or None,
                                mode=args.mode, threshold=args.threshold)
     if args.json:
-        print(json.dumps({k: p.to_dict() for k, p in predictions.items()}, indent=2))
+        # strict JSON: a NaN never reaches the output (predictors refuse non-finite probabilities)
+        print(json.dumps({k: p.to_dict() for k, p in predictions.items()}, indent=2, allow_nan=False))
     else:
         print(format_table(predictions))
     return 0 if any(p.ok for p in predictions.values()) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from . import run
+
+    sys.exit(run(main))

@@ -61,7 +61,11 @@ def save_checkpoint(directory: str | Path, head: GenreHead, genres: list[str] | 
         **extra,
     }
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    if not all(torch.isfinite(v).all() for v in state.values()):
+        raise CheckpointError("the head has NaN or infinite weights: training diverged; nothing was written")
     save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    # flipped bytes in a float tensor still load: only a recorded digest tells them apart
+    config["weights_sha256"] = file_sha256(directory / WEIGHTS_NAME)
     _write_config(directory, config)
     return directory
 
@@ -138,10 +142,17 @@ def load_checkpoint(directory: str | Path, embedding_dim: int | None = None,
     weights_path = directory / WEIGHTS_NAME
     if not weights_path.is_file():
         raise CheckpointError(f"no {WEIGHTS_NAME} in {directory}")
+    recorded_digest = config.get("weights_sha256")
+    if recorded_digest is not None and file_sha256(weights_path) != recorded_digest:
+        raise CheckpointError(f"{weights_path} does not match the sha256 its config.json records: "
+                              "the file is corrupt or was replaced; train it again or restore it")
     try:
         state = load_file(str(weights_path))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{weights_path} is not a valid safetensors file: {exc}") from exc
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(f"{weights_path} has NaN or infinite weights ({', '.join(broken)})")
     head = GenreHead.from_arch_config(arch)
     expected = head.state_dict()
     problems = [f"missing {k}" for k in expected if k not in state]

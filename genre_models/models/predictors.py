@@ -256,6 +256,8 @@ class GenrePredictor:
                 return [film.failure for film in films]
             features, truncated = self.compute_features(self.feature_requests(plan), [films[i] for i in todo])
             probabilities = self.score(plan, features)
+            if not torch.isfinite(torch.as_tensor(probabilities)).all():
+                raise GenreLensError(f"{self.name} produced NaN or infinite probabilities (corrupt weights?)")
         except Exception as exc:  # the error contract: a status for every film, never an exception
             failure = self.failure(exc, time.perf_counter() - start)
             return [film.failure or failure for film in films]
