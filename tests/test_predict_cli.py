@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from genre_models.predict import main
 
 PLOT = "a ghost haunted the house and the family fled ."
@@ -40,3 +42,14 @@ def test_no_model_answers_exits_1(capsys):
 
 def test_needs_some_input(capsys):
     assert main(["--models", "minilm"]) == 2
+
+
+@pytest.mark.parametrize("name", ["missing.jpg", "folder"])
+def test_a_poster_that_cannot_be_read_is_an_error_even_when_poster_models_are_unavailable(tmp_path, capsys, name):
+    from genre_models import predict as predict_cli
+    (tmp_path / "folder").mkdir()
+    code = predict_cli.main(["--poster", str(tmp_path / name), "--plot", "a ghost story", "--models", "minilm",
+                             "clip-vit-b-16"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith("error: ") and str(tmp_path / name) in captured.err

@@ -161,3 +161,13 @@ def test_fusion_evaluates_learned_and_late(tiny_models, tmp_path, films):
     assert [(r["mode"], r["subset"]) for r in results] == [("trained", "both"), (late, "both"), ("baseline", "both")]
     recorded = read_config(tiny_models["tiny-fusion"].checkpoint_dir())["metrics"]["test"]["micro_f1"]
     assert results[0]["micro_f1"] == pytest.approx(recorded, abs=1e-9)
+
+
+@pytest.mark.parametrize("rows", ["", "1,a,2000,Nothing,a plot about nothing,\n"])
+def test_evaluate_without_usable_films_is_one_line(tmp_path, capsys, rows):
+    data = tmp_path / "films.csv"
+    data.write_text("id,title,year,genres,plot,poster\n" + rows)
+    code = evaluate_cli.main(["--data", str(data), "--models", "minilm", "--out", str(tmp_path / "out"),
+                              "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Sequence
 
+from ..data.inputs import load_poster
 from ..errors import GenreLensError
 from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         keys = resolve_lineup(args.models, args.model_config)
         genres = list(resolve_genres(args.genres)) if args.genres else []
         genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]
+        # a poster the CLI cannot read is the user's error, said once; read once for every model
+        poster = load_poster(args.poster) if args.poster is not None else None
         plot = args.plot
         if args.plot_file:
             with open(args.plot_file, encoding="utf-8") as handle:
@@ -83,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     hub.ensure_hub_mode()
     pool = ModelPool()
-    predictions = pool.predict(keys, poster=args.poster, plot=plot, genres=genres or None,
+    predictions = pool.predict(keys, poster=poster, plot=plot, genres=genres or None,
                                mode=args.mode, threshold=args.threshold)
     if args.json:
         # strict JSON: a NaN never reaches the output (predictors refuse non-finite probabilities)

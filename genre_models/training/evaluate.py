@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..data.films import FilmDataset, split_dataset
-from ..errors import GenreLensError
+from ..errors import DataError, GenreLensError
 from ..models.predictors import TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
 from .baselines import BASELINES, run_baseline
 from .feature_cache import FeatureCache
@@ -178,6 +178,9 @@ def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[s
     cache = cache or FeatureCache()
     splits = split_dataset(dataset, seed=split_seed, val=val_frac, test=test_frac)
     test = splits["test"]
+    if len(test) == 0:
+        raise DataError(f"the test split is empty: {len(dataset)} usable film(s) in {dataset.source}, "
+                        f"{test_frac:.0%} of them go to test; evaluation needs more films")
     test_labels = test.labels()
     data = dataset.describe()
     report = Report([], data, split_seed, {k: len(v) for k, v in splits.items()}, command)
