@@ -131,7 +131,7 @@ def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, ca
     assert pred.mode == "zero-shot" and "does not match the sha256" in pred.message
     # a later head trained without --finetune into the same folder does not keep the old backbone
     assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
-                           *FAST]) == 0
+                           "--overwrite", *FAST]) == 0
     assert not (out / "backbone.safetensors").exists()
     assert ModelPool().get("tiny-bert").predict(plot="love two strangers fall .").mode == "trained"
 
@@ -171,3 +171,18 @@ def test_evaluate_without_usable_films_is_one_line(tmp_path, capsys, rows):
                               "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_models_own_head_is_replaced_only_with_overwrite(tiny_models, tmp_path, films, capsys):
+    from genre_models.models.registry import get_model_spec
+    folder = get_model_spec("tiny-bert").checkpoint_dir()
+    args = ["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"), *FAST]
+    assert train_cli.main(args) == 0  # an empty folder: written
+    before = (folder / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert train_cli.main(args + ["--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a trained head for tiny-bert; pass --out FOLDER" in err and "--overwrite" in err
+    assert (folder / "model.safetensors").read_bytes() == before  # untouched
+    assert train_cli.main(args + ["--seed", "1", "--overwrite"]) == 0
+    assert (folder / "model.safetensors").read_bytes() != before

@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help=f"model key: {', '.join(list_models())}")
     p.add_argument("--out", help="checkpoint folder (default: the model's, checkpoints/<key>); written "
                    "beside it and swapped in only when complete")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the head already in the model's own folder (the shipped one, for minilm)")
     p.add_argument("--head", choices=["linear", "mlp"], default="linear")
     p.add_argument("--hidden", type=int, default=512, help="MLP hidden size")
     p.add_argument("--dropout", type=float, default=0.2)
@@ -61,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         weight_decay=args.weight_decay, seed=args.seed, split_seed=args.split_seed, val_frac=args.val_frac,
         test_frac=args.test_frac, finetune=args.finetune, finetune_epochs=args.finetune_epochs,
         backbone_lr=args.backbone_lr, max_length=args.max_length, cache_dir=args.cache_dir,
-        feature_batch_size=args.feature_batch_size, num_workers=args.num_workers, progress=not args.no_progress)
+        feature_batch_size=args.feature_batch_size, num_workers=args.num_workers, progress=not args.no_progress,
+        overwrite=args.overwrite)
     try:
         if args.model_config:
             load_model_config(args.model_config)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import save_checkpoint, staged_folder, update_config
+from ..models.checkpoint import has_checkpoint, save_checkpoint, staged_folder, update_config
 from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .evaluate import score_split
@@ -54,6 +54,7 @@ class TrainOptions:
     feature_batch_size: int = 32
     num_workers: int = 2
     progress: bool = True
+    overwrite: bool = False  # replace the head already in the model's own folder (not needed with ``out``)
 
     def head_configs(self) -> list[HeadConfig]:
         base = HeadConfig(head=self.head, hidden=self.hidden, dropout=self.dropout, epochs=self.epochs,
@@ -82,6 +83,9 @@ def training_target(key: str, out: str | Path | None, options: TrainOptions) -> 
     target = Path(out) if out else spec.checkpoint_dir()
     if target is None:
         raise ConfigError(f"model {key!r} has no checkpoint folder in its spec; pass --out FOLDER")
+    if out is None and has_checkpoint(target) and not options.overwrite:
+        raise ConfigError(f"{target} already holds a trained head for {key}; pass --out FOLDER to write "
+                          "the new one elsewhere, or --overwrite to replace it")
     if options.finetune and not spec.family_impl.finetunable:
         raise ConfigError(f"--finetune is for models whose family can be fine-tuned; {key} is {spec.family}")
     return spec, target
