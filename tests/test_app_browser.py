@@ -122,3 +122,42 @@ def test_examples_are_listed_by_title_and_year(page):
     examples = page.locator("#poster").page.get_by_text("The General (1926)", exact=True)
     assert examples.count() >= 1
     assert page.get_by_text("A penniless tramp finds an abandoned baby").count() == 0  # plots are not dumped there
+
+
+def test_the_page_shows_the_chart_with_its_legend_and_threshold_marks(page, poster):
+    """The chart on the page is, pixel for pixel, the figure whose legend and marks are checked here."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from gradio_client import Client, handle_file
+
+    from genre_models.comparison.compare import Comparison, comparison_chart, comparison_heatmap
+    from genre_models.models.prediction import Prediction, Status
+    from genre_models.models.registry import get_model_spec
+    _compare(page, poster, PLOT)
+    page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    keys = TINY_LINEUP + ["minilm"]
+    names = {k: get_model_spec(k).name for k in keys}
+    # the same server's answers for the same film (its tiny CLIP models are random, so only it knows them)
+    answer = Client(page.url, verbose=False).predict(poster=handle_file(str(poster)), plot=PLOT, api_name="/compare")
+    comparison = Comparison({k: Prediction(**{**p, "status": Status(p["status"])}) for k, p in answer["models"].items()},
+                            answer["genres"])
+    for element, figure in (("#chart", comparison_chart(comparison, names)),
+                            ("#heatmap", comparison_heatmap(comparison, names))):
+        if element == "#heatmap":
+            page.get_by_role("tab", name="Heatmap").click()
+        src = page.locator(f"{element} img").get_attribute("src")
+        shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"), float)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="webp")  # as gradio encodes a matplotlib figure
+        expected = np.asarray(Image.open(buffer).convert("RGB"), float)
+        assert shown.shape == expected.shape and np.abs(shown - expected).mean() < 1.0, element
+    page.get_by_role("tab", name="Bars").click()
+    ax = comparison_chart(comparison, names).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    answering = [names[k] for k in keys if comparison.predictions[k].ok]
+    assert legend == answering + ["filled: predicted", "hollow: not predicted", "the model's threshold"]
+    assert sum(len(c.get_segments()) for c in ax.collections) == len(answering) * 18  # a mark on every bar
