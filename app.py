@@ -9,7 +9,9 @@ Layout and wiring only: models, comparison, charts and reports live in ``genre_m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import sys
 import threading
@@ -122,7 +124,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
                               custom_genres=custom_genres).to_dict()
 
-    with gr.Blocks(title="GenreLens") as demo:
+    # uploads are gradio temp files: those older than an hour go every hour (and all at restart)
+    with gr.Blocks(title="GenreLens", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Tab("Compare"):
             with gr.Row():
@@ -225,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def examples_cache(keys: Sequence[str]) -> Path:
+    """Where the examples' answers are cached: a user cache folder (the project may be read-only),
+    one per project copy and lineup, so one lineup's cached answers never show for another's."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genrelens" / "examples"
+    digest = hashlib.sha256(json.dumps([str(ASSETS.parent), list(keys)]).encode()).hexdigest()[:12]
+    return base / digest
+
+
 def preload(pool: ModelPool, keys: Sequence[str]) -> None:
     """Load the lineup in the background after the page is up; failures are reported on the cards."""
     def run():
@@ -244,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()
+    os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
     pool = ModelPool()
     demo = build_demo(keys, pool)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)

@@ -150,3 +150,11 @@ def test_a_busy_port_is_one_line_not_a_traceback():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: cannot listen there:")
     assert result.stderr.strip().splitlines()[-1].endswith("Choose another --port (or --host).")
+
+
+def test_examples_cache_is_outside_the_project_and_per_lineup(tmp_path, monkeypatch):
+    import app
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    one, other = app.examples_cache(["minilm"]), app.examples_cache(["minilm", "clip-vit-b-16"])
+    assert one.parent == tmp_path / "genrelens" / "examples" and one != other
+    assert not one.is_relative_to(ROOT)  # a read-only install can still cache the examples' answers

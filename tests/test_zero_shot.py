@@ -64,3 +64,26 @@ def test_probability_is_the_margin_over_the_neutral_prompt():
     assert probs[1].tolist() == pytest.approx([torch.sigmoid(torch.tensor(-0.5)).item()] * 2, abs=1e-6)
     # the neutral prompt matters: the first film leans to "a movie" more than to horror
     assert probs[0, 0] < 0.5 < probs[0, 1]
+
+
+def test_the_genre_cache_is_bounded_and_keeps_what_is_asked_again():
+    import torch
+
+    from genre_models.models.zero_shot import ZeroShotScorer
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        torch.manual_seed(len(calls))
+        return torch.nn.functional.normalize(torch.randn(len(texts), 8), dim=-1)
+
+    scorer = ZeroShotScorer(encode, lambda g: [f"a {g} film"], scale=10.0, max_cached=4)
+    x = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1)
+    first = scorer.probabilities(x, ["Horror"])
+    for g in ["a", "b", "c", "d", "e"]:  # more custom genres than the cache holds
+        scorer.probabilities(x, [g])
+        scorer.probabilities(x, ["Horror"])  # asked again each time: stays cached
+    assert len(scorer._cache) == 4
+    assert "Horror" in scorer._cache and "" in scorer._cache and "a" not in scorer._cache
+    assert torch.equal(scorer.probabilities(x, ["Horror"]), first)  # same embedding, never recomputed
+    assert sum("a Horror film" in c for c in calls) == 1

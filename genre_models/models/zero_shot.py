@@ -16,27 +16,36 @@ multi-genre film to compete). ``scale``/``bias`` can be calibrated on labelled d
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Callable, Sequence
 
 import torch
 
 PromptFn = Callable[[str], list[str]]
+# Custom genres are free text: without a bound, every new phrase a visitor types would stay in
+# memory for the server's life. The 18 genres plus many custom lists fit well within this.
+MAX_CACHED_GENRES = 512
 
 
 class ZeroShotScorer:
     """Caches genre text embeddings for one text encoder and one prompt set."""
 
     def __init__(self, encode_prompts: Callable[[Sequence[str]], torch.Tensor], prompts: PromptFn,
-                 scale: float, bias: float = 0.0):
+                 scale: float, bias: float = 0.0, max_cached: int = MAX_CACHED_GENRES):
         self._encode = encode_prompts
         self._prompts = prompts
         self.scale = float(scale)
         self.bias = float(bias)
-        self._cache: dict[str, torch.Tensor] = {}
+        self.max_cached = max_cached
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def genre_embeddings(self, genres: Sequence[str]) -> torch.Tensor:
         """[len(genres), D] normalised embeddings, computed once per genre and cached."""
+        return self._embeddings(genres)[0]
+
+    def _embeddings(self, genres: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(genre embeddings, the neutral prompt's embedding); the cache keeps the most recently asked."""
         with self._lock:
             todo = [g for g in dict.fromkeys([""] + list(genres)) if g not in self._cache]
             if todo:
@@ -48,11 +57,16 @@ class ZeroShotScorer:
                     mean = flat[start:start + len(group)].mean(dim=0)
                     self._cache[genre] = mean / mean.norm()
                     start += len(group)
-            return torch.stack([self._cache[g] for g in genres])
+            wanted = [""] + list(genres)
+            for genre in wanted:
+                self._cache.move_to_end(genre)
+            out, neutral = torch.stack([self._cache[g] for g in genres]), self._cache[""]
+            while len(self._cache) > max(self.max_cached, len(set(wanted))):
+                self._cache.popitem(last=False)  # the least recently asked genre
+            return out, neutral
 
     def probabilities(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
         """[N, D] normalised features -> [N, len(genres)] independent probabilities."""
-        classes = self.genre_embeddings(genres)
-        neutral = self._cache[""]
+        classes, neutral = self._embeddings(genres)
         margin = features @ classes.T - (features @ neutral).unsqueeze(1)
         return torch.sigmoid(self.scale * margin + self.bias)
