@@ -22,8 +22,12 @@ def _run(tmp_path, films, *extra):
 
 def test_every_stage_runs_and_writes_the_thesis_table(tiny_models, tmp_path, capsys):
     films = write_films_csv(tmp_path / "data", n=80)
-    code, out = _run(tmp_path, films, "--models", "tiny-fusion", "tiny-bit", "--subset", "both")
-    assert code == 0, capsys.readouterr().err
+    code, out = _run(tmp_path, films, "--models", "tiny-fusion", "tiny-bit", "--subset", "both", "--limit", "70")
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    # films without a poster or a plot were left out first, then the first 70 kept
+    subset = int(printed.out.split("using the ", 1)[1].split(" films with poster and plot")[0])
+    assert 70 < subset < 80 and "using the first 70 films (--limit)" in printed.out
     result = json.loads((out / "reproduce.json").read_text())
     # fusion's parts were added before it; every model got a head written through the train path
     for key in ("tiny-clip-vit", "tiny-bert", "tiny-bit", "tiny-fusion"):
@@ -37,9 +41,9 @@ def test_every_stage_runs_and_writes_the_thesis_table(tiny_models, tmp_path, cap
     rows = {(r["name"], r["mode"]) for r in result["results"]}
     assert ("Tiny BiT", "trained") in rows and ("Tiny CLIP ViT", "zero-shot") in rows
     assert ("Tiny fusion", "trained") in rows and ("baseline: all-negative", "baseline") in rows
-    # only films with both inputs: 80 written, some lack a poster or a plot
+    # only films with both inputs (80 written, some lack a poster or a plot), then the first 70 of them
     used = result["data"]["rows"]
-    assert 0 < used < 80 and sum(result["split_sizes"].values()) == used
+    assert used == 70 and sum(result["split_sizes"].values()) == used
     table = (out / "reproduce.md").read_text()
     assert "| Tiny BiT | trained | poster |" in table and "Hamming loss" in table and "mAP" in table
     for r in result["results"]:

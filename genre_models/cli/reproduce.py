@@ -15,6 +15,8 @@ import shlex
 import sys
 from typing import Sequence
 
+import numpy as np
+
 from ..data.films import load_dataset
 from ..errors import ConfigError, GenreLensError
 from ..models import hub
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reproduction", help="output folder (default: %(default)s)")
     p.add_argument("--subset", choices=list(SUBSETS), default="all",
                    help="films used: all, or only those with a poster / a plot / both (the thesis had both)")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="only the first N films (after --subset): a quick look at the cost before a full run")
     p.add_argument("--grid", action="store_true",
                    help="the thesis grid per head: batch 32/64/128 x lr 1e-2/1e-3/1e-4 x SGD/Adam/AdamW")
     p.add_argument("--head", choices=["linear", "mlp"], default="linear")
@@ -62,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  using the {len(dataset)} films with {' and '.join(needed)}")
             if len(dataset) == 0:
                 raise ConfigError(f"no film in {args.data} has {' and '.join(needed)}")
+        if args.limit is not None:
+            if args.limit < 1:
+                raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+            dataset = dataset.subset(np.arange(len(dataset)) < args.limit)
+            print(f"  using the first {len(dataset)} films (--limit)")
         hub.ensure_hub_mode()
         result = reproduce(dataset, keys, args.out, options,
                            command="python -m genre_models.reproduce " + shlex.join(argv))
