@@ -50,9 +50,10 @@ result["models"]["minilm"]["predicted"]
 ```"""
 
 THEME = gr.themes.Soft()
-# A card whose model cannot answer folds its empty confidence box away: one line says why.
+# A model that cannot answer (no weights, no head, refused input) folds its card away: the notice
+# above the chart names it with the command that fixes it, so the row holds only models that answered.
 CSS = """.model-card {border-radius: 12px}
-.model-card:has(.gl-unavailable) .gl-label {display: none}"""
+.model-card:has(.gl-unavailable) {display: none}"""
 
 try:  # on Hugging Face ZeroGPU Spaces, ask for a GPU while comparing; elsewhere a no-op
     import spaces
@@ -150,9 +151,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
             with gr.Tabs():
                 with gr.Tab("Bars"):
-                    chart = gr.Plot(label="Every model's probability per genre", elem_id="chart")
+                    chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart")
                 with gr.Tab("Heatmap"):
-                    heatmap = gr.Plot(label="Models × genres", elem_id="heatmap")
+                    heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap")
             agreement = gr.Markdown(elem_id="agreement")
             cards = []
             with gr.Row(equal_height=False):
@@ -183,7 +184,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             report, chart_path = evaluation_report()
             gr.Markdown(THESIS_NOTE + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown())
             if chart_path is not None:
-                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=True, interactive=False)
+                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False)
             gr.Markdown(report)
     return demo
 

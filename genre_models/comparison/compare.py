@@ -189,7 +189,7 @@ def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
         return "\n\n".join(lines)
     title = STATUS_TITLES.get(prediction.status, "Failed")
     if prediction.summary:  # one line: the reason and the command; the API keeps the whole message
-        # the class lets the page fold this card's empty confidence box away (see app.py's CSS)
+        # the class lets the page fold this card away: the notice above the chart says it (app.py's CSS)
         return (f'<b class="gl-unavailable">{title}:</b> {as_text(prediction.summary)}.'
                 + (f" Fix: `{prediction.fix}`" if prediction.fix else ""))
     return f"**{title}.** {as_text(prediction.message)}"
