@@ -60,8 +60,11 @@ def tiny_bert_dir(tmp_path_factory):
     from transformers import BertConfig, BertModel, BertTokenizerFast
     folder = tmp_path_factory.mktemp("tiny_bert")
     (folder / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
+    # transformers 5 takes the vocabulary as ``vocab`` (``vocab_file`` is ignored: every word would be [UNK])
+    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(TINY_VOCAB)}, do_lower_case=True,
                                   model_max_length=24)
+    assert tokenizer.convert_ids_to_tokens(tokenizer("ghost house")["input_ids"]) == \
+        ["[CLS]", "ghost", "house", "[SEP]"]
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(TINY_VOCAB), hidden_size=32, num_hidden_layers=2,
