@@ -1,4 +1,5 @@
-"""Why a model predicts a genre: word scores for plot models (and, in time, heatmaps for poster models)."""
+"""Why a model predicts a genre: word scores for plot models, Grad-CAM heatmaps for poster models."""
 from .plot_words import WordAttribution, explain_plot
+from .poster_heatmap import PosterHeatmap, explain_poster
 
-__all__ = ["WordAttribution", "explain_plot"]
+__all__ = ["PosterHeatmap", "WordAttribution", "explain_plot", "explain_poster"]

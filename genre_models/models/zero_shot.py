@@ -67,6 +67,11 @@ class ZeroShotScorer:
 
     def probabilities(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
         """[N, D] normalised features -> [N, len(genres)] independent probabilities."""
-        classes, neutral = self._embeddings(genres)
+        return torch.sigmoid(self.logits(features, genres))
+
+    def logits(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
+        """``scale * (cos genre - cos neutral) + bias`` before the sigmoid; differentiable in ``features``
+        (the cached embeddings are copied out of inference mode, so autograd may keep them)."""
+        classes, neutral = (t.clone() for t in self._embeddings(genres))
         margin = features @ classes.T - (features @ neutral).unsqueeze(1)
-        return torch.sigmoid(self.scale * margin + self.bias)
+        return self.scale * margin + self.bias

@@ -1,0 +1,133 @@
+"""Where on the poster a model looks for a genre: Grad-CAM (pytorch-grad-cam) on the model's own score.
+
+The target is the genre's score exactly as the model computes it: the trained head's logit, or for
+zero-shot CLIP ``scale * (cos genre - cos neutral) + bias``. Layers come from the family's encoder
+(``explanation_target_layers``): the last stage of a ResNet (BiT, CLIP RN50x16), and for a CLIP ViT
+the last block's input norm, its patch tokens reshaped back into the image grid (the ViT reshape
+transform of pytorch-grad-cam's documentation).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..data.inputs import PosterInput, load_poster
+from ..errors import InvalidInputError, PlanError
+from ..models.predictors import TRAINED, GenrePredictor
+
+METHOD = "Grad-CAM (pytorch-grad-cam) on the genre's score"
+
+
+@dataclass
+class PosterHeatmap:
+    """One poster model's Grad-CAM for one genre on one poster."""
+
+    model_key: str
+    genre: str
+    probability: float
+    mode: str
+    heatmap: np.ndarray  # [H, W] in [0, 1], over the image the model saw (after resize and crop)
+    seen: Image.Image  # that image, for the overlay
+    layer: str
+    method: str = METHOD
+    random_weights: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def overlay(self, alpha: float = 0.45) -> Image.Image:
+        """The heatmap over the image the model saw (viridis: bright = drives the genre)."""
+        from matplotlib import colormaps
+        coloured = colormaps["viridis"](self.heatmap)[:, :, :3]
+        base = np.asarray(self.seen.convert("RGB"), dtype=np.float32) / 255.0
+        return Image.fromarray(np.uint8(255 * ((1 - alpha) * base + alpha * coloured)))
+
+    def peak(self) -> tuple[float, float]:
+        """(row, column) of the hottest point, as fractions of the height and width."""
+        row, col = np.unravel_index(int(np.argmax(self.heatmap)), self.heatmap.shape)
+        return (row + 0.5) / self.heatmap.shape[0], (col + 0.5) / self.heatmap.shape[1]
+
+
+class _GenreScores(torch.nn.Module):
+    """pixels -> [N, len(genres)] scores before the sigmoid, through the predictor's own head or prompts."""
+
+    def __init__(self, predictor, encoder, mode: str, genres: list[str]):
+        super().__init__()
+        self.encoder, self.mode, self.genres, self.predictor = encoder, mode, genres, predictor
+        self.backbone = encoder.model  # registered, so pytorch-grad-cam can hook its layers
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        model = self.encoder.model
+        if hasattr(model, "encode_image"):  # open_clip: normalised image embeddings
+            features = F.normalize(model.encode_image(pixels).float(), dim=-1)
+        else:  # timm: pooled pre-logits
+            features = model(pixels).float()
+        if self.mode == TRAINED:
+            head = self.predictor.checkpoint.head
+            index = [self.predictor.trained_genres.index(g) for g in self.genres]
+            return head(features)[:, index]
+        return self.predictor.scorer.logits(features, self.genres)
+
+
+def _vit_tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
+    """[N, 1 + H*W, C] (class token first) -> [N, C, H, W], as pytorch-grad-cam's ViT example does."""
+    patches = tokens[:, 1:, :]
+    side = int(math.isqrt(patches.shape[1]))
+    return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
+
+
+def _layer_name(model: torch.nn.Module, layer: torch.nn.Module) -> str:
+    return next((name for name, module in model.named_modules() if module is layer), type(layer).__name__)
+
+
+def _unnormalise(encoder, pixels: torch.Tensor) -> Image.Image:
+    """The preprocessed tensor back to an RGB image (what the model saw)."""
+    from torchvision.transforms import Normalize
+    steps = getattr(encoder.preprocess, "transforms", [])
+    norm = next((t for t in steps if isinstance(t, Normalize)), None)
+    image = pixels[0].detach().float()
+    if norm is not None:
+        image = image * torch.as_tensor(norm.std).view(3, 1, 1) + torch.as_tensor(norm.mean).view(3, 1, 1)
+    return Image.fromarray(np.uint8(255 * image.clamp(0, 1).permute(1, 2, 0).numpy()))
+
+
+def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | None = None,
+                   mode: str = "auto") -> PosterHeatmap:
+    """Grad-CAM for ``genre`` (default: the model's most probable genre) on ``poster``.
+
+    Raises InvalidInputError (not a poster model, an unreadable poster, a genre it does not score) and
+    PlanError (the model cannot answer: weights, head), with the model's own message.
+    """
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    if not predictor.spec.needs_poster or predictor.spec.needs_plot:
+        raise InvalidInputError(f"{predictor.name} does not read posters on their own: heatmaps are for "
+                                "poster models")
+    image = load_poster(poster)
+    started = time.perf_counter()
+    base = predictor.predict(poster=image, mode=mode, genres=[genre] if genre else None)
+    if not base.ok:
+        raise PlanError(base.message, summary=base.summary, fix=base.fix)
+    genre = genre or base.top(1)[0][0]
+    if genre not in base.probabilities:
+        raise InvalidInputError(f"{predictor.name} scores {', '.join(base.probabilities)}; not {genre!r}")
+    encoder = predictor.encoder_for(base.mode == TRAINED)
+    layers = encoder.explanation_target_layers()
+    if not layers:
+        raise InvalidInputError(f"{predictor.name}: its encoder names no layer to explain")
+    scores = _GenreScores(predictor, encoder, base.mode, list(base.probabilities)).eval()
+    pixels = encoder.preprocess(image).unsqueeze(0).to(encoder.device)
+    vit = hasattr(encoder.model, "visual") and hasattr(encoder.model.visual, "transformer")
+    with GradCAM(model=scores, target_layers=layers, reshape_transform=_vit_tokens_to_grid if vit else None) as cam:
+        heatmap = cam(input_tensor=pixels, targets=[ClassifierOutputTarget(list(base.probabilities).index(genre))])[0]
+    notes = ["random weights (test/development model): the heatmap explains nothing real"] \
+        if predictor.random_weights else []
+    return PosterHeatmap(predictor.key, genre, base.probabilities[genre], base.mode, np.asarray(heatmap, np.float32),
+                         _unnormalise(encoder, pixels.cpu()), _layer_name(encoder.model, layers[0]),
+                         random_weights=predictor.random_weights, seconds=time.perf_counter() - started,
+                         notes=notes)
