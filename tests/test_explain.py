@@ -146,3 +146,19 @@ def test_clip_zero_shot_heatmaps(tiny_models, poster, key, layer):
     assert "random weights" in heat.notes[0]
     with pytest.raises(InvalidInputError, match="heatmaps are for poster models"):
         explain_poster(ModelPool().get("tiny-bert"), poster)
+
+
+def test_predict_explain_writes_heatmaps_and_word_scores(tiny_models, poster, tmp_path, capsys):
+    import json
+
+    from genre_models import predict as predict_cli
+    out = tmp_path / "why"
+    code = predict_cli.main(["--poster", str(poster), "--plot", "a ghost haunted the house", "--models",
+                             "tiny-clip-vit", "tiny-bert", "tiny-fusion", "--mode", "zero-shot", "--explain", str(out),
+                             "--explain-genre", "Horror"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert (out / "tiny-clip-vit-Horror.png").is_file()
+    words = json.loads((out / "tiny-bert-Horror.json").read_text())
+    assert [w for w, _ in words["words"]] == "a ghost haunted the house".split() and words["genre"] == "Horror"
+    assert "[tiny-fusion] not explained: explanations are per input" in printed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ..data.inputs import load_poster
@@ -39,7 +40,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=float, help="one decision threshold for every genre")
     parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--explain", metavar="OUT_DIR",
+                        help="also explain each answering model's top genre (or --explain-genre): Grad-CAM "
+                             "PNGs for poster models, word scores (JSON) for plot models")
+    parser.add_argument("--explain-genre", metavar="GENRE", help="the genre to explain (default: each model's top)")
     return parser
+
+
+def write_explanations(pool: ModelPool, predictions: dict[str, Prediction], poster, plot: str | None,
+                       out: Path, genre: str | None, mode: str) -> list[str]:
+    """Explain every model that answered; returns one line per model (what was written, or why not)."""
+    from ..explain import explain_plot, explain_poster
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for key, pred in predictions.items():
+        if not pred.ok:
+            continue
+        predictor = pool.get(key)
+        try:
+            if predictor.spec.needs_poster and not predictor.spec.needs_plot:
+                heat = explain_poster(predictor, poster, genre, mode)
+                path = out / f"{key}-{heat.genre}.png"
+                heat.overlay().save(path)
+                lines.append(f"[{key}] {heat.genre}: {path} ({heat.method}, layer {heat.layer}, {heat.seconds:.1f} s)")
+            elif predictor.spec.needs_plot and not predictor.spec.needs_poster:
+                words = explain_plot(predictor, plot, genre, mode)
+                path = out / f"{key}-{words.genre}.json"
+                path.write_text(json.dumps(words.to_dict(), indent=2, allow_nan=False))
+                top = ", ".join(f"{w} {s:+.3f}" for w, s in words.top(3))
+                lines.append(f"[{key}] {words.genre}: {path} (top words: {top}; {words.seconds:.1f} s)")
+            else:
+                lines.append(f"[{key}] not explained: explanations are per input (poster or plot models)")
+        except GenreLensError as exc:
+            lines.append(f"[{key}] not explained: {exc}")
+    return lines
 
 
 def format_table(predictions: dict[str, Prediction]) -> str:
@@ -93,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({k: p.to_dict() for k, p in predictions.items()}, indent=2, allow_nan=False))
     else:
         print(format_table(predictions))
+    if args.explain:
+        lines = write_explanations(pool, predictions, poster, plot, Path(args.explain), args.explain_genre, args.mode)
+        print("\n".join(lines), file=sys.stderr if args.json else sys.stdout)
     return 0 if any(p.ok for p in predictions.values()) else 1
 
 
