@@ -21,9 +21,10 @@ from typing import Sequence
 import gradio as gr
 from PIL import Image
 
-from genre_models import GenreLensError, ModelPool, list_models
+from genre_models import GENRES, GenreLensError, ModelPool, list_models
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_heatmap, run_comparison, unavailable_notice)
+from genre_models.comparison.explanations import TOP_GENRE, run_explanations
 from genre_models.comparison.results import checkpoints_markdown, evaluation_report
 from genre_models.models import hub
 from genre_models.models.registry import get_model_spec, resolve_lineup
@@ -110,6 +111,18 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         return [notice.strip(), comparison_chart(comparison, names), comparison_heatmap(comparison, names),
                 agreement_markdown(comparison, names), *updates]
 
+    def explain(poster, plot, models, mode, genre):
+        """Heatmaps and word scores for the chosen models (the "Explain" view; also the /explain endpoint)."""
+        chosen = [k for k in keys if k in (models or [])]
+        result = run_explanations(pool, chosen, poster, plot, genre, mode)
+        notes = "\n".join(f"- {names.get(k, k)}: not explained ({as_text(why)})" for k, why in result.skipped.items())
+        plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
+        words = []
+        for key in plot_keys:
+            attribution = result.words.get(key)
+            words.append(attribution.highlighted() if attribution else None)
+        return [notes, result.gallery(names), *words]
+
     def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres=""):
         """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}.
 
@@ -165,6 +178,21 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
             outputs = [notice, chart, heatmap, agreement, *cards]
             button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
+            with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
+                gr.Markdown("Grad-CAM (pytorch-grad-cam) on each poster model's score for the genre; for the "
+                            "plot models, each word removed in turn (green raises the genre, red lowers it). "
+                            "It costs a backward pass or one pass per word, so it runs only when asked.")
+                with gr.Row():
+                    explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
+                    explain_button = gr.Button("Explain", elem_id="explain")
+                explain_notes = gr.Markdown(elem_id="explain-notes")
+                heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
+                                      elem_id="heatmaps")
+                plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
+                highlights = [gr.HighlightedText(label=names[k], combine_adjacent=False, show_legend=False,
+                                                 color_map=None, elem_id=f"words-{k}") for k in plot_keys]
+            explain_button.click(explain, [poster, plot, models, mode, explain_genre],
+                                 [explain_notes, heatmaps, *highlights], api_name="explain")
             examples, example_titles = load_examples()
             gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
                         fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),

@@ -162,3 +162,17 @@ def test_the_page_shows_the_chart_with_its_legend_and_threshold_marks(page, post
     answering = [names[k] for k in keys if comparison.predictions[k].ok]
     assert legend == answering + ["filled: predicted", "hollow: not predicted", "the model's threshold"]
     assert sum(len(c.get_segments()) for c in ax.collections) == len(answering) * 18  # a mark on every bar
+
+
+def test_explain_shows_heatmaps_and_highlighted_words(page, poster):
+    _compare(page, poster, PLOT)
+    page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    page.get_by_text("Why? Heatmaps on the poster").click()
+    page.locator("#explain").click()
+    page.wait_for_function("document.querySelectorAll('#heatmaps img').length >= 2")
+    # one overlay per poster model that answered (tiny BiT has no head: said, not drawn)
+    assert page.locator("#heatmaps img").count() == 2  # tiny CLIP ViT and RN
+    assert "Tiny BiT: not explained (no trained genre head)" in page.locator("#explain-notes").inner_text()
+    page.wait_for_function("document.querySelector('#words-minilm').innerText.includes('ghost')")
+    words = page.locator("#words-minilm").inner_text()
+    assert all(w in words for w in ("ghost", "haunted", "house", "family", "fled"))

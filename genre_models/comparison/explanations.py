@@ -1,0 +1,67 @@
+"""The app's "Explain" view: heatmaps for the poster models and word scores for the plot models, side by side."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from PIL import Image
+
+from ..data.inputs import PosterInput, load_poster
+from ..errors import GenreLensError
+from ..explain import PosterHeatmap, WordAttribution, explain_plot, explain_poster
+from ..models.predictors import ModelPool
+
+TOP_GENRE = "each model's top genre"
+
+
+@dataclass
+class Explanations:
+    heatmaps: dict[str, PosterHeatmap] = field(default_factory=dict)
+    words: dict[str, WordAttribution] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # model -> why it was not explained
+
+    def gallery(self, names: dict[str, str]) -> list[tuple[Image.Image, str]]:
+        """(overlay, caption) per poster model, the caption saying genre, probability, method and layer."""
+        return [(h.overlay(), f"{names.get(k, k)}: {h.genre} {h.probability:.0%} · Grad-CAM on {h.layer}"
+                 + (" · random weights" if h.random_weights else "")) for k, h in self.heatmaps.items()]
+
+    def to_dict(self) -> dict:
+        """The API payload: word scores, heatmaps as [H][W] lists (rounded), and what was skipped."""
+        return {"words": {k: w.to_dict() for k, w in self.words.items()},
+                "heatmaps": {k: {"genre": h.genre, "probability": h.probability, "mode": h.mode, "layer": h.layer,
+                                 "method": h.method, "random_weights": h.random_weights, "seconds": h.seconds,
+                                 "heatmap": [[round(float(v), 3) for v in row] for row in h.heatmap[::4, ::4]]}
+                             for k, h in self.heatmaps.items()},
+                "skipped": self.skipped}
+
+
+def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, plot: str | None,
+                     genre: str | None = None, mode: str = "auto") -> Explanations:
+    """Explain each model on the film (poster models need the poster, plot models the plot); never raises."""
+    result = Explanations()
+    genre = None if genre in (None, "", TOP_GENRE) else genre
+    image = None
+    if poster is not None:
+        try:
+            image = load_poster(poster)
+        except GenreLensError as exc:
+            result.skipped["poster"] = str(exc)
+    for key in keys:
+        try:
+            predictor = pool.get(key)
+            spec = predictor.spec
+            if spec.needs_poster and not spec.needs_plot:
+                if image is None:
+                    result.skipped[key] = "needs a poster"
+                    continue
+                result.heatmaps[key] = explain_poster(predictor, image, genre, mode)
+            elif spec.needs_plot and not spec.needs_poster:
+                if not (plot and plot.strip()):
+                    result.skipped[key] = "needs a plot"
+                    continue
+                result.words[key] = explain_plot(predictor, plot, genre, mode)
+            else:
+                result.skipped[key] = "explained through its parts"
+        except GenreLensError as exc:
+            result.skipped[key] = getattr(exc, "summary", "") or str(exc)
+    return result
