@@ -7,6 +7,8 @@
 2. `python -m genre_models.download all` into an empty HF_HOME, timed; the sizes are the files'.
 3. With the hub unreachable, each model in a process of its own: load time, then latency of one
    poster+plot prediction (median of 5 after one warm-up), and the process's peak RSS.
+   For each model alone, also the time one explanation of its top genre takes (Grad-CAM for poster
+   models, word occlusion for plot models).
 4. The whole lineup in one process, as the app holds it: peak RSS after loading all and comparing once.
 
 Weights are random: the numbers are costs (bytes, seconds, memory), never accuracy. Prints Markdown.
@@ -53,13 +55,21 @@ for key in keys:
         runs.append(time.perf_counter() - started)
     out[key].update(status=prediction.status.value, mode=prediction.mode, latency_ms=1000 * statistics.median(runs),
                     message=prediction.message)
+    if EXPLAIN and prediction.ok and not (predictor.spec.needs_poster and predictor.spec.needs_plot):
+        from genre_models.explain import explain_plot, explain_poster
+        started = time.perf_counter()
+        if predictor.spec.needs_poster:
+            explain_poster(predictor, POSTER)
+        else:
+            explain_plot(predictor, PLOT)
+        out[key]["explain_s"] = time.perf_counter() - started
 out["_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
 
 
 def _measure(keys: list[str], env: dict, config: str) -> dict:
-    code = f"POSTER = {str(POSTER)!r}\nPLOT = {PLOT!r}\n" + MEASURE
+    code = f"POSTER = {str(POSTER)!r}\nPLOT = {PLOT!r}\nEXPLAIN = {len(keys) == 1}\n" + MEASURE
     result = subprocess.run([sys.executable, "-c", code, config, *keys], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=3600)
     if result.returncode != 0:
@@ -97,14 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Download (`python -m genre_models.download all`, loopback hub, empty cache): "
           f"{sum(sizes.values()) / 1e6:,.1f} MB in {download_s:.1f} s\n")
     print("| model | hub repo | download MB | load s | latency ms (poster+plot, median of 5) | "
-          "peak RSS MB (this model alone) | status |")
-    print("|---|---|---:|---:|---:|---:|---|")
+          "explain s (Grad-CAM / word occlusion, top genre) | peak RSS MB (this model alone) | status |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for spec in DEFAULT_MODELS:
         repos = [f.repo for f in plan_fetch(spec) if f.repo]
         mb = sum(sizes.get(r, 0) for r in repos) / 1e6
         m = per_model[spec.key][spec.key]
+        explain = f"{m['explain_s']:.1f}" if "explain_s" in m else "–"
         print(f"| {spec.key} | {', '.join(repos) or 'none (package / parts)'} | {mb:,.1f} | {m['load_s']:.1f} | "
-              f"{m['latency_ms']:.0f} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | {m['status']} ({m['mode']}) |")
+              f"{m['latency_ms']:.0f} | {explain} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | "
+              f"{m['status']} ({m['mode']}) |")
     print(f"\nWhole lineup in one process (loaded, one comparison each): peak RSS "
           f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
           + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
