@@ -169,7 +169,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                     heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap")
             agreement = gr.Markdown(elem_id="agreement")
             cards = []
-            with gr.Row(equal_height=False):
+            with gr.Row(equal_height=True):  # answering models side by side, cards of one height
                 for key in keys:
                     with gr.Column(min_width=220, elem_classes="model-card"):
                         cards.append(gr.Label(label=names[key], num_top_classes=18, elem_id=f"label-{key}",

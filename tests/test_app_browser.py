@@ -63,6 +63,9 @@ def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
     assert page.locator("#notice").inner_text() == ("Not available (no trained genre head): Tiny BiT. Fix: "
                                                     "python -m genre_models.train --model tiny-bit --data movies.csv")
     assert "own threshold" in page.locator("#threshold-note").inner_text()
+    heights = {round(page.locator(".model-card").nth(i).bounding_box()["height"])
+               for i in range(page.locator(".model-card").count()) if page.locator(".model-card").nth(i).is_visible()}
+    assert len(heights) == 1, heights  # the answering models' cards are of one height
     page.wait_for_selector("#chart img")
     assert page.locator("#agreement").inner_text().strip()
     shot = tmp_path / "compare.png"
