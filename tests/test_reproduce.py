@@ -46,6 +46,8 @@ def test_every_stage_runs_and_writes_the_thesis_table(tiny_models, tmp_path, cap
     assert used == 70 and sum(result["split_sizes"].values()) == used
     table = (out / "reproduce.md").read_text()
     assert "| Tiny BiT | trained | poster |" in table and "Hamming loss" in table and "mAP" in table
+    # one test set (--subset both): each baseline once, not once per input kind
+    assert table.count("| baseline: all-negative |") == 1
     for r in result["results"]:
         assert abs(r["label_accuracy"] + r["hamming_loss"] - 1) < 1e-9
 
