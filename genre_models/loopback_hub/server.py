@@ -224,8 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
         status = 200
         if wanted and wanted.startswith("bytes="):
             first, _, last = wanted[len("bytes="):].partition("-")
-            start = int(first or 0)
-            end = min(int(last), entry.size - 1) if last else entry.size - 1
+            try:
+                start = int(first or 0)
+                end = min(int(last), entry.size - 1) if last else entry.size - 1
+            except ValueError:
+                start, end = 1, 0  # not a range we understand: refused below, as a server would
             if start > end:
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{entry.size}")

@@ -1,0 +1,56 @@
+"""The loopback hub's side of the protocol, checked on the wire (the hub-path tests check it through the libraries)."""
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import pytest
+
+from genre_models.loopback_hub import LoopbackHub, write_repo_marker
+
+
+@pytest.fixture
+def hub(tmp_path):
+    repo = tmp_path / "org" / "model"
+    repo.mkdir(parents=True)
+    (repo / "config.json").write_text('{"hidden_size": 8}')
+    (repo / "model.safetensors").write_bytes(bytes(range(256)) * 40)  # weights: served through the CDN
+    write_repo_marker(repo)
+    with LoopbackHub(tmp_path) as running:
+        yield running
+
+
+def test_small_files_directly_large_ones_through_a_cdn_redirect(hub):
+    small = httpx.head(f"{hub.endpoint}/org/model/resolve/main/config.json")
+    assert small.status_code == 200 and small.headers["Content-Length"] == "18"
+    config_digest = hashlib.sha256(b'{"hidden_size": 8}').hexdigest()
+    assert small.headers["ETag"] == f'"{config_digest}"'
+    assert len(small.headers["X-Repo-Commit"]) == 40
+    large = httpx.head(f"{hub.endpoint}/org/model/resolve/main/model.safetensors")
+    digest = hashlib.sha256(bytes(range(256)) * 40).hexdigest()
+    assert large.status_code == 302 and large.headers["X-Linked-Size"] == "10240"
+    assert large.headers["X-Linked-Etag"] == f'"{digest}"' and large.headers["X-Repo-Commit"] == small.headers["X-Repo-Commit"]
+    cdn = large.headers["Location"]
+    assert cdn.endswith(f"/cdn/{digest}") and not cdn.startswith(hub.endpoint)  # another origin, as the real CDN
+    part = httpx.get(cdn, headers={"Range": "bytes=10000-"})
+    assert part.status_code == 206 and part.content == (bytes(range(256)) * 40)[10000:]
+    assert part.headers["Content-Range"] == "bytes 10000-10239/10240"
+    assert httpx.get(cdn, headers={"Range": "bytes=abc-"}).status_code == 416
+
+
+def test_missing_files_and_repos_and_model_info(hub):
+    missing = httpx.head(f"{hub.endpoint}/org/model/resolve/main/nope.bin")
+    assert missing.status_code == 404 and missing.headers["X-Error-Code"] == "EntryNotFound"
+    assert httpx.get(f"{hub.endpoint}/org/other/resolve/main/x").headers["X-Error-Code"] == "RepoNotFound"
+    info = httpx.get(f"{hub.endpoint}/api/models/org/model", params={"blobs": True}).json()
+    assert info["id"] == "org/model" and len(info["sha"]) == 40
+    assert {s["rfilename"]: s["size"] for s in info["siblings"]} == {"config.json": 18, "model.safetensors": 10240}
+    assert [r.path for r in hub.requests][-1] == "/api/models/org/model"
+
+
+def test_a_dropped_download_is_cut_once(hub):
+    cdn = httpx.head(f"{hub.endpoint}/org/model/resolve/main/model.safetensors").headers["Location"]
+    hub.drop_next_download(1000)
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(cdn)
+    assert len(httpx.get(cdn).content) == 10240  # only once
