@@ -87,6 +87,7 @@ def load_examples() -> tuple[list[list[str]], list[str]]:
 def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
     """The page: inputs and controls, one card per model, the chart, agreement, results and API tabs."""
     names = {k: get_model_spec(k).name for k in keys}
+    plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
 
     @gpu
     def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres,
@@ -116,11 +117,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         chosen = [k for k in keys if k in (models or [])]
         result = run_explanations(pool, chosen, poster, plot, genre, mode)
         notes = "\n".join(f"- {names.get(k, k)}: not explained ({as_text(why)})" for k, why in result.skipped.items())
-        plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
-        words = []
-        for key in plot_keys:
-            attribution = result.words.get(key)
-            words.append(attribution.highlighted() if attribution else None)
+        words = [result.words[k].highlighted() if k in result.words else None for k in plot_keys]
         return [notes, result.gallery(names), *words]
 
     def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres=""):
@@ -180,15 +177,15 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
             with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
                 gr.Markdown("Grad-CAM (pytorch-grad-cam) on each poster model's score for the genre; for the "
-                            "plot models, each word removed in turn (green raises the genre, red lowers it). "
-                            "It costs a backward pass or one pass per word, so it runs only when asked.")
+                            "plot models, each word removed in turn, shaded by how much it raises (or lowers) "
+                            "the genre's probability. It costs a backward pass or one pass per word, so it "
+                            "runs only when asked.")
                 with gr.Row():
                     explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
                     explain_button = gr.Button("Explain", elem_id="explain")
                 explain_notes = gr.Markdown(elem_id="explain-notes")
                 heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
                                       elem_id="heatmaps")
-                plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
                 highlights = [gr.HighlightedText(label=names[k], combine_adjacent=False, show_legend=False,
                                                  color_map=None, elem_id=f"words-{k}") for k in plot_keys]
             explain_button.click(explain, [poster, plot, models, mode, explain_genre],
