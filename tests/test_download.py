@@ -21,3 +21,24 @@ def test_offline_gives_a_clear_error(capsys):
 def test_unknown_key(capsys):
     assert main(["vit-huge"]) == 2
     assert "Valid models" in capsys.readouterr().err
+
+
+def test_offline_with_everything_cached_says_so_and_succeeds(tmp_path, monkeypatch, capsys):
+    from huggingface_hub import constants
+    commit = "a" * 40
+    for repo, name in (("timm/vit_base_patch16_clip_224.openai", "open_clip_model.safetensors"),
+                       ("timm/resnetv2_50x1_bit.goog_in21k", "model.safetensors")):
+        folder = tmp_path / f"models--{repo.replace('/', '--')}"
+        (folder / "refs").mkdir(parents=True)
+        (folder / "refs" / "main").write_text(commit)
+        (folder / "snapshots" / commit).mkdir(parents=True)
+        (folder / "snapshots" / commit / name).write_bytes(b"weights")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert main(["clip-vit-b-16", "bit-resnet50"]) == 0
+    out = capsys.readouterr().out
+    assert "[clip-vit-b-16] timm/vit_base_patch16_clip_224.openai: already in the cache" in out
+    assert "[bit-resnet50] timm/resnetv2_50x1_bit.goog_in21k: already in the cache" in out
+    # one model missing: the error names only that one
+    assert main(["clip-vit-b-16", "clip-vit-l-14"]) == 1
+    err = capsys.readouterr().err
+    assert "Would fetch: clip-vit-l-14 (timm/vit_large_patch14_clip_224.openai)" in err and "clip-vit-b-16 (" not in err
