@@ -90,7 +90,7 @@ def test_shipped_minilm_explains_a_war_plot():
     assert "War" in top or "War." in top  # the word that names the genre carries it
 
 
-def _square_poster(corner: str, rng, size: int = 64) -> "Image.Image":
+def _square_poster(corner: str, rng, size: int = 64):
     from PIL import Image
     pixels = rng.normal(40, 10, (size, size, 3))
     if corner:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 
 from ..data.films import FilmDataset
@@ -203,7 +202,3 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
     path = reproduction.write(out)
     log(f"wrote {path}")
     return reproduction
-
-
-def total_seconds(times: Sequence[StageTime]) -> float:
-    return float(np.sum([t.seconds for t in times]))
