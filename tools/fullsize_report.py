@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {spec.key} | {', '.join(repos) or 'none (package / parts)'} | {mb:,.1f} | {m['load_s']:.1f} | "
               f"{m['latency_ms']:.0f} | {explain} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | "
               f"{m['status']} ({m['mode']}) |")
-    print(f"\nWhole lineup in one process (loaded, one comparison each): peak RSS "
+    print(f"\nWhole lineup in one process (every model loaded, six predictions each): peak RSS "
           f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
           + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
     if args.out:
