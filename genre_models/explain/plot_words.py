@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from ..data.inputs import clean_plot
 from ..errors import InvalidInputError, PlanError
 from ..models.predictors import GenrePredictor
+from .target import answer_and_genre
 
 METHOD = "occlusion: each word removed in turn; score = the genre's probability with it minus without it"
 
@@ -76,12 +77,7 @@ def explain_plot(predictor: GenrePredictor, plot: str, genre: str | None = None,
     if text is None:
         raise InvalidInputError("give a plot to explain")
     started = time.perf_counter()
-    base = predictor.predict(plot=text, mode=mode, genres=[genre] if genre else None)
-    if not base.ok:
-        raise PlanError(base.message, summary=base.summary, fix=base.fix)
-    genre = genre or base.top(1)[0][0]
-    if genre not in base.probabilities:
-        raise InvalidInputError(f"{predictor.name} scores {', '.join(base.probabilities)}; not {genre!r}")
+    base, genre = answer_and_genre(predictor, genre, mode, plot=text)
     words = text.split()
     read = min(words_read(predictor, words), max_words)
     notes = []

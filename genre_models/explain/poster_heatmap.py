@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data.inputs import PosterInput, load_poster
-from ..errors import InvalidInputError, PlanError
+from ..errors import InvalidInputError
 from ..models.predictors import TRAINED, GenrePredictor
+from .target import answer_and_genre
 
 METHOD = "Grad-CAM (pytorch-grad-cam) on the genre's score"
 
@@ -110,12 +111,7 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
                                 "poster models")
     image = load_poster(poster)
     started = time.perf_counter()
-    base = predictor.predict(poster=image, mode=mode, genres=[genre] if genre else None)
-    if not base.ok:
-        raise PlanError(base.message, summary=base.summary, fix=base.fix)
-    genre = genre or base.top(1)[0][0]
-    if genre not in base.probabilities:
-        raise InvalidInputError(f"{predictor.name} scores {', '.join(base.probabilities)}; not {genre!r}")
+    base, genre = answer_and_genre(predictor, genre, mode, poster=image)
     encoder = predictor.encoder_for(base.mode == TRAINED)
     layers = encoder.explanation_target_layers()
     if not layers:
