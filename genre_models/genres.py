@@ -88,7 +88,7 @@ def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
 # and plain words only (a name is shown as typed, so it must not carry markup).
 MAX_CUSTOM_GENRES = 30
 MAX_GENRE_CHARS = 50
-GENRE_NAME = re.compile(r"[\w][\w '&/.-]*")
+GENRE_NAME = re.compile(r"[^\W_](?:[^\W_]|[ '&/.-])*")  # letters/digits (any script), no "_": Markdown
 
 
 def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -47,7 +47,8 @@ def test_custom_genres_are_bounded_and_plain_words():
         parse_custom_genres(names + ", one more")
     with pytest.raises(InvalidInputError, match=f"the limit is {MAX_GENRE_CHARS}"):
         parse_custom_genres("x" * (MAX_GENRE_CHARS + 1))
-    for markup in ("<b>bold</b>", "[link](http://x)", "<img src=x>", "*stars*"):
+    assert parse_custom_genres("film noir, 功夫, Bollywood") == ("film noir", "功夫", "Bollywood")
+    for markup in ("<b>bold</b>", "[link](http://x)", "<img src=x>", "*stars*", "_italic_", "`code`"):
         with pytest.raises(InvalidInputError, match="use letters, digits, spaces"):
             parse_custom_genres(f"heist, {markup}")
     with pytest.raises(InvalidInputError, match="too long"):
