@@ -174,3 +174,13 @@ def test_plot_limits_and_broken_text():
 def test_surrogate_plot_reaches_the_model(tiny_models):
     from genre_models import ModelPool
     assert ModelPool().get("tiny-bert").predict(plot="a ghost \ud800 haunted the house").ok
+
+
+def test_a_decompression_bomb_gets_the_apps_limit_not_pils_words(tmp_path):
+    from genre_models.data.inputs import MAX_PIXELS
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb)  # 400 megapixels in a small file: PIL refuses to open it
+    with pytest.raises(InvalidImageError) as refused:
+        load_poster(bomb)
+    assert str(refused.value) == f"'bomb.png' is over the limit of {MAX_PIXELS:,} pixels; please use a smaller image"
+    assert "DOS" not in str(refused.value)

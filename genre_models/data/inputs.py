@@ -68,8 +68,9 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
         image.load()
     except InvalidImageError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise InvalidImageError(f"{name} is far too large to decode safely ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # PIL's own words ("DOS attack") are not for users
+        raise InvalidImageError(f"{name} is over the limit of {max_pixels:,} pixels; please use a smaller "
+                                "image") from exc
     except UnidentifiedImageError as exc:
         raise InvalidImageError(
             f"{name} is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)"
