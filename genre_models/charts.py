@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
@@ -99,6 +99,5 @@ def decision_heatmap(categories: Sequence[str], probabilities: dict[str, Sequenc
     return fig
 
 
-def _outline(col: int, row: int):
-    from matplotlib.patches import Rectangle
+def _outline(col: int, row: int) -> Rectangle:
     return Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="#D55E00", linewidth=2.2)

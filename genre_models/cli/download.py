@@ -15,7 +15,8 @@ from typing import Sequence
 from ..errors import GenreLensError
 from ..models import hub
 from ..models.families.base import Fetch
-from ..models.registry import ModelSpec, get_model_spec, list_models, load_model_config
+from ..models.registry import ModelSpec
+from .options import add_model_choice, chosen_specs
 
 
 def plan_fetch(spec: ModelSpec) -> list[Fetch]:
@@ -64,15 +65,10 @@ def download(fetch: Fetch) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_models.download", description=__doc__.split("\n")[0])
-    parser.add_argument("models", nargs="*", default=["all"], metavar="KEY",
-                        help=f"model keys or 'all'. Valid: {', '.join(list_models())}")
-    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    add_model_choice(parser)
     args = parser.parse_args(argv)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = list_models() if "all" in args.models else args.models
-        fetches = [f for key in keys for f in plan_fetch(get_model_spec(key))]
+        fetches = [f for spec in chosen_specs(args) for f in plan_fetch(spec)]
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,24 @@ from __future__ import annotations
 
 import argparse
 
+from ..models.registry import ModelSpec, get_model_spec, list_models, resolve_lineup
 from ..training.feature_cache import DEFAULT_CACHE
+
+
+def add_model_choice(p: argparse.ArgumentParser) -> None:
+    """Model keys as positional arguments ('all', the default, is every registered model) and --model-config."""
+    p.add_argument("models", nargs="*", default=["all"], metavar="KEY",
+                   help=f"model keys or 'all'. Valid: {', '.join(list_models())}")
+    p.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+
+
+def chosen_specs(args: argparse.Namespace) -> list[ModelSpec]:
+    """The specs ``add_model_choice`` arguments name, after registering --model-config.
+
+    Raises UnknownModelError (listing the valid keys) or ConfigError.
+    """
+    keys = resolve_lineup(None if "all" in args.models else args.models, args.model_config)
+    return [get_model_spec(key) for key in keys]
 
 
 def add_feature_options(p: argparse.ArgumentParser) -> None:

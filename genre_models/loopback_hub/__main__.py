@@ -12,16 +12,14 @@ import sys
 from typing import Sequence
 
 from ..errors import GenreLensError
-from ..models.registry import get_model_spec, list_models, load_model_config
+from ..cli.options import add_model_choice, chosen_specs
 from .repos import DEFAULT_ROOT, build_repos
 from .server import LoopbackHub
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_models.loopback_hub", description=__doc__.split("\n")[0])
-    parser.add_argument("models", nargs="*", default=["all"], metavar="KEY",
-                        help=f"model keys or 'all'. Valid: {', '.join(list_models())}")
-    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    add_model_choice(parser)
     parser.add_argument("--root", default=str(DEFAULT_ROOT), help="where built repos are kept (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--throttle", type=int, default=None, metavar="BYTES_PER_S",
@@ -29,11 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--build-only", action="store_true", help="build the repos, do not serve")
     args = parser.parse_args(argv)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = list_models() if "all" in args.models else args.models
-        specs = [get_model_spec(key) for key in keys]
-        repos = build_repos(specs, args.root)
+        repos = build_repos(chosen_specs(args), args.root)
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
