@@ -267,7 +267,7 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
     def run():
         for key in keys:
             try:
-                pool.get(key).load()
+                pool.get(key).warm_up()
             except GenreLensError:  # load() turns every failure into one (logged); the card says why
                 pass
     threading.Thread(target=run, daemon=True, name="preload-models").start()

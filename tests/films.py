@@ -5,6 +5,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 # genre -> words its plots use and a poster colour, so the tiny models have something to learn
@@ -46,3 +47,17 @@ def write_films_csv(folder: Path, n: int = 80, seed: int = 0, with_problems: boo
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def write_second_source(folder: Path, n: int = 40, seed: int = 1, repeat_id: str | None = None) -> Path:
+    """Another films CSV (ids ``g0``...), for pools of several files; ``repeat_id`` adds a row whose id
+    is already in the first file."""
+    path = write_films_csv(folder, n=n, seed=seed, with_problems=False)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["id"] = frame["id"].str.replace("f", "g", regex=False)
+    if repeat_id:
+        frame = pd.concat([frame, frame.iloc[[0]].assign(id=repeat_id)], ignore_index=True)
+    target = folder / "second.csv"
+    frame.to_csv(target, index=False)
+    path.unlink()
+    return target

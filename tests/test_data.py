@@ -42,3 +42,35 @@ def test_unusable_files(tmp_path):
         load_dataset(bad)
     with pytest.raises(ValueError, match="not found"):
         load_dataset(tmp_path / "nope.csv")
+
+
+def test_several_csvs_load_as_one_pool_and_keep_each_films_split(tmp_path):
+    from genre_models.data.films import load_datasets
+    from films import write_second_source
+    first = write_films_csv(tmp_path / "a", n=60, with_problems=False)
+    second = write_second_source(tmp_path / "b", n=30, repeat_id="f3")
+    pool = load_datasets([first, second])
+    assert len(pool) == 90 and pool.report.duplicate_ids == ["f3"]  # the repeated id: first file wins
+    assert pool.frame["source"].value_counts().to_dict() == {"films.csv": 60, "second.csv": 30}
+    assert pool.frame.set_index("id").loc["f3", "source"] == "films.csv"
+    described = pool.describe()
+    assert [f["rows"] for f in described["files"]] == [60, 30] and " + " in described["file"]
+    alone = {k: set(v.ids) for k, v in split_dataset(load_dataset(first)).items()}
+    pooled = {k: set(v.ids) for k, v in split_dataset(pool).items()}
+    for name in alone:  # adding a file moves none of the first file's films to another split
+        assert alone[name] == {i for i in pooled[name] if i.startswith("f")}
+    listing = tmp_path / "pool.txt"
+    listing.write_text("# the two sources\na/films.csv\n\nb/second.csv\n")
+    assert load_datasets([listing]).ids == pool.ids
+
+
+def test_pool_errors(tmp_path):
+    import pytest
+    from genre_models.data.films import load_datasets
+    first = write_films_csv(tmp_path, n=10, with_problems=False)
+    with pytest.raises(ValueError, match="named twice"):
+        load_datasets([first, first])
+    with pytest.raises(ValueError, match="cannot read the list"):
+        load_datasets([tmp_path / "missing.txt"])
+    with pytest.raises(ValueError, match="no films CSV"):
+        load_datasets([])

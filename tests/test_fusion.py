@@ -95,3 +95,18 @@ def test_parts_that_score_different_genres_are_refused(tiny_models, poster):
     assert pred.message.startswith("Tiny fusion: its parts score different genres (Horror, War vs Action, "
                                    "Adventure, ")
     assert pred.message.endswith("War, Western); ask for the genres both know")
+
+
+def test_a_compare_runs_each_backbone_once_and_answers_as_models_alone(tiny_models, poster):
+    pool = ModelPool()  # one pool: the tiny models' random weights are drawn once
+    keys = ["tiny-clip-vit", "tiny-bert", "tiny-fusion"]
+    alone = {k: pool.predict([k], poster, PLOT)[k] for k in keys}
+    calls = []
+    for key in keys[:2]:
+        encoder = pool.get(key).encoder
+        real = encoder.encode
+        encoder.encode = lambda values, real=real, key=key: calls.append(key) or real(values)
+    together = pool.predict(keys, poster, PLOT)
+    assert sorted(calls) == ["tiny-bert", "tiny-clip-vit"]  # fusion reused its parts' features
+    for key in keys:
+        assert together[key].ok and together[key].probabilities == pytest.approx(alone[key].probabilities, abs=1e-6)

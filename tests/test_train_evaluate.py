@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -143,6 +144,13 @@ def test_usage_errors(tmp_path, films, capsys):
     assert train_cli.main(["--data", str(tmp_path / "missing.csv"), "--model", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
     assert train_cli.main(["--data", str(films), "--model", "clip-vit-b-16", "--finetune"]) == 2
+    capsys.readouterr()
+    assert train_cli.main(["--data", str(films), "--model", "minilm", "--out", str(tmp_path / "o"),
+                           "--finetune", "--layer-decay", "1.5"]) == 2
+    assert "--layer-decay must be above 0 and at most 1, got 1.5" in capsys.readouterr().err
+    assert train_cli.main(["--data", str(films), "--model", "minilm", "--out", str(tmp_path / "o"),
+                           "--finetune", "--finetune-patience", "0"]) == 2
+    assert "--finetune-patience must be at least 1 epoch" in capsys.readouterr().err
     assert evaluate_cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
     # weights that are not on this machine: a clear message, no traceback
     assert train_cli.main(["--data", str(films), "--model", "bit-resnet50", "--no-progress"]) == 1
@@ -186,3 +194,47 @@ def test_the_models_own_head_is_replaced_only_with_overwrite(tiny_models, tmp_pa
     assert (folder / "model.safetensors").read_bytes() == before  # untouched
     assert train_cli.main(args + ["--seed", "1", "--overwrite"]) == 0
     assert (folder / "model.safetensors").read_bytes() != before
+
+
+def test_a_pool_of_csvs_trains_and_is_reported_per_source(tiny_models, tmp_path, films, capsys):
+    from films import write_second_source
+    second = write_second_source(tmp_path / "more", n=60)
+    out = _train(tmp_path, films, "tiny-bert", "--data", str(films), str(second))  # the last --data wins
+    assert out == tiny_models["tiny-bert"].checkpoint_dir()
+    data = read_config(out)["data"]
+    assert [f["rows"] for f in data["files"]] == [80, 60]
+    assert evaluate_cli.main(["--data", str(films), str(second), "--models", "tiny-bert", "--modes", "trained",
+                              "--baselines", "all-negative", "--out", str(tmp_path / "r"),
+                              "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0
+    results = json.loads((tmp_path / "r" / "evaluation.json").read_text())["results"]
+    for row in results:
+        parts = row["by_source"]
+        assert set(parts) == {"films.csv", "second.csv"}
+        assert sum(p["films"] for p in parts.values()) == row["films"]
+    model = next(r for r in results if r["mode"] == "trained")
+    # each file's rows scored alone: the pooled micro-F1 lies between the two files'
+    low, high = sorted(p["micro_f1"] for p in model["by_source"].values())
+    assert low <= model["micro_f1"] <= high
+    assert "## Test split by source file" in (tmp_path / "r" / "evaluation.md").read_text()
+    # a file's rows are exactly its own test split: the same checkpoint on that file alone agrees
+    assert evaluate_cli.main(["--data", str(films), "--models", "tiny-bert", "--modes", "trained", "--baselines",
+                              "--out", str(tmp_path / "alone"), "--cache-dir", str(tmp_path / "cache"),
+                              "--no-progress"]) == 0
+    alone = json.loads((tmp_path / "alone" / "evaluation.json").read_text())["results"][0]
+    assert alone["films"] == model["by_source"]["films.csv"]["films"]
+    assert alone["micro_f1"] == pytest.approx(model["by_source"]["films.csv"]["micro_f1"], abs=1e-9)
+    # and the baselines' rows too: predicting nothing, a genre's AP is its share of that file's test films
+    from genre_models.data.films import load_datasets, split_dataset
+    test = split_dataset(load_datasets([films, second]))["test"]
+    negative = next(r for r in results if r["name"] == "baseline: all-negative")
+    for source, part in negative["by_source"].items():
+        y = test.labels()[(test.frame["source"] == source).to_numpy() & test.frame["plot"].notna().to_numpy()]
+        assert part["macro_ap"] == pytest.approx(y[:, y.sum(0) > 0].mean(0).mean())
+    # the model card is written from the checkpoint's config and that report, figures included
+    import runpy
+    card_tool = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tools" / "model_card.py"))
+    assert card_tool["main"]([str(out), str(tmp_path / "r" / "evaluation.json"), "--machine", "2 test cores"]) == 0
+    card = (out / "README.md").read_text()
+    trained = model["by_source"]["second.csv"]
+    assert f"| {model['name']} (trained) | {trained['films']} | {trained['micro_f1']:.4f} |" in card
+    assert "`second.csv`:" in card and "; 2 test cores." in card and "## Zero-shot calibration" in card

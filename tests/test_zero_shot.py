@@ -87,3 +87,29 @@ def test_the_genre_cache_is_bounded_and_keeps_what_is_asked_again():
     assert "Horror" in scorer._cache and "" in scorer._cache and "a" not in scorer._cache
     assert torch.equal(scorer.probabilities(x, ["Horror"]), first)  # same embedding, never recomputed
     assert sum("a Horror film" in c for c in calls) == 1
+
+
+def test_prompts_are_embedded_by_warm_up_not_by_a_plain_load(tiny_models):
+    from genre_models import ModelPool
+    from genre_models.genres import GENRES
+    predictor = ModelPool().get("tiny-bert")
+    predictor.load()  # a one-off trained-head answer (the CLI) never needs the genre prompts
+    assert len(predictor.scorer._cache) == 0
+    predictor.warm_up()  # what the app runs in the background
+    assert set(predictor.scorer._cache) == set(GENRES) | {""}
+    assert predictor.predict(plot="a ghost haunted the house .", mode="zero-shot").ok
+
+
+def test_the_app_warms_the_lineup_up_in_the_background(tiny_models):
+    import threading
+
+    import app
+    from genre_models import ModelPool
+    from genre_models.genres import GENRES
+    pool = ModelPool()
+    app.preload(pool, ["tiny-bert", "tiny-clip-vit"])
+    for thread in threading.enumerate():
+        if thread.name == "preload-models":
+            thread.join(60)
+    # the 18 genres and the neutral prompt, for each model
+    assert all(len(pool.get(k).scorer._cache) == len(GENRES) + 1 for k in ("tiny-bert", "tiny-clip-vit"))

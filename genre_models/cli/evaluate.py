@@ -14,7 +14,7 @@ import shlex
 import sys
 from typing import Sequence
 
-from ..data.films import load_dataset
+from ..data.films import load_datasets
 from ..errors import GenreLensError
 from ..models import hub
 from ..models.registry import list_models, resolve_lineup
@@ -25,7 +25,8 @@ from ..training.feature_cache import DEFAULT_CACHE, FeatureCache
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre_models.evaluate", description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="films CSV (id,title,year,genres,plot,poster)")
+    p.add_argument("--data", required=True, nargs="+", metavar="CSV",
+                   help="films CSV(s) (id,title,year,genres,plot,poster), or .txt lists of them; several are one pool, split by id")
     p.add_argument("--models", nargs="+", default=["minilm"], help=f"valid: {', '.join(list_models())}")
     p.add_argument("--modes", nargs="+", choices=EVALUATION_MODES, default=list(EVALUATION_MODES),
                    help="modes to score each model in (rows that resolve to the same answer are kept once)")
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         keys = resolve_lineup(args.models, args.model_config)
-        dataset = load_dataset(args.data)
+        dataset = load_datasets(args.data)
         for line in dataset.report.lines():
             print(f"  {line}")
         hub.ensure_hub_mode()

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.films import load_dataset
+from ..data.films import load_datasets
 from ..errors import ConfigError, GenreLensError
 from ..models import hub
 from ..models.registry import list_models, load_model_config, validate_keys
@@ -30,7 +30,8 @@ SUBSETS = {"all": None, "poster": ("poster",), "plot": ("plot",), "both": ("post
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre_models.reproduce", description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="films CSV (id,title,year,genres,plot,poster)")
+    p.add_argument("--data", required=True, nargs="+", metavar="CSV",
+                   help="films CSV(s) (id,title,year,genres,plot,poster), or .txt lists of them; several are one pool, split by id")
     p.add_argument("--models", nargs="+", metavar="KEY", help=f"default: all. Valid: {', '.join(list_models())}")
     p.add_argument("--out", default="reproduction", help="output folder (default: %(default)s)")
     p.add_argument("--subset", choices=list(SUBSETS), default="all",
@@ -56,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.model_config:
             load_model_config(args.model_config)
         keys = validate_keys(args.models or list_models())
-        dataset = load_dataset(args.data)
-        print(f"data: {args.data}")
+        dataset = load_datasets(args.data)
+        print(f"data: {dataset.source}")
         for line in dataset.report.lines():
             print(f"  {line}")
         needed = SUBSETS[args.subset]

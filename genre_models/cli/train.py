@@ -15,17 +15,19 @@ import shlex
 import sys
 from typing import Sequence
 
-from ..data.films import load_dataset
+from ..data.films import load_datasets
 from ..errors import GenreLensError, WeightsUnavailableError
 from ..models import hub
 from ..models.registry import list_models, load_model_config
+from ..training.finetune import LOSSES
 from ..training.train import TrainOptions, train_model, training_target
 from .options import add_feature_options
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre_models.train", description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, help="films CSV (id,title,year,genres,plot,poster)")
+    p.add_argument("--data", required=True, nargs="+", metavar="CSV",
+                   help="films CSV(s) (id,title,year,genres,plot,poster), or .txt lists of them; several are one pool, split by id")
     p.add_argument("--model", required=True, help=f"model key: {', '.join(list_models())}")
     p.add_argument("--out", help="checkpoint folder (default: the model's, checkpoints/<key>); written "
                    "beside it and swapped in only when complete")
@@ -50,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--backbone-lr", type=float, default=5e-5, help="backbone learning rate with --finetune")
     p.add_argument("--max-length", type=int, help="token limit while fine-tuning (default: the model's)")
+    p.add_argument("--loss", choices=LOSSES, default="bce",
+                   help="fine-tuning loss: BCE, BCE with per-genre pos_weight, or asymmetric loss")
+    p.add_argument("--layer-decay", type=float, default=1.0,
+                   help="with --finetune: each transformer layer's lr is this times the one above's (1 = one lr)")
+    p.add_argument("--finetune-patience", type=int,
+                   help="with --finetune: stop after this many epochs without a better val micro-F1")
     add_feature_options(p)
     return p
 
@@ -62,15 +70,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         optimizers=args.optimizer, thesis_grid=args.grid, epochs=args.epochs, patience=args.patience,
         weight_decay=args.weight_decay, seed=args.seed, split_seed=args.split_seed, val_frac=args.val_frac,
         test_frac=args.test_frac, finetune=args.finetune, finetune_epochs=args.finetune_epochs,
-        backbone_lr=args.backbone_lr, max_length=args.max_length, cache_dir=args.cache_dir,
+        backbone_lr=args.backbone_lr, max_length=args.max_length, loss=args.loss, layer_decay=args.layer_decay,
+        finetune_patience=args.finetune_patience, cache_dir=args.cache_dir,
         feature_batch_size=args.feature_batch_size, num_workers=args.num_workers, progress=not args.no_progress,
         overwrite=args.overwrite)
     try:
         if args.model_config:
             load_model_config(args.model_config)
         training_target(args.model, args.out, options)  # a bad key or setting is said before the data loads
-        dataset = load_dataset(args.data)
-        print(f"data: {args.data}")
+        dataset = load_datasets(args.data)
+        print(f"data: {dataset.source}")
         for line in dataset.report.lines():
             print(f"  {line}")
         hub.ensure_hub_mode()

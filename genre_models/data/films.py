@@ -3,6 +3,9 @@
 Format (as ``../shared/data/movies/movies.csv``): ``id,title,year,genres,plot,poster`` with
 ``|``-separated genres and a poster path relative to the CSV (may be empty). Loading never stops at
 a bad row: it keeps what is usable and reports what it skipped or fixed in a :class:`LoadReport`.
+Several CSVs load as one dataset (:func:`load_datasets`); each film keeps the name of its file in
+the ``source`` column, and since a film's split depends on its id alone, adding a file never moves a
+film that was already there to another split.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,12 +68,18 @@ class LoadReport:
 
 @dataclass
 class FilmDataset:
-    """Validated films. ``frame`` columns: id, title, year, genres (list), plot (str|None), poster (Path|None)."""
+    """Validated films. ``frame`` columns: id, title, year, genres (list), plot (str|None), poster
+    (Path|None), source (the file's name)."""
 
     frame: pd.DataFrame
-    source: Path
+    sources: tuple[Path, ...]
     report: LoadReport
     genres: tuple[str, ...] = GENRES
+
+    @property
+    def source(self) -> str:
+        """The file(s) it was read from, for messages."""
+        return " + ".join(str(p) for p in self.sources)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -88,14 +98,22 @@ class FilmDataset:
         return y
 
     def subset(self, mask) -> "FilmDataset":
-        return FilmDataset(self.frame[np.asarray(mask)].reset_index(drop=True), self.source,
+        return FilmDataset(self.frame[np.asarray(mask)].reset_index(drop=True), self.sources,
                            self.report, self.genres)
 
     def describe(self) -> dict:
-        return {"file": str(self.source), "rows": len(self.frame),
-                "sha256": file_sha256(self.source)[:16],
-                "with_plot": int(self.frame["plot"].notna().sum()),
-                "with_poster": int(self.frame["poster"].notna().sum())}
+        """What a checkpoint or report records about its data (one file: as before several existed)."""
+        digests = [file_sha256(p) for p in self.sources]
+        out = {"file": self.source, "rows": len(self.frame),
+               "sha256": (digests[0] if len(digests) == 1 else
+                          hashlib.sha256("".join(digests).encode()).hexdigest())[:16],
+               "with_plot": int(self.frame["plot"].notna().sum()),
+               "with_poster": int(self.frame["poster"].notna().sum())}
+        if len(self.sources) > 1:
+            counts = self.frame["source"].value_counts()
+            out["files"] = [{"file": str(p), "rows": int(counts.get(p.name, 0)), "sha256": d[:16]}
+                            for p, d in zip(self.sources, digests)]
+        return out
 
 
 def _check_poster(path: Path, verify: bool) -> str:
@@ -164,12 +182,62 @@ def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
         else:
             report.no_poster += 1
         rows.append({"id": film_id, "title": record.get("title", ""), "year": record.get("year", ""),
-                     "genres": genres, "plot": plot, "poster": poster})
+                     "genres": genres, "plot": plot, "poster": poster, "source": path.name})
     report.rows_kept = len(rows)
     # object dtype keeps None for "no plot"/"no poster" (pandas would otherwise turn it into NaN)
-    columns = ["id", "title", "year", "genres", "plot", "poster"]
-    frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in columns})
-    return FilmDataset(frame, path, report)
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in COLUMNS})
+    return FilmDataset(frame, (path,), report)
+
+
+COLUMNS = ["id", "title", "year", "genres", "plot", "poster", "source"]
+
+
+def data_files(arguments: Sequence[str | Path]) -> list[Path]:
+    """The CSVs named on a command line: each argument is a CSV, or a ``.txt`` list file holding one
+    CSV path per line (relative to the list; blank lines and ``#`` comments skipped)."""
+    files = []
+    for argument in map(Path, arguments):
+        if argument.suffix.lower() != ".txt":
+            files.append(argument)
+            continue
+        try:
+            lines = argument.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the list of CSVs {argument}: {exc}") from None
+        files += [argument.parent / line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not files:
+        raise DataError("no films CSV given")
+    return files
+
+
+def load_datasets(paths: Sequence[str | Path], verify_posters: bool = True) -> FilmDataset:
+    """Read several films CSVs (or ``.txt`` lists of them, see :func:`data_files`) as one dataset.
+
+    A film whose id already came from an earlier file is skipped and reported as a duplicate id.
+    """
+    files = data_files(paths)
+    parts = [load_dataset(path, verify_posters) for path in files]
+    if len(parts) == 1:
+        return parts[0]
+    if len({p.resolve() for p in files}) < len(files):
+        raise DataError("the same CSV is named twice: " + ", ".join(map(str, files)))
+    report = LoadReport()
+    seen: set[str] = set()
+    frames = []
+    for part in parts:
+        one = part.report
+        report.rows_read += one.rows_read
+        for name in ("aliased_genres", "dropped_genres", "unknown_genres"):
+            getattr(report, name).update(getattr(one, name))
+        for name in ("no_genre", "empty_plots", "missing_posters", "broken_posters", "no_poster"):
+            setattr(report, name, getattr(report, name) + getattr(one, name))
+        repeated = part.frame["id"].isin(seen).to_numpy()
+        report.duplicate_ids += one.duplicate_ids + part.frame["id"][repeated].tolist()
+        frames.append(part.frame[~repeated])
+        seen.update(part.frame["id"])
+    frame = pd.concat(frames, ignore_index=True)
+    report.rows_kept = len(frame)
+    return FilmDataset(frame, tuple(files), report)
 
 
 def split_of(film_id: str, seed: int, val: float = 0.1, test: float = 0.1) -> str:

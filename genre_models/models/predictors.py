@@ -116,6 +116,10 @@ class GenrePredictor:
         return False
 
     # -- loading -------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Everything a first request would otherwise wait on (the app calls it in the background)."""
+        self.load()
+
     def load(self) -> None:
         """Load weights once; later calls return at once. Raises WeightsUnavailableError.
 
@@ -224,7 +228,7 @@ class GenrePredictor:
     # -- prediction ----------------------------------------------------------------------------
     def predict(self, poster: PosterInput = None, plot: str | None = None,
                 genres: Sequence[str] | None = None, mode: str = "auto",
-                threshold: float | None = None) -> Prediction:
+                threshold: float | None = None, shared: dict | None = None) -> Prediction:
         """Score one film. Never raises: every failure is a ``Prediction.status`` with a plain message.
 
         Args:
@@ -233,12 +237,15 @@ class GenrePredictor:
             genres: genre names to score (any phrase for zero-shot); default the head's or all 18.
             mode: "auto" (trained head when it knows the genres, else zero-shot), "trained" or "zero-shot".
             threshold: one threshold for every genre, instead of the tuned per-genre ones.
+            shared: features already computed for this same film by other models (a Compare): read
+                and filled here, so a backbone two models use runs once.
         """
-        return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold)[0]
+        return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold,
+                                  shared=shared)[0]
 
     def predict_batch(self, posters: Sequence[PosterInput], plots: Sequence[str | None],
                       genres: Sequence[str] | None = None, mode: str = "auto",
-                      threshold: float | None = None) -> list[Prediction]:
+                      threshold: float | None = None, shared: dict | None = None) -> list[Prediction]:
         """Score several films at once; one Prediction per film, failures in place. Never raises
         (except for a caller bug: two lists of different lengths)."""
         if len(posters) != len(plots):
@@ -254,7 +261,8 @@ class GenrePredictor:
             todo = [i for i, film in enumerate(films) if film.failure is None]
             if not todo:
                 return [film.failure for film in films]
-            features, truncated = self.compute_features(self.feature_requests(plan), [films[i] for i in todo])
+            features, truncated = self.compute_features(self.feature_requests(plan), [films[i] for i in todo],
+                                                        shared)
             probabilities = self.score(plan, features)
             if not torch.isfinite(torch.as_tensor(probabilities)).all():
                 raise GenreLensError(f"{self.name} produced NaN or infinite probabilities (corrupt weights?)")
@@ -270,15 +278,23 @@ class GenrePredictor:
                 plot_truncated=truncated[row], message=self._note(truncated[row]))
         return [results.get(i) or film.failure for i, film in enumerate(films)]
 
-    def compute_features(self, requests: list[FeatureRequest], films: list[_Film]) -> tuple[Features, list[bool]]:
-        """Run the encoders for each request on the films; also which films' plots were truncated."""
+    def compute_features(self, requests: list[FeatureRequest], films: list[_Film],
+                         shared: dict | None = None) -> tuple[Features, list[bool]]:
+        """Run the encoders for each request on the films; also which films' plots were truncated.
+
+        ``shared`` (request key -> Encoded) holds what other models already computed for the same films.
+        """
         features: Features = {}
         truncated = [False] * len(films)
         for request in requests:
             if request.key in features:
                 continue
-            values = [film.poster if request.modality == POSTER else film.plot for film in films]
-            encoded = request.predictor.encoder_for(request.trained).encode(values)
+            encoded = shared.get(request.key) if shared is not None else None
+            if encoded is None:
+                values = [film.poster if request.modality == POSTER else film.plot for film in films]
+                encoded = request.predictor.encoder_for(request.trained).encode(values)
+                if shared is not None:
+                    shared[request.key] = encoded
             features[request.key] = encoded.features
             truncated = [a or b for a, b in zip(truncated, encoded.truncated or [False] * len(films))]
         return features, truncated
@@ -364,12 +380,27 @@ class BackbonePredictor(GenrePredictor):
             scale = getattr(settings, "zero_shot_scale", None) or self.encoder.default_zero_shot_scale
             self.scorer = ZeroShotScorer(self.encoder.encode_prompts, family.prompts, scale,
                                          getattr(settings, "zero_shot_bias", 0.0))
-            self.scorer.genre_embeddings(GENRES)  # built once at load, not in the first request
         self._attach_head()
+
+    def warm_up(self) -> None:
+        """Load, and embed the 18 genres' prompts, so the first zero-shot request waits on neither.
+
+        The app does this in the background; a one-off CLI call answering with a trained head skips it.
+        """
+        self.load()
+        if self.scorer is not None:
+            try:
+                self.scorer.genre_embeddings(GENRES)
+            except Exception:  # a zero-shot request will report it on the card; the thread must go on
+                log.exception("%s: embedding the genre prompts failed", self.key)
 
     def _attach_head(self) -> None:
         self._load_head(self.encoder.embedding_dim, self.backbone_identity())
         self.trained_encoder, self.finetuned_sha256 = self.encoder, None
+        calibration = self.checkpoint.config.get("zero_shot") if self.checkpoint is not None else None
+        # a scale the spec sets explicitly wins over the checkpoint's calibration
+        if self.scorer is not None and calibration and getattr(self.spec.settings, "zero_shot_scale", 0) is None:
+            self.scorer = self.scorer.calibrated(calibration["scale"], calibration["bias"])
         if self.checkpoint is not None and self.checkpoint.config.get("finetuned_backbone"):
             try:
                 self.trained_encoder, self.finetuned_sha256 = load_finetuned_encoder(
@@ -437,6 +468,7 @@ class ModelPool:
         ``on_load(key, index, total)`` is called before a model that is not loaded yet loads (progress).
         """
         out = {}
+        shared: dict = {}  # one film for every model: a backbone two of them use (fusion) runs once
         for index, key in enumerate(keys):
             try:
                 predictor = self.get(key)
@@ -445,7 +477,7 @@ class ModelPool:
                 continue
             if on_load is not None and not predictor.loaded:
                 on_load(key, index, len(keys))
-            out[key] = predictor.predict(poster, plot, **kwargs)
+            out[key] = predictor.predict(poster, plot, shared=shared, **kwargs)
         return out
 
 

@@ -15,6 +15,8 @@ multi-genre film to compete). ``scale``/``bias`` can be calibrated on labelled d
 """
 from __future__ import annotations
 
+import copy
+
 import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
@@ -39,6 +41,17 @@ class ZeroShotScorer:
         self.max_cached = max_cached
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
+
+    def calibrated(self, scale: float, bias: float) -> "ZeroShotScorer":
+        """The same prompts and embedding cache with another scale and bias (a checkpoint's calibration)."""
+        other = copy.copy(self)
+        other.scale, other.bias = float(scale), float(bias)
+        return other
+
+    def margins(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
+        """``cos genre - cos neutral``: what scale and bias turn into a logit."""
+        classes, neutral = (t.clone() for t in self._embeddings(genres))
+        return features @ classes.T - (features @ neutral).unsqueeze(1)
 
     def genre_embeddings(self, genres: Sequence[str]) -> torch.Tensor:
         """[len(genres), D] normalised embeddings, computed once per genre and cached."""
@@ -72,6 +85,4 @@ class ZeroShotScorer:
     def logits(self, features: torch.Tensor, genres: Sequence[str]) -> torch.Tensor:
         """``scale * (cos genre - cos neutral) + bias`` before the sigmoid; differentiable in ``features``
         (the cached embeddings are copied out of inference mode, so autograd may keep them)."""
-        classes, neutral = (t.clone() for t in self._embeddings(genres))
-        margin = features @ classes.T - (features @ neutral).unsqueeze(1)
-        return self.scale * margin + self.bias
+        return self.scale * self.margins(features, genres) + self.bias

@@ -20,7 +20,7 @@ from ..errors import DataError, GenreLensError
 from ..models.predictors import TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
 from .baselines import BASELINES, run_baseline
 from .feature_cache import FeatureCache
-from .metrics import multilabel_metrics
+from .metrics import multilabel_metrics, summary
 
 INPUTS = {"plot": "films with a plot", "poster": "films with a poster", "both": "films with both"}
 TABLE_COLUMNS = [("label_accuracy", "label acc."), ("hamming_loss", "Hamming"),
@@ -70,10 +70,27 @@ class Result:
     films: int
     thresholds: str  # where the thresholds come from
     metrics: dict
+    by_source: dict = field(default_factory=dict)  # source file -> films and summary metrics (pools only)
 
     def row(self) -> dict:
         return {"name": self.name, "mode": self.mode, "subset": self.subset, "films": self.films,
-                "thresholds": self.thresholds, **self.metrics}
+                "thresholds": self.thresholds, **self.metrics, "by_source": self.by_source}
+
+
+SOURCE_COLUMNS = [("films", "films"), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"),
+                  ("macro_ap", "macro AP"), ("label_accuracy", "label acc.")]
+
+
+def metrics_by_source(sources: np.ndarray, y_true: np.ndarray, y_prob: np.ndarray, thresholds,
+                      genres) -> dict:
+    """The summary metrics on each source file's films; empty when every film is from one file."""
+    names = list(dict.fromkeys(sources.tolist()))
+    if len(names) < 2:
+        return {}
+    return {name: {"films": int((sources == name).sum()),
+                   **summary(multilabel_metrics(y_true[sources == name], y_prob[sources == name], thresholds,
+                                                genres))}
+            for name in names}
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Report:
                 lines.append(f"| {r.name} | {r.mode} | "
                              + " | ".join(f"{r.metrics[k]:.4f}" for k, _ in TABLE_COLUMNS) + f" | {r.thresholds} |")
             lines.append("")
+        lines += self._source_lines()
         models = [r for r in self.results if r.mode != "baseline"]
         if models:
             genres = list(models[0].metrics["per_genre"])
@@ -117,6 +135,22 @@ class Report:
                 lines.append(f"| {g} | {models[0].metrics['per_genre'][g]['support']} | " + " | ".join(cells) + " |")
             lines += ["", "![per-genre F1](per_genre_f1.png)", ""]
         return "\n".join(lines)
+
+    def _source_lines(self) -> list[str]:
+        """Each source's films scored apart (models and baselines trained on the whole pool)."""
+        pooled = [r for r in self.results if r.by_source]
+        if not pooled:
+            return []
+        lines = ["## Test split by source file", "",
+                 "The same answers as above, scored on each file's films apart; a film's split depends on "
+                 "its id alone, so a file's rows here are its own test split whatever else is in the pool.", "",
+                 "| model | mode | source | " + " | ".join(h for _, h in SOURCE_COLUMNS) + " |",
+                 "|---|---|---|" + "---:|" * len(SOURCE_COLUMNS)]
+        for r in pooled:
+            for source, m in r.by_source.items():
+                lines.append(f"| {r.name} | {r.mode} | {source} | {m['films']} | "
+                             + " | ".join(f"{m[k]:.4f}" for k, _ in SOURCE_COLUMNS[1:]) + " |")
+        return lines + [""]
 
     def write(self, out: str | Path) -> Path:
         """``evaluation.md``, ``evaluation.json`` and ``per_genre_f1.png`` into ``out``."""
@@ -163,8 +197,11 @@ def baseline_result(name: str, splits: dict[str, FilmDataset], subset: str) -> R
     y = {part: splits[part].labels()[masks[part]] for part in masks}
     probs, thresholds = run_baseline(name, y["train"], y["val"], len(y["test"]), texts=texts)
     source = "0.5" if name == "all-negative" else "tuned on val"
+    genres = splits["test"].genres
+    sources = splits["test"].frame["source"].to_numpy()[masks["test"]]
     return Result(f"baseline: {name}", "baseline", subset, len(y["test"]), source,
-                  multilabel_metrics(y["test"], probs, thresholds, splits["test"].genres))
+                  multilabel_metrics(y["test"], probs, thresholds, genres),
+                  metrics_by_source(sources, y["test"], probs, thresholds, genres))
 
 
 def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[str] = EVALUATION_MODES,
@@ -200,8 +237,10 @@ def evaluate_models(dataset: FilmDataset, keys: Sequence[str], modes: Sequence[s
             y = test_labels[scores.rows]
             index = [list(test.genres).index(g) for g in scores.genres]
             metrics = multilabel_metrics(y[:, index], scores.probabilities, scores.thresholds, scores.genres)
+            by_source = metrics_by_source(test.frame["source"].to_numpy()[scores.rows], y[:, index],
+                                          scores.probabilities, scores.thresholds, scores.genres)
             report.results.append(Result(predictor.name, scores.mode, _subset(predictor), len(scores.rows),
-                                         _threshold_source(scores.mode), metrics))
+                                         _threshold_source(scores.mode), metrics, by_source))
             if scores.mode == TRAINED:
                 report.notes.append(_checkpoint_agreement(predictor, metrics, data, split_seed))
     for subset in dict.fromkeys(r.subset for r in report.results):

@@ -21,6 +21,7 @@ from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .evaluate import score_split
 from .feature_cache import DEFAULT_CACHE, FeatureCache
+from .calibrate import fit_zero_shot
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .metrics import multilabel_metrics, summary
@@ -50,6 +51,9 @@ class TrainOptions:
     finetune_epochs: int = 3
     backbone_lr: float = 5e-5
     max_length: int | None = None
+    loss: str = "bce"
+    layer_decay: float = 1.0
+    finetune_patience: int | None = None
     cache_dir: str | Path = DEFAULT_CACHE
     feature_batch_size: int = 32
     num_workers: int = 2
@@ -86,6 +90,10 @@ def training_target(key: str, out: str | Path | None, options: TrainOptions) -> 
     if out is None and has_checkpoint(target) and not options.overwrite:
         raise ConfigError(f"{target} already holds a trained head for {key}; pass --out FOLDER to write "
                           "the new one elsewhere, or --overwrite to replace it")
+    if not 0 < options.layer_decay <= 1:
+        raise ConfigError(f"--layer-decay must be above 0 and at most 1, got {options.layer_decay:g}")
+    if options.finetune_patience is not None and options.finetune_patience < 1:
+        raise ConfigError(f"--finetune-patience must be at least 1 epoch, got {options.finetune_patience}")
     if options.finetune and not spec.family_impl.finetunable:
         raise ConfigError(f"--finetune is for models whose family can be fine-tuned; {key} is {spec.family}")
     return spec, target
@@ -126,15 +134,24 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
                 f"micro-F1 {row['val_micro_f1']:.4f}  macro AP {row['val_macro_ap']:.4f}")
     log(f"best head on frozen features: {best.config.label()} (epoch {best.best_epoch}), val micro-F1 "
         f"{best.val_metrics['micro_f1']:.4f}")
+    zero_shot = None
+    if getattr(predictor, "scorer", None) is not None and len(predictor.head_feature_requests()) == 1:
+        # the frozen features are the base backbone's: what zero-shot scores too
+        zero_shot = fit_zero_shot(predictor.scorer, data["val"][1], y["val"], genres)
+        log(f"zero-shot calibrated on val: scale {zero_shot['scale']:g}, bias {zero_shot['bias']:g}; micro-F1 "
+            f"{zero_shot['before']['micro_f1']:.4f} -> {zero_shot['after']['micro_f1']:.4f}")
+        zero_shot["fitted_on"] = "validation split, frozen base features"
     backbone_state = None
     if options.finetune:
         texts = {name: part.frame["plot"].tolist() for name, (part, _) in data.items()}
         result = finetune_text(predictor.encoder, texts["train"], y["train"], texts["val"], y["val"], genres,
                                best.config, epochs=options.finetune_epochs, backbone_lr=options.backbone_lr,
-                               max_length=options.max_length, init_head=best.head, progress=options.progress)
+                               max_length=options.max_length, init_head=best.head, progress=options.progress,
+                               loss=options.loss, layer_decay=options.layer_decay,
+                               patience=options.finetune_patience)
         grid_rows = {"frozen_features": grid_rows, "finetune": result.history}
         best = TrainedHead(result.head, best.config, result.thresholds, result.val_metrics,
-                           epochs_run=options.finetune_epochs, best_epoch=result.best_epoch)
+                           epochs_run=len(result.history), best_epoch=result.best_epoch)
         backbone_state = result.backbone_state
         log(f"fine-tuned: best epoch {best.best_epoch}, val micro-F1 {best.val_metrics['micro_f1']:.4f}")
 
@@ -143,12 +160,18 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         if backbone_state is not None:
             name, digest = save_backbone(staging, backbone_state)
             extra = {"finetuned_backbone": name, "finetuned_backbone_sha256": digest}
+        if zero_shot is not None:
+            extra["zero_shot"] = zero_shot
         config = dict(
             model_key=key, backbone=predictor.backbone_identity(), **extra,
             features=" + ".join(f"{r.predictor.key} {r.modality}" for r in predictor.head_feature_requests()),
             data={**dataset.describe(), "split_seed": options.split_seed, "val_frac": options.val_frac,
                   "test_frac": options.test_frac, **{f"{n}_rows": k for n, k in sizes.items()}},
-            training={"head": asdict(best.config), "finetune": options.finetune, "best_epoch": best.best_epoch,
+            training={"head": asdict(best.config), "finetune": options.finetune, **({"finetune_settings": {
+                          "epochs": options.finetune_epochs, "backbone_lr": options.backbone_lr,
+                          "max_length": options.max_length, "loss": options.loss,
+                          "layer_decay": options.layer_decay, "patience": options.finetune_patience}}
+                          if options.finetune else {}), "best_epoch": best.best_epoch,
                       "grid": grid_rows, "seconds": round(time.time() - started, 1), "command": command},
         )
         save_checkpoint(staging, best.head, genres, dict(zip(genres, best.thresholds.tolist())), **config)

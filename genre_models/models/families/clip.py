@@ -27,7 +27,8 @@ class ClipSettings(PretrainedWeights):
         pretrained: open_clip tag (``openai``) or a local weights file; None = random weights.
         model_kwargs: extra ``open_clip.create_model_and_transforms`` arguments.
         zero_shot_scale, zero_shot_bias: p = sigmoid(scale * (cos genre - cos neutral) + bias);
-            scale None = the model's own learned logit scale.
+            scale None = the head checkpoint's calibration ("zero_shot" in its config.json) if it has
+            one, else the model's own learned logit scale.
     """
 
     arch: str

@@ -28,14 +28,15 @@ class TextSettings:
         source: Hugging Face model id or a local folder that ``AutoModel.from_pretrained`` reads.
         local_package: a Python package shipping the model (``get_model_path()``), tried first.
         max_length: token limit; a longer plot is truncated and the prediction says so.
-        zero_shot_scale, zero_shot_bias: p = sigmoid(scale * (cos genre - cos neutral) + bias).
+        zero_shot_scale, zero_shot_bias: p = sigmoid(scale * (cos genre - cos neutral) + bias); scale
+            None = the head checkpoint's calibration (``config.json`` "zero_shot") if it has one, else 20.
         model_kwargs: extra ``AutoModel.from_pretrained`` arguments.
     """
 
     source: str
     local_package: str | None = None
     max_length: int = 256
-    zero_shot_scale: float = 20.0
+    zero_shot_scale: float | None = None
     zero_shot_bias: float = 0.0
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 

@@ -1,0 +1,41 @@
+"""The benchmark package's own logic on tiny models (the figures themselves come from ``python -m bench``)."""
+from __future__ import annotations
+
+import pytest
+
+from bench.__main__ import main as bench_main
+from bench.common import BenchResult, median_seconds
+from bench.overhead import app_handler, raw_forwards
+from genre_models import ModelPool
+
+
+def test_unknown_benchmark_is_one_line(capsys):
+    assert bench_main(["speed"]) == 2
+    assert "unknown benchmark(s) speed; valid: overhead, zeroshot, extract, startup, growth" in capsys.readouterr().err
+
+
+def test_results_render_ratios_and_missed_targets():
+    result = BenchResult("demo")
+    result.add("a figure", "12 ms")
+    result.ratio("fast ÷ slow", 1.25, "<= 1.10", False)
+    result.ratio("free", 3.0)
+    text = "\n".join(result.markdown())
+    assert "| a figure | 12 ms |" in text and "| fast ÷ slow | 1.25 | <= 1.10 | **no** |" in text
+    assert "| free | 3.00 | – | – |" in text
+    calls = []
+    assert median_seconds(lambda: calls.append(1), repeat=3, warmup=2) >= 0 and len(calls) == 5
+
+
+def test_overhead_times_the_apps_handler_against_one_raw_forward_per_backbone(tiny_models, poster):
+    keys = ["tiny-clip-vit", "tiny-bert", "tiny-fusion"]
+    pool = ModelPool()
+    handler = app_handler(keys, pool)
+    answer = handler(str(poster), "a ghost haunted the house .")
+    assert set(answer["models"]) == set(keys) and all(m["status"] == "ok" for m in answer["models"].values())
+    calls = raw_forwards(pool, keys, poster, "a ghost haunted the house .")
+    # the fusion model reuses its parts' features, so the raw side counts each backbone once
+    assert [name for name, _ in calls] == ["tiny-clip-vit image", "tiny-bert text"]
+    for _, call in calls:
+        call()
+    with pytest.raises(LookupError, match="no 'nope' endpoint"):
+        app_handler(keys, pool, "nope")
