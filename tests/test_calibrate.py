@@ -43,6 +43,11 @@ def test_fit_moves_the_decision_to_where_genres_separate():
     assert torch.allclose(logits, fitted["scale"] * scorer.margins(torch.from_numpy(x), GENRES) + fitted["bias"])
 
 
+def test_no_calibration_when_similarity_points_the_wrong_way():
+    scorer, x, y = _scorer_and_films()
+    assert fit_zero_shot(scorer, x, 1 - y, GENRES) is None  # the films *without* a genre sit nearer it
+
+
 def test_training_stores_the_calibration_and_the_predictor_uses_it(tiny_models, tmp_path):
     films = write_films_csv(tmp_path / "data", n=80)
     assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),

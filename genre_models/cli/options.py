@@ -23,10 +23,23 @@ def chosen_specs(args: argparse.Namespace) -> list[ModelSpec]:
     return [get_model_spec(key) for key in keys]
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_feature_options(p: argparse.ArgumentParser) -> None:
     """Feature cache, batching, poster decoding workers, model config and progress bars."""
     p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="feature cache folder")
     p.add_argument("--feature-batch-size", type=int, default=32)
     p.add_argument("--num-workers", type=int, default=2, help="DataLoader workers decoding posters")
+    p.add_argument("--processes", type=_at_least_one, default=1,
+                   help="encode missing features in this many processes (torch.distributed; a GPU each "
+                   "on a multi-GPU node); they share the cache")
     p.add_argument("--model-config", help="JSON file adding or re-pointing models")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -52,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     options = TrainOptions(head=args.head, thesis_grid=args.grid, epochs=args.epochs, split_seed=args.split_seed,
                            cache_dir=args.cache_dir, feature_batch_size=args.feature_batch_size,
-                           num_workers=args.num_workers, progress=not args.no_progress)
+                           num_workers=args.num_workers, processes=args.processes,
+                           progress=not args.no_progress)
     try:
         if args.model_config:
             load_model_config(args.model_config)

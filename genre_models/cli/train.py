@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         test_frac=args.test_frac, finetune=args.finetune, finetune_epochs=args.finetune_epochs,
         backbone_lr=args.backbone_lr, max_length=args.max_length, loss=args.loss, layer_decay=args.layer_decay,
         finetune_patience=args.finetune_patience, cache_dir=args.cache_dir,
-        feature_batch_size=args.feature_batch_size, num_workers=args.num_workers, progress=not args.no_progress,
+        feature_batch_size=args.feature_batch_size, num_workers=args.num_workers, processes=args.processes,
+        progress=not args.no_progress,
         overwrite=args.overwrite)
     try:
         if args.model_config:

@@ -16,17 +16,21 @@ from sklearn.linear_model import LogisticRegression
 from .metrics import multilabel_metrics, summary
 
 
-def fit_zero_shot(scorer, features: np.ndarray, y: np.ndarray, genres) -> dict:
+def fit_zero_shot(scorer, features: np.ndarray, y: np.ndarray, genres) -> dict | None:
     """The scale and bias for ``scorer`` fitted on (validation) ``features`` and labels ``y``.
 
     Returns ``{"scale", "bias", "before", "after"}``, the last two being summary metrics at 0.5
-    with the scorer's current and the fitted values.
+    with the scorer's current and the fitted values; None when a genre's prompt does not pull the
+    films that have it closer (a scale at or below zero: random weights, say), where no calibration
+    beats keeping the default.
     """
     with torch.inference_mode():
         margins = scorer.margins(torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)),
                                  list(genres)).numpy()
     fit = LogisticRegression(C=100.0).fit(margins.reshape(-1, 1), y.reshape(-1))
     scale = float(fit.coef_[0, 0])
+    if scale <= 0:
+        return None
     candidates = np.quantile(margins, np.linspace(0.5, 0.995, 200))
     positives = y.astype(bool)
 

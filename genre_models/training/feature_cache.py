@@ -73,10 +73,11 @@ class FeatureCache:
             known.update(zip(hashes, tensors["features"]))
         return known
 
-    def _save_part(self, folder: Path, hashes: list[str], features: np.ndarray) -> None:
+    @staticmethod
+    def _save_part(folder: Path, hashes: list[str], features: np.ndarray, name: str | None = None) -> None:
+        """Write one part; ``name`` (a process's own) keeps parallel writers from taking the same one."""
         folder.mkdir(parents=True, exist_ok=True)
-        index = len(list(folder.glob("part-*.safetensors")))
-        stem = folder / f"part-{index:05d}"
+        stem = folder / (name or f"part-{len(list(folder.glob('part-*.safetensors'))):05d}")
         # hashes first, weights second: a part counts only once its .safetensors exists
         stem.with_suffix(".json").write_text(json.dumps(hashes))
         tmp = stem.with_suffix(".tmp")
@@ -84,10 +85,11 @@ class FeatureCache:
         tmp.rename(stem.with_suffix(".safetensors"))
 
     def features(self, request: FeatureRequest, dataset: FilmDataset, batch_size: int = 32,
-                 num_workers: int = 2, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                 num_workers: int = 2, progress: bool = True, processes: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """[N, D] features a predictor asked for (``request``) and a [N] mask of rows that have them.
 
         Rows without that input (or with a poster that fails to decode) get zeros and mask False.
+        ``processes`` > 1 encodes what is missing in that many processes (``training/parallel.py``).
         """
         predictor, modality = request.predictor, request.modality
         encoder = predictor.encoder_for(request.trained)
@@ -99,7 +101,15 @@ class FeatureCache:
         known = self._load_parts(folder)
         first = {h: k for k, h in reversed(list(enumerate(hashes)))}  # same content -> computed once
         todo = sorted(k for h, k in first.items() if h not in known)
-        if todo:
+        if todo and processes > 1:
+            self.computed = len(todo)
+            from .parallel import extract_in_processes
+            chunks = [[(hashes[k], column.iloc[rows[k]] if modality == "plot" else str(column.iloc[rows[k]]))
+                       for k in todo[start:start + PART_SIZE]] for start in range(0, len(todo), PART_SIZE)]
+            extract_in_processes(processes, [predictor.spec], predictor.key, request.trained, modality, folder,
+                                 chunks, batch_size, num_workers)
+            known = self._load_parts(folder)
+        elif todo:
             self.computed = len(todo)
             bar = tqdm(total=len(todo), desc=f"{predictor.key} {modality} features", disable=not progress,
                        unit=modality)

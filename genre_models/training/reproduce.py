@@ -147,7 +147,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
     times: list[StageTime] = []
     skipped: dict[str, str] = {}
     feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           progress=options.progress)
+                           processes=options.processes, progress=options.progress)
     specs = _with_fusion_parts([get_model_spec(k) for k in keys])
     backbones = [s for s in specs if s.family != "fusion"]
     composed = [s for s in specs if s.family == "fusion"]

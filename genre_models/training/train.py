@@ -57,6 +57,7 @@ class TrainOptions:
     cache_dir: str | Path = DEFAULT_CACHE
     feature_batch_size: int = 32
     num_workers: int = 2
+    processes: int = 1  # feature extraction in this many processes (training/parallel.py)
     progress: bool = True
     overwrite: bool = False  # replace the head already in the model's own folder (not needed with ``out``)
 
@@ -116,6 +117,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     predictor.load()
     cache = FeatureCache(options.cache_dir)
     feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
+                           processes=options.processes,
                            progress=options.progress)
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     data = {name: _head_features(predictor, part, cache, feature_options) for name, part in splits.items()}
@@ -138,9 +140,12 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     if getattr(predictor, "scorer", None) is not None and len(predictor.head_feature_requests()) == 1:
         # the frozen features are the base backbone's: what zero-shot scores too
         zero_shot = fit_zero_shot(predictor.scorer, data["val"][1], y["val"], genres)
-        log(f"zero-shot calibrated on val: scale {zero_shot['scale']:g}, bias {zero_shot['bias']:g}; micro-F1 "
-            f"{zero_shot['before']['micro_f1']:.4f} -> {zero_shot['after']['micro_f1']:.4f}")
-        zero_shot["fitted_on"] = "validation split, frozen base features"
+        if zero_shot is None:
+            log("zero-shot not calibrated: on val, a higher prompt similarity does not mean the genre more often")
+        else:
+            log(f"zero-shot calibrated on val: scale {zero_shot['scale']:g}, bias {zero_shot['bias']:g}; "
+                f"micro-F1 {zero_shot['before']['micro_f1']:.4f} -> {zero_shot['after']['micro_f1']:.4f}")
+            zero_shot["fitted_on"] = "validation split, frozen base features"
     backbone_state = None
     if options.finetune:
         texts = {name: part.frame["plot"].tolist() for name, (part, _) in data.items()}

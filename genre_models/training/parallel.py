@@ -1,0 +1,69 @@
+"""Feature extraction in several processes (``--processes N``), on ``torch.distributed``.
+
+Each process is one rank of a gloo process group (the backend that runs everywhere, CPU or GPU):
+it builds the model from its spec, encodes every N-th chunk of the films still missing from the
+cache, and writes its parts into the same cache folder under its own names; a barrier ends the run
+and the caller reads the merged cache as usual. On a multi-GPU node rank r uses ``cuda:r``. Called
+from code that already runs in a process group (under ``torchrun``), it works as that group's rank
+instead of spawning one.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank_device(rank: int) -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device(f"cuda:{rank % torch.cuda.device_count()}")
+    return torch.device("cpu")
+
+
+def encode_shard(rank: int, world: int, specs, key: str, trained: bool, modality: str, folder: str,
+                 chunks: list[list[tuple[str, object]]], batch_size: int, num_workers: int) -> None:
+    """Rank ``rank``'s share of ``chunks`` (lists of (content hash, poster path or plot)), written as
+    cache parts named after the rank. Registers ``specs`` first: a spawned process starts with the
+    default lineup only."""
+    from ..models.predictors import ModelPool
+    from ..models.registry import register_model
+    from .feature_cache import FeatureCache
+    for spec in specs:
+        register_model(spec, overwrite=True)
+    if not torch.cuda.is_available():
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    encoder = ModelPool(_rank_device(rank)).get(key).encoder_for(trained)
+    for index, chunk in enumerate(chunks[rank::world]):
+        values = [value for _, value in chunk]
+        features, ok = FeatureCache._encode(encoder, modality, values, batch_size, num_workers)
+        kept = [digest for (digest, _), good in zip(chunk, ok) if good]
+        FeatureCache._save_part(Path(folder), kept, features, name=f"part-r{rank}of{world}-{index:05d}")
+    dist.barrier()
+
+
+def _spawned(rank: int, world: int, port: int, *args) -> None:
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        encode_shard(rank, world, *args)
+    finally:
+        dist.destroy_process_group()
+
+
+def extract_in_processes(processes: int, specs, key: str, trained: bool, modality: str, folder: Path,
+                         chunks: list[list[tuple[str, object]]], batch_size: int, num_workers: int) -> None:
+    """Encode ``chunks`` in ``processes`` ranks (spawned here, or the torchrun group this runs in)."""
+    args = (specs, key, trained, modality, str(folder), chunks, batch_size, num_workers)
+    if dist.is_available() and dist.is_initialized():  # under torchrun: this process is one rank
+        encode_shard(dist.get_rank(), dist.get_world_size(), *args)
+        return
+    mp.spawn(_spawned, args=(processes, _free_port(), *args), nprocs=processes, join=True)
