@@ -22,6 +22,7 @@ import gradio as gr
 from PIL import Image
 
 from genre_models import GENRES, GenreLensError, ModelPool, list_models
+from genre_models.cli.options import positive_int
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_heatmap, run_comparison, unavailable_notice)
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
@@ -215,19 +216,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
 
 
 def _port(text: str) -> int:
-    value = _positive_int(text)
+    value = positive_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -247,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "$GRADIO_SERVER_NAME, else 127.0.0.1")
     p.add_argument("--port", type=_port, help="default: $GRADIO_SERVER_PORT, else 7860")
     p.add_argument("--share", action="store_true", help="public Gradio share link (off by default)")
-    p.add_argument("--concurrency", type=_positive_int, default=2, help="requests computed at once")
-    p.add_argument("--max-queue", type=_positive_int, default=32, help="requests waiting at most")
+    p.add_argument("--concurrency", type=positive_int, default=2, help="requests computed at once")
+    p.add_argument("--max-queue", type=positive_int, default=32, help="requests waiting at most")
     p.add_argument("--max-file-size", type=_file_size, default="10mb", help="largest upload (e.g. 10mb)")
     p.add_argument("--no-preload", action="store_true", help="load models on first use only")
     return p

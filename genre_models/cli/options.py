@@ -23,7 +23,8 @@ def chosen_specs(args: argparse.Namespace) -> list[ModelSpec]:
     return [get_model_spec(key) for key in keys]
 
 
-def _at_least_one(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1, else a one-line usage error."""
     try:
         value = int(text)
     except ValueError:
@@ -38,7 +39,7 @@ def add_feature_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="feature cache folder")
     p.add_argument("--feature-batch-size", type=int, default=32)
     p.add_argument("--num-workers", type=int, default=2, help="DataLoader workers decoding posters")
-    p.add_argument("--processes", type=_at_least_one, default=1,
+    p.add_argument("--processes", type=positive_int, default=1,
                    help="encode missing features in this many processes (torch.distributed; a GPU each "
                    "on a multi-GPU node); they share the cache")
     p.add_argument("--model-config", help="JSON file adding or re-pointing models")
