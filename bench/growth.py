@@ -16,7 +16,7 @@ from genre_models.models.predictors import FeatureRequest, ModelPool
 from genre_models.training.feature_cache import FeatureCache
 from .common import BenchResult, median_seconds
 from .lineup import PLOT, register_full_size
-from .startup import ROOT, _env, _free_port, wait_for_page
+from .startup import ROOT, free_port, subprocess_env, wait_for_page
 
 WORDS = ("space heist haunted island desert jungle robot vampire pirate samurai detective zombie courtroom "
          "submarine circus wedding boxing chess dragon alien cowboy spy treasure prison school hospital "
@@ -86,9 +86,9 @@ def run(workdir: Path, repeat: int = 3) -> BenchResult:
             limit = predictor.encoder.max_length
             result.add(f"{predictor.key}, plot of {tokens} tokens (model limit {limit})", f"{seconds * 1000:.0f} ms")
     result.ratio("BERT-base latency, 512 ÷ 64 tokens", lengths[("bert-base", 512)] / lengths[("bert-base", 64)])
-    port = _free_port()
+    port = free_port()
     app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models", "minilm",
-                            "--concurrency", "2", "--no-preload"], cwd=ROOT, env=_env(),
+                            "--concurrency", "2", "--no-preload"], cwd=ROOT, env=subprocess_env(),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"

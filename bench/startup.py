@@ -45,11 +45,11 @@ print(json.dumps({"first_prediction_s": times, "peak_rss_gb": rss}))
 """
 
 
-def _env() -> dict:
+def subprocess_env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -72,10 +72,11 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 120.0) -
 
 def page_served_seconds(models: list[str] | None = None) -> float:
     """Seconds from starting ``python app.py`` until its page answers HTTP 200."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "app.py", "--port", str(port)] + (["--models", *models] if models else [])
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         wait_for_page(f"http://127.0.0.1:{port}/", process)
         return time.perf_counter() - start
@@ -88,7 +89,7 @@ def best_wall(command: list[str], runs: int = 3) -> float:
     best = float("inf")
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL,
+        subprocess.run(command, cwd=ROOT, env=subprocess_env(), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - start)
     return best
@@ -102,8 +103,8 @@ def run(workdir: Path, runs: int = 3) -> BenchResult:
     bare = best_wall([sys.executable, "-c", BARE_SCRIPT], runs)
     result.add(f"`python -m genre_models.predict --plot … --models minilm`, best of {runs}", f"{cli:.2f} s")
     result.add(f"bare script: import transformers, load MiniLM, one forward, best of {runs}", f"{bare:.2f} s")
-    loaded = subprocess.run([sys.executable, "-c", LOAD_ALL, str(workdir)], cwd=ROOT, env=_env(), check=True,
-                            capture_output=True, text=True)
+    loaded = subprocess.run([sys.executable, "-c", LOAD_ALL, str(workdir)], cwd=ROOT, env=subprocess_env(),
+                            check=True, capture_output=True, text=True)
     figures = json.loads(loaded.stdout.strip().splitlines()[-1])
     for key, (seconds, status) in figures["first_prediction_s"].items():
         result.add(f"first prediction (load + answer), {key}", f"{seconds:.1f} s ({status})")

@@ -101,29 +101,22 @@ class FeatureCache:
         known = self._load_parts(folder)
         first = {h: k for k, h in reversed(list(enumerate(hashes)))}  # same content -> computed once
         todo = sorted(k for h, k in first.items() if h not in known)
-        if todo and processes > 1:
-            self.computed = len(todo)
+        self.computed = len(todo)
+        # (content hash, poster path or plot) per film to encode, a cache part's worth per chunk
+        chunks = [[(hashes[k], column.iloc[rows[k]]) for k in todo[start:start + PART_SIZE]]
+                  for start in range(0, len(todo), PART_SIZE)]
+        if chunks and processes > 1:
             from .parallel import extract_in_processes
-            chunks = [[(hashes[k], column.iloc[rows[k]] if modality == "plot" else str(column.iloc[rows[k]]))
-                       for k in todo[start:start + PART_SIZE]] for start in range(0, len(todo), PART_SIZE)]
             extract_in_processes(processes, [predictor.spec], predictor.key, request.trained, modality, folder,
                                  chunks, batch_size, num_workers)
             known = self._load_parts(folder)
-        elif todo:
-            self.computed = len(todo)
+        elif chunks:
             bar = tqdm(total=len(todo), desc=f"{predictor.key} {modality} features", disable=not progress,
                        unit=modality)
-            for start in range(0, len(todo), PART_SIZE):
-                chunk = todo[start:start + PART_SIZE]
-                values = [column.iloc[rows[k]] for k in chunk]
-                feats, ok = self._encode(encoder, modality, values, batch_size, num_workers)
-                kept = [hashes[k] for k, good in zip(chunk, ok) if good]
-                self._save_part(folder, kept, feats)
-                known.update(zip(kept, feats))
+            for chunk in chunks:
+                known.update(self.encode_part(encoder, modality, folder, chunk, batch_size, num_workers))
                 bar.update(len(chunk))
             bar.close()
-        else:
-            self.computed = 0
         dim = next(iter(known.values())).shape[0] if known else encoder.embedding_dim
         out = np.zeros((len(dataset), dim), dtype=np.float32)
         mask = np.zeros(len(dataset), dtype=bool)
@@ -141,6 +134,16 @@ class FeatureCache:
                 features[request.key], mask = self.features(request, dataset, **options)
                 rows &= mask
         return features, rows
+
+    @classmethod
+    def encode_part(cls, encoder, modality: str, folder: Path, chunk: list[tuple[str, object]], batch_size: int,
+                    num_workers: int, name: str | None = None) -> dict[str, np.ndarray]:
+        """Encode one chunk of (content hash, poster path or plot) and write it as a cache part; returns
+        hash -> features for the films that encoded (a poster that fails to decode is left out)."""
+        features, ok = cls._encode(encoder, modality, [value for _, value in chunk], batch_size, num_workers)
+        kept = [digest for (digest, _), good in zip(chunk, ok) if good]
+        cls._save_part(folder, kept, features, name=name)
+        return dict(zip(kept, features))
 
     @staticmethod
     def _encode(encoder, modality, values, batch_size, num_workers) -> tuple[np.ndarray, list[bool]]:

@@ -44,10 +44,8 @@ def encode_shard(rank: int, world: int, specs, key: str, trained: bool, modality
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     encoder = ModelPool(_rank_device(rank)).get(key).encoder_for(trained)
     for index, chunk in enumerate(chunks[rank::world]):
-        values = [value for _, value in chunk]
-        features, ok = FeatureCache._encode(encoder, modality, values, batch_size, num_workers)
-        kept = [digest for (digest, _), good in zip(chunk, ok) if good]
-        FeatureCache._save_part(Path(folder), kept, features, name=f"part-r{rank}of{world}-{index:05d}")
+        FeatureCache.encode_part(encoder, modality, Path(folder), chunk, batch_size, num_workers,
+                                 name=f"part-r{rank}of{world}-{index:05d}")
     dist.barrier()
 
 

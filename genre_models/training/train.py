@@ -19,9 +19,9 @@ from ..errors import ConfigError, DataError
 from ..models.checkpoint import has_checkpoint, save_checkpoint, staged_folder, update_config
 from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
+from .calibrate import fit_zero_shot
 from .evaluate import score_split
 from .feature_cache import DEFAULT_CACHE, FeatureCache
-from .calibrate import fit_zero_shot
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .metrics import multilabel_metrics, summary
@@ -117,8 +117,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     predictor.load()
     cache = FeatureCache(options.cache_dir)
     feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           processes=options.processes,
-                           progress=options.progress)
+                           processes=options.processes, progress=options.progress)
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     data = {name: _head_features(predictor, part, cache, feature_options) for name, part in splits.items()}
     sizes = {name: len(part) for name, (part, _) in data.items()}
