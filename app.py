@@ -41,7 +41,7 @@ model adding about 5 points. Those are the thesis's figures, not reproduced here
 hold only what this repository's commands measured. Label accuracy is dominated by negatives
 (answering "no genre" scores about 0.86 here), so read it beside F1, AP and the baselines."""
 API_HELP = """### API
-One endpoint, `/compare`, returns every model's probabilities, decisions and status as JSON:
+`/compare` returns every model's probabilities, decisions and status as JSON:
 ```python
 from gradio_client import Client, handle_file
 client = Client("http://127.0.0.1:7860/")
@@ -49,6 +49,13 @@ result = client.predict(poster=handle_file("poster.jpg"), plot="A family moves i
                         models=["minilm", "clip-vit-b-16"], mode="auto", threshold=None,
                         custom_genres="", api_name="/compare")
 result["models"]["minilm"]["predicted"]
+```
+`/explain` (same inputs, `genre` instead of `threshold`/`custom_genres`; empty = each model's top genre)
+returns each plot model's word scores, each poster model's Grad-CAM heatmap and why a model was skipped:
+```python
+why = client.predict(poster=None, plot="A family moves into...", models=["minilm"], mode="auto",
+                     genre="Horror", api_name="/explain")
+why["words"]["minilm"]["words"][:5]  # [[word, score], ...]: the genre's probability with it minus without
 ```"""
 
 THEME = gr.themes.Soft()
@@ -118,8 +125,17 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         chosen = [k for k in keys if k in (models or [])]
         result = run_explanations(pool, chosen, poster, plot, genre, mode)
         notes = "\n".join(f"- {names.get(k, k)}: not explained ({as_text(why)})" for k, why in result.skipped.items())
-        words = [result.words[k].highlighted() if k in result.words else None for k in plot_keys]
-        return [notes, result.gallery(names), *words]
+        words = [gr.HighlightedText(result.words[k].highlighted(), label=result.word_caption(k, names), visible=True)
+                 if k in result.words else gr.HighlightedText(None, visible=False) for k in plot_keys]
+        return [notes, gr.Gallery(result.gallery(names), visible=bool(result.heatmaps)), *words]
+
+    def explain_api(poster=None, plot=None, models=None, mode="auto", genre=None):
+        """Explain models on one film. Returns {"words": {key: word scores}, "heatmaps": {key: Grad-CAM},
+        "skipped": {key: why}}; ``genre`` empty or None explains each model's top genre."""
+        if isinstance(models, str):  # one key sent bare instead of in a list
+            models = [models]
+        chosen = list(dict.fromkeys(models)) if models else list(keys)
+        return run_explanations(pool, chosen, poster, plot, genre, mode).to_dict()
 
     def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres=""):
         """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}.
@@ -185,12 +201,15 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                     explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
                     explain_button = gr.Button("Explain", elem_id="explain")
                 explain_notes = gr.Markdown(elem_id="explain-notes")
+                # shown once Explain has something to put in them
                 heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
-                                      elem_id="heatmaps")
+                                      elem_id="heatmaps", visible=False)
                 highlights = [gr.HighlightedText(label=names[k], combine_adjacent=False, show_legend=False,
-                                                 color_map=None, elem_id=f"words-{k}") for k in plot_keys]
+                                                 color_map=None, elem_id=f"words-{k}", visible=False)
+                              for k in plot_keys]
             explain_button.click(explain, [poster, plot, models, mode, explain_genre],
-                                 [explain_notes, heatmaps, *highlights], api_name="explain")
+                                 [explain_notes, heatmaps, *highlights], api_name="explain_ui",
+                                 api_visibility="private")
             examples, example_titles = load_examples()
             gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
                         fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
@@ -206,6 +225,14 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                     api_out = gr.JSON(label="comparison")
                     api_button = gr.Button()
                 api_button.click(compare_api, api_inputs, api_out, api_name="compare")
+                with gr.Column(visible=False):  # the /explain endpoint's own inputs
+                    explain_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"),
+                                      gr.Textbox(label="plot"),
+                                      gr.Dropdown(list(keys), multiselect=True, label="models"),
+                                      gr.Textbox(value="auto", label="mode"), gr.Textbox(value="", label="genre")]
+                    explain_out = gr.JSON(label="explanations")
+                    explain_api_button = gr.Button()
+                explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
         with gr.Tab("Results"):
             report, chart_path = evaluation_report()
             gr.Markdown(THESIS_NOTE + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown())

@@ -102,3 +102,39 @@ def test_bad_values_are_refused_once_with_the_limit_named(client, values, said):
 def test_models_as_one_bare_key(client):
     result = client.predict(plot=PLOT, models="tiny-bert", api_name="/compare")
     assert list(result["models"]) == ["tiny-bert"] and result["models"]["tiny-bert"]["status"] == "ok"
+
+
+def _explain(client, poster=None, plot="", models=None, genre=""):
+    return client.predict(poster=handle_file(str(poster)) if poster else None, plot=plot, models=models or [],
+                          mode="auto", genre=genre, api_name="/explain")
+
+
+def test_explain_endpoint_scores_words_and_posters_for_the_shown_answer(client, poster):
+    compared = _compare(client, poster, PLOT)["models"]
+    result = _explain(client, poster, PLOT)
+    words = result["words"]["tiny-bert"]
+    top = max(compared["tiny-bert"]["probabilities"].items(), key=lambda kv: kv[1])
+    # the explanation is of the answer /compare gives: its top genre at the same probability
+    assert words["genre"] == top[0] and words["probability"] == pytest.approx(top[1], abs=1e-6)
+    assert [w for w, _ in words["words"]] == PLOT.split() and words["read"] == len(PLOT.split())
+    assert words["method"].startswith("occlusion")
+    assert set(result["heatmaps"]) == {"tiny-clip-vit", "tiny-clip-rn"}
+    vit = result["heatmaps"]["tiny-clip-vit"]
+    assert vit["layer"] == "visual.transformer.resblocks.1.ln_1" and vit["mode"] == "zero-shot"
+    assert vit["random_weights"] is True and len(vit["heatmap"]) >= 4
+    assert all(0 <= v <= 1 for row in vit["heatmap"] for v in row)
+    assert result["skipped"] == {"tiny-bit": "no trained genre head", "tiny-fusion": "explained through its parts"}
+
+
+def test_explain_endpoint_takes_a_genre_and_says_what_it_cannot_do(client, poster):
+    result = _explain(client, poster, PLOT, ["tiny-clip-rn", "tiny-bert"], genre="Horror")
+    assert result["words"]["tiny-bert"]["genre"] == result["heatmaps"]["tiny-clip-rn"]["genre"] == "Horror"
+    result = _explain(client, None, PLOT, "tiny-clip-rn")  # one key sent bare, no poster
+    assert result == {"words": {}, "heatmaps": {}, "skipped": {"tiny-clip-rn": "needs a poster"}}
+    # a genre outside the 18 is a custom zero-shot genre, as on /compare
+    result = _explain(client, None, PLOT, ["tiny-bert"], genre="Spaghetti western")
+    assert result["words"]["tiny-bert"]["genre"] == "Spaghetti western"
+    assert result["words"]["tiny-bert"]["mode"] == "zero-shot"
+    result = _explain(client, None, PLOT, ["tiny-bert"], genre="<b>x</b>")
+    assert result == {"words": {}, "heatmaps": {}, "skipped": {
+        "tiny-bert": "custom genre '<b>x</b>': use letters, digits, spaces and - ' & / . only"}}

@@ -1,6 +1,7 @@
 """The page in a real browser: Debian's chromium driven by Playwright (never `playwright install`)."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -179,3 +180,7 @@ def test_explain_shows_heatmaps_and_highlighted_words(page, poster):
     page.wait_for_function("document.querySelector('#words-minilm').innerText.includes('ghost')")
     words = page.locator("#words-minilm").inner_text()
     assert all(w in words for w in ("ghost", "haunted", "house", "family", "fled"))
+    # the label says which genre, at what probability, by which method (the top genre of its card)
+    top = page.locator("#card-minilm").inner_text()
+    label = re.search(r"MiniLM \(plot\): ([A-Za-z ]+) (\d+)% · each word removed in turn", words)
+    assert label and label.group(1) in top, words

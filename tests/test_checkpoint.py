@@ -214,3 +214,94 @@ def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):
     (other / "config.json").write_text(__import__("json").dumps(config))
     with pytest.raises(CheckpointError, match="NaN or infinite weights"):
         load_checkpoint(other)
+
+
+def _edit_config(folder, edit):
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def _refusal(folder, **kw):
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(folder, **kw)
+    return str(refused.value)
+
+
+def test_each_refusal_is_the_whole_sentence(tmp_path):
+    """What a user reads when a checkpoint does not fit, word for word."""
+    _save(tmp_path)
+    assert _refusal(tmp_path, embedding_dim=768) == (
+        f"checkpoint {tmp_path}: head expects 12-d features but the backbone gives 768-d; it was trained for "
+        "another backbone (ViT-B-16-quickgelu)")
+    assert _refusal(tmp_path, backbone={"arch": "RN50x16-quickgelu", "pretrained": "openai"}) == (
+        f"checkpoint {tmp_path}: trained on backbone arch='ViT-B-16-quickgelu', but this model uses "
+        "'RN50x16-quickgelu'")
+    # a field the checkpoint never recorded is not held against it
+    assert load_checkpoint(tmp_path, backbone={"arch": "ViT-B-16-quickgelu", "pretrained": "x"}).genres == GENRES
+    _edit_config(tmp_path, lambda c: c["backbone"].clear())
+    assert _refusal(tmp_path, embedding_dim=768).endswith("trained for another backbone (unknown)")
+    for field in ("genres", "thresholds", "head"):
+        _save(tmp_path / field)
+        _edit_config(tmp_path / field, lambda c: c.pop(field))
+        assert _refusal(tmp_path / field) == f"{tmp_path / field / 'config.json'} lacks the '{field}' field"
+
+
+def test_genre_and_threshold_refusals_name_the_checkpoint(tmp_path):
+    _save(tmp_path, genres=("Horror", "Comedy", "Drama"))
+    _edit_config(tmp_path, lambda c: c["thresholds"].pop("Comedy"))
+    assert _refusal(tmp_path) == f"checkpoint {tmp_path}: no threshold for Comedy"
+    _edit_config(tmp_path, lambda c: c.update(genres=["Horror", "Horror", "Drama"]))
+    assert _refusal(tmp_path) == (f"checkpoint {tmp_path}: genres must be canonical and unique, got "
+                                  "['Horror', 'Horror', 'Drama']")
+    _edit_config(tmp_path, lambda c: c.update(genres=["Horror", "Spaghetti", "Drama"]))
+    assert _refusal(tmp_path).startswith(f"checkpoint {tmp_path}: ") and "Spaghetti" in _refusal(tmp_path)
+    _edit_config(tmp_path, lambda c: c.update(genres=["Horror", "Comedy"], thresholds={"Horror": .5, "Comedy": .5}))
+    assert _refusal(tmp_path) == f"checkpoint {tmp_path}: head has 3 outputs but config lists 2 genres"
+
+
+def test_file_refusals_name_the_file(tmp_path):
+    assert _refusal(tmp_path) == f"no config.json in {tmp_path}"
+    _save(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    assert _refusal(tmp_path).startswith(f"{tmp_path / 'config.json'} is not valid JSON: ")
+    _save(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    assert _refusal(tmp_path) == f"no model.safetensors in {tmp_path}"
+    _save(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"junk")
+    assert _refusal(tmp_path) == (f"{tmp_path / 'model.safetensors'} does not match the sha256 its config.json "
+                                  "records: the file is corrupt or was replaced; train it again or restore it")
+    _edit_config(tmp_path, lambda c: c.pop("weights_sha256"))
+    assert _refusal(tmp_path).startswith(f"{tmp_path / 'model.safetensors'} is not a valid safetensors file: ")
+
+
+def test_tensor_refusals_list_every_problem(tmp_path):
+    from safetensors.torch import load_file, save_file
+    _save(tmp_path, kind="mlp")
+    state = load_file(str(tmp_path / "model.safetensors"))
+    state["extra.bias"] = torch.zeros(2)
+    state["body.1.bias"] = torch.full_like(state["body.1.bias"], float("nan"))
+    save_file(state, str(tmp_path / "model.safetensors"))
+    _edit_config(tmp_path, lambda c: c.pop("weights_sha256"))
+    assert _refusal(tmp_path) == f"{tmp_path / 'model.safetensors'} has NaN or infinite weights (body.1.bias)"
+    state["body.1.bias"] = torch.zeros_like(state["body.1.bias"])
+    del state["body.1.weight"]
+    save_file(state, str(tmp_path / "model.safetensors"))
+    assert _refusal(tmp_path) == (f"checkpoint {tmp_path} does not match its config: missing body.1.weight; "
+                                  "unexpected extra.bias")
+
+
+def test_a_head_and_its_genres_must_agree_when_saving(tmp_path):
+    with pytest.raises(CheckpointError) as refused:
+        save_checkpoint(tmp_path, GenreHead(4, 3), ["Horror", "Comedy"], {"Horror": 0.5, "Comedy": 0.5})
+    assert str(refused.value) == "2 genres for a head with 3 outputs"
+    folder = save_checkpoint(tmp_path, GenreHead(4, 2), ("Horror", "Comedy"), {"Horror": 0.25, "Comedy": 1},
+                             note="x")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["format"] == "genrelens-head/1" and config["embedding_dim"] == 4 and config["note"] == "x"
+    assert config["thresholds"] == {"Horror": 0.25, "Comedy": 1.0} and config["genres"] == ["Horror", "Comedy"]
+    from safetensors import safe_open
+    with safe_open(str(folder / "model.safetensors"), "pt") as weights:
+        assert weights.metadata() == {"format": "pt"}
+    assert (folder / "config.json").read_text().endswith("}\n")

@@ -184,3 +184,71 @@ def test_a_decompression_bomb_gets_the_apps_limit_not_pils_words(tmp_path):
         load_poster(bomb)
     assert str(refused.value) == f"'bomb.png' is over the limit of {MAX_PIXELS:,} pixels; please use a smaller image"
     assert "DOS" not in str(refused.value)
+
+
+def _refusal(source, **kw):
+    with pytest.raises(InvalidImageError) as refused:
+        load_poster(source, **kw)
+    return str(refused.value)
+
+
+def test_each_refusal_is_the_whole_plain_sentence(tmp_path):
+    """The messages users read, word for word (a test that matches a fragment lets them rot)."""
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_bytes(b"hello, I am text")
+    assert _refusal(tmp_path / "missing.jpg") == f"poster file not found: {tmp_path / 'missing.jpg'}"
+    assert _refusal(tmp_path) == f"poster file not found: {tmp_path}"
+    assert _refusal(tmp_path / "empty.jpg") == "'empty.jpg' is empty (0 bytes)"
+    assert _refusal(tmp_path / "text.jpg") == (
+        "'text.jpg' is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)")
+    assert _refusal(b"hello, I am text") == (
+        "the uploaded data is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)")
+    big = _save(Image.new("L", (2000, 600)), tmp_path, "big.png")
+    assert _refusal(big, max_pixels=1_000_000) == (
+        "the poster is 2000x600 pixels, over the limit of 1,000,000 pixels; please use a smaller image")
+    assert _refusal(Image.new("RGB", (0, 5))) == "the poster has no pixels"
+    assert _refusal(np.zeros((2, 2, 2), np.uint8)) == "expected 1, 3 or 4 colour channels, got 2"
+    assert _refusal(np.zeros((2,), np.uint8)) == "expected an image array of shape HxW or HxWxC, got (2,)"
+
+
+def test_a_truncated_file_is_named_and_said_damaged(tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "green").save(buffer, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buffer.getvalue()[:60])
+    message = _refusal(path)
+    assert message.startswith("'cut.png' is damaged or truncated (") and message.endswith(")")
+    assert _refusal(buffer.getvalue()[:60]).startswith("the uploaded data is damaged or truncated (")
+
+
+def test_threshold_refusals_say_the_range_and_echo_the_value():
+    from genre_models.data.inputs import check_threshold
+    with pytest.raises(InvalidInputError) as refused:
+        check_threshold("0.5")
+    assert str(refused.value) == "the threshold must be a number from 0 to 1 (or none), got '0.5'"
+    with pytest.raises(InvalidInputError) as refused:
+        check_threshold(1.5)
+    assert str(refused.value) == "the threshold must be from 0 to 1, got 1.5"
+    assert check_threshold(0.25) == 0.25 and type(check_threshold(1)) is float
+
+
+@pytest.mark.parametrize("mode,value,pixel", [
+    ("LA", (100, 255), (100, 100, 100)),        # grey with alpha: opaque grey stays grey
+    ("LA", (100, 0), (255, 255, 255)),          # transparent grey goes on white
+    ("PA", None, (255, 255, 255)),              # palette with alpha channel, transparent
+    ("I", 40000, (155, 155, 155)),              # 32-bit ints read as a 16-bit range
+    ("F", 0.5, (127, 127, 127)),                # floats in [0, 1]
+    ("I;16", 65535, (255, 255, 255)),           # 16-bit grey
+    ("RGBa", (10, 20, 30, 255), (10, 20, 30)),  # premultiplied alpha, opaque
+    ("HSV", (0, 0, 255), (255, 255, 255)),      # any other mode through PIL's own conversion
+])
+def test_every_pil_mode_becomes_rgb(mode, value, pixel):
+    image = Image.new(mode, (2, 1), value) if value is not None else Image.new(mode, (2, 1))
+    out = load_poster(image)
+    assert out.mode == "RGB" and out.size == (2, 1)
+    assert out.getpixel((0, 0)) == pixel
+
+
+def test_an_rgb_image_is_returned_as_is():
+    image = Image.new("RGB", (3, 2), (1, 2, 3))
+    assert load_poster(image).tobytes() == image.tobytes()

@@ -1,11 +1,12 @@
-"""Regenerate the README's screenshots from the live app: desktop, phone and the Results tab.
+"""Regenerate the README's screenshots from the live app: desktop, phone, the Explain view, Results.
 
     python tools/screenshot.py [--models KEY ...] [--out docs]
 
 Starts the real app (``app.build_demo``, the lineup as ``python app.py`` would load it on this
 machine) on a free loopback port, compares the first public-domain example in Debian's chromium,
-and writes ``screenshot.png`` (1400 px wide), ``screenshot-phone.png`` (390 px) and
-``screenshot-results.png``. What the pictures show is what this machine's app shows: offline, the
+and writes ``screenshot.png`` (1400 px wide), ``screenshot-phone.png`` (390 px),
+``screenshot-explain.png`` (the "Why?" view: heatmaps and highlighted plot words, for the genre each
+model ranks first) and ``screenshot-results.png``. What the pictures show is what this machine's app shows: offline, the
 plot model answers and the models without weights are folded into one notice.
 """
 from __future__ import annotations
@@ -36,6 +37,19 @@ def _compare(page, poster: Path, plot: str) -> None:
     page.wait_for_function("[...document.querySelectorAll('[id^=card-]')].some(c => c.innerText.includes('Predicts'))")
     page.wait_for_selector("#chart img")
     page.wait_for_timeout(500)  # let the chart image paint
+
+
+def _explain(page, path: Path) -> None:
+    """Open "Why?", press Explain, and capture that part of the page once every plot model's words are in."""
+    page.get_by_text("Why? Heatmaps on the poster").click()
+    page.locator("#explain").click()
+    page.wait_for_timeout(1000)
+    # every output of the Explain event shows gradio's "processing | …" until the answer arrives
+    page.wait_for_function("!document.querySelector('#explain-notes').closest('.block').parentElement"
+                           ".innerText.includes('processing')")
+    page.wait_for_timeout(500)
+    accordion = page.get_by_text("Why? Heatmaps on the poster").locator("xpath=ancestor::div[contains(@class,'block')][1]")
+    accordion.screenshot(path=str(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=str(out / name), full_page=True)
                 print(f"wrote {out / name}")
                 if name == "screenshot.png":
+                    _explain(page, out / "screenshot-explain.png")
+                    print(f"wrote {out / 'screenshot-explain.png'}")
                     page.get_by_role("tab", name="Results").click()
                     page.wait_for_timeout(1000)
                     page.screenshot(path=str(out / "screenshot-results.png"), full_page=True)

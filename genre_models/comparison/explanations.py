@@ -6,9 +6,10 @@ from typing import Sequence
 
 from PIL import Image
 
-from ..data.inputs import PosterInput, load_poster
-from ..errors import GenreLensError
+from ..data.inputs import PosterInput, clean_plot, load_poster
+from ..errors import GenreLensError, InvalidInputError
 from ..explain import PosterHeatmap, WordAttribution, explain_plot, explain_poster
+from ..genres import parse_custom_genres
 from ..models.predictors import ModelPool
 
 TOP_GENRE = "each model's top genre"
@@ -25,6 +26,12 @@ class Explanations:
         return [(h.overlay(), f"{names.get(k, k)}: {h.genre} {h.probability:.0%} · Grad-CAM on {h.layer}"
                  + (" · random weights" if h.random_weights else "")) for k, h in self.heatmaps.items()]
 
+    def word_caption(self, key: str, names: dict[str, str]) -> str:
+        """The label over a plot model's highlighted words: genre, probability, method."""
+        words = self.words[key]
+        return (f"{names.get(key, key)}: {words.genre} {words.probability:.0%} · each word removed in turn"
+                + (" · random weights" if words.random_weights else ""))
+
     def to_dict(self) -> dict:
         """The API payload: word scores, heatmaps as [H][W] lists (rounded), and what was skipped."""
         return {"words": {k: w.to_dict() for k, w in self.words.items()},
@@ -39,7 +46,13 @@ def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, 
                      genre: str | None = None, mode: str = "auto") -> Explanations:
     """Explain each model on the film (poster models need the poster, plot models the plot); never raises."""
     result = Explanations()
-    genre = None if genre in (None, "", TOP_GENRE) else genre
+    try:  # the request's own values, checked once: a genre is a name as on /compare (no markup, bounded)
+        names = parse_custom_genres([genre]) if genre not in (None, TOP_GENRE) else ()
+        genre = names[0] if names else None
+        clean_plot(plot)
+    except InvalidInputError as exc:
+        result.skipped.update({key: str(exc) for key in keys})
+        return result
     image = None
     if poster is not None:
         try:

@@ -49,8 +49,17 @@ class TimmImageEncoder(ImageEncoder):
         return self.model(pixels.to(self.device)).float().cpu()
 
     def explanation_target_layers(self) -> list[torch.nn.Module]:
-        """The last stage, the usual Grad-CAM target for ResNets."""
-        return [self.model.stages[-1]] if hasattr(self.model, "stages") else []
+        """The last feature map as timm itself names it (``feature_info``), the usual Grad-CAM target.
+
+        BiT is a pre-activation ResNet (``ResNetV2``): its last stage ends before a norm and a ReLU, and
+        Grad-CAM assumes non-negative activations, so there the target is that final ``norm`` (same grid,
+        after the ReLU).
+        """
+        from timm.models.resnetv2 import ResNetV2
+        if isinstance(self.model, ResNetV2) and not isinstance(self.model.norm, torch.nn.Identity):
+            return [self.model.norm]
+        info = getattr(self.model, "feature_info", None)
+        return [self.model.get_submodule(info[-1]["module"])] if info else []
 
 
 class TimmImageFamily(ModelFamily):
