@@ -11,7 +11,7 @@ from genre_models import ModelPool
 
 def test_unknown_benchmark_is_one_line(capsys):
     assert bench_main(["speed"]) == 2
-    assert "unknown benchmark(s) speed; valid: overhead, zeroshot, extract, startup, growth" in capsys.readouterr().err
+    assert "unknown benchmark(s) speed; valid: overhead, zeroshot, extract, startup, growth, explain" in capsys.readouterr().err
 
 
 def test_results_render_ratios_and_missed_targets():
@@ -39,3 +39,11 @@ def test_overhead_times_the_apps_handler_against_one_raw_forward_per_backbone(ti
         call()
     with pytest.raises(LookupError, match="no 'nope' endpoint"):
         app_handler(keys, pool, "nope")
+
+
+def test_the_explain_benchmark_calls_the_apps_explain_handler(tiny_models, poster):
+    handler = app_handler(["tiny-clip-rn", "tiny-bert"], ModelPool(), "explain")
+    answer = handler(str(poster), "a ghost haunted the house .", ["tiny-bert"])
+    assert list(answer["words"]) == ["tiny-bert"] and answer["heatmaps"] == {} and answer["skipped"] == {}
+    answer = handler(str(poster), "a ghost haunted the house .", ["tiny-clip-rn"])
+    assert answer["heatmaps"]["tiny-clip-rn"]["layer"] == "visual.layer4"

@@ -38,6 +38,9 @@ def _film(i, title, genre="Drama, Romance", plot="Two people meet and talk.", po
             "Poster": poster, "imdbVotes": votes}
 
 
+BIG_POSTER = _jpeg((90, 90, 90), size=(900, 1350))
+
+
 class FakeOmdb:
     """Film records and behaviours (fail once with a status, answer slowly once) per IMDb id."""
 
@@ -59,6 +62,11 @@ class FakeOmdb:
             i = f"tt00000{k}"
             self.films[i] = _film(i, f"Film {k}", ["Horror, Mystery", "Comedy, Romance", "Action"][k % 3],
                                   plot=f"Story number {k} about ghosts love and fights.", poster="N/A")
+        # asked for by name only (not in ``films``, which the main test builds whole)
+        self.special = {"tt0000090": {"Response": "False", "Error": f"Invalid API key! You sent apikey={KEY}"},
+                        "tt0000091": _film("tt0000091", "Big", poster="/p/big.jpg"),
+                        "tt0000092": _film("tt0000092", "Endless", poster="/p/endless.jpg"),
+                        "tt0000093": _film("tt0000093", "Loop", poster="/loop/poster.jpg")}
         self.fail_once = {"tt0000003": 429, "tt0000004": 500}
         self.slow_once = {"tt0000005"}
         self.asked: Counter = Counter()
@@ -66,6 +74,12 @@ class FakeOmdb:
 
     def answer(self, handler: BaseHTTPRequestHandler):
         url = urlparse(handler.path)
+        if url.path.startswith("/loop"):  # redirects to itself, forever
+            return 302, "text/plain", url.path.encode()
+        if url.path == "/p/big.jpg":  # a real JPEG of ~400 KB, its length declared
+            return 200, "image/jpeg", BIG_POSTER
+        if url.path == "/p/endless.jpg":  # no length declared: only reading tells how big it is
+            return 200, "stream", BIG_POSTER
         if url.path in POSTERS:
             kind, body = POSTERS[url.path]
             return 200, kind, body
@@ -77,7 +91,7 @@ class FakeOmdb:
             return self.fail_once[imdb_id], "text/plain", b"busy"
         if imdb_id in self.slow_once and self.asked[imdb_id] == 1:
             time.sleep(1.0)
-        record = self.films.get(imdb_id, {"Response": "False", "Error": "Incorrect IMDb ID."})
+        record = {**self.films, **self.special}.get(imdb_id, {"Response": "False", "Error": "Incorrect IMDb ID."})
         return 200, "application/json", json.dumps(record).encode()
 
 
@@ -90,8 +104,13 @@ def omdb():
             status, kind, body = fake.answer(self)
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Type", "image/jpeg" if kind == "stream" else kind)
+                if status == 302:
+                    self.send_header("Location", body.decode())
+                if kind == "stream":
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
@@ -105,8 +124,8 @@ def omdb():
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
     POSTERS_BASE = fake.url.rstrip("/")
-    for film in fake.films.values():
-        if film["Poster"].startswith("/"):
+    for film in [*fake.films.values(), *fake.special.values()]:
+        if film.get("Poster", "").startswith("/"):
             film["Poster"] = POSTERS_BASE + film["Poster"]
     yield fake
     server.shutdown()
@@ -203,3 +222,116 @@ def test_imdb_basics_filtered_streaming(tmp_path):
     listed = tmp_path / "list.csv"
     listed.write_text("imdb_id,note\ntt0000009,x\ntt0000001,y\ntt0000009,dup\n")
     assert read_id_list(listed) == ["tt0000009", "tt0000001"]
+
+
+def _csv_ids(path):
+    return list(load_dataset(path).frame["id"])
+
+
+def test_a_run_stopped_by_the_daily_limit_never_shrinks_the_csv(omdb, tmp_path, capsys):
+    """A rerun whose first new id hits the daily limit once rewrote a good movies.csv from 3 rows to 0."""
+    first = ["tt0000020", "tt0000021", "tt0000022"]
+    assert _run(omdb, tmp_path, first, "--no-posters") == 0
+    assert _csv_ids(tmp_path / "out" / "movies.csv") == first
+    capsys.readouterr()
+    # the limit is already used up: the new id is refused, the cached ones still count
+    assert _run(omdb, tmp_path, ["tt0000023", *first], "--no-posters", "--daily-limit", "3") == 0
+    printed = capsys.readouterr().out
+    assert "stopped early: daily limit of 3 OMDb requests reached" in printed
+    assert "films kept: 3" in printed and omdb.asked["tt0000023"] == 0
+    assert _csv_ids(tmp_path / "out" / "movies.csv") == first
+    # another list into the same folder: the earlier films stay, the new ones are added
+    assert _run(omdb, tmp_path, ["tt0000024"], "--no-posters") == 0
+    assert "films kept: 4 (0 with a poster), 3 of them from the existing movies.csv" in capsys.readouterr().out
+    assert _csv_ids(tmp_path / "out" / "movies.csv") == [*first, "tt0000024"]
+
+
+def test_a_failed_csv_write_leaves_the_old_file_whole(omdb, tmp_path, monkeypatch, capsys):
+    import genre_models.data.builder.build as build
+    assert _run(omdb, tmp_path, ["tt0000020", "tt0000021"], "--no-posters") == 0
+    before = (tmp_path / "out" / "movies.csv").read_bytes()
+
+    real_writer = build.csv.writer
+
+    class FullDisk:  # writes the header and one row, then the disk is full
+        def __init__(self, handle):
+            self.writer, self.rows = real_writer(handle), 0
+
+        def writerow(self, row):
+            if self.rows == 2:
+                raise OSError(28, "No space left on device")
+            self.rows += 1
+            self.writer.writerow(row)
+
+        def writerows(self, rows):
+            for row in rows:
+                self.writerow(row)
+    monkeypatch.setattr(build.csv, "writer", FullDisk)
+    capsys.readouterr()
+    assert _run(omdb, tmp_path, ["tt0000022", "tt0000023"], "--no-posters") == 1
+    assert "error: [Errno 28] No space left on device; files already in" in capsys.readouterr().err
+    assert (tmp_path / "out" / "movies.csv").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_truncated_usage_file_is_recounted_not_a_crash(omdb, tmp_path, capsys):
+    import datetime as dt
+    assert _run(omdb, tmp_path, ["tt0000020", "tt0000021"], "--no-posters") == 0
+    cache = tmp_path / "out" / "cache" / "omdb"
+    usage = cache / f"usage-{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.json"
+    assert json.loads(usage.read_text()) == {"requests": 2}
+    usage.write_text('{"requ')  # what a kill mid-write used to leave
+    capsys.readouterr()
+    assert _run(omdb, tmp_path, ["tt0000020", "tt0000021", "tt0000022"], "--no-posters") == 0
+    printed = capsys.readouterr().out
+    assert f"{usage.name} was unreadable; counted today's 2 cached answers as today's requests" in printed
+    assert json.loads(usage.read_text()) == {"requests": 3}  # rewritten whole, then counted on
+    assert _csv_ids(tmp_path / "out" / "movies.csv") == ["tt0000020", "tt0000021", "tt0000022"]
+
+
+def test_a_key_the_server_echoes_is_scrubbed_from_every_message(omdb, tmp_path, capsys):
+    assert _run(omdb, tmp_path, ["tt0000020", "tt0000090", "tt0000021"], "--no-posters") == 0
+    printed = capsys.readouterr()
+    assert "stopped early: OMDb refused the request: Invalid API key! You sent apikey=***" in printed.out
+    assert KEY not in printed.out + printed.err
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_huge_and_looping_posters_are_skipped_with_a_reason(omdb, tmp_path, capsys):
+    ids = ["tt0000091", "tt0000092", "tt0000093", "tt0000001"]
+    assert len(BIG_POSTER) > 150_000
+    assert _run(omdb, tmp_path, ids, "--max-poster-mb", "0.1") == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    declared = len(BIG_POSTER) / 2**20
+    assert "posters skipped: poster download failed (3)" in report
+    rows = load_dataset(tmp_path / "out" / "movies.csv").frame.set_index("id")
+    assert rows.loc["tt0000001", "poster"] is not None  # a normal poster still comes through
+    for film in ("tt0000091", "tt0000092", "tt0000093"):
+        assert rows.loc[film, "poster"] is None
+    from genre_models.data.builder.omdb import OmdbClient
+    client = OmdbClient(KEY, tmp_path / "c", base_url=omdb.url, max_poster_bytes=100_000, retries=1, backoff=0.01)
+    try:
+        with pytest.raises(OSError) as big:
+            client.download(omdb.url + "p/big.jpg")
+        assert str(big.value) == f"poster download failed: poster is {declared:.1f} MB, over the 0.0953674 MB limit"
+        with pytest.raises(OSError) as endless:
+            client.download(omdb.url + "p/endless.jpg")
+        assert str(endless.value) == "poster download failed: poster is over the 0.0953674 MB limit"
+        with pytest.raises(OSError) as loop:
+            client.download(omdb.url + "loop/x.jpg")
+        assert str(loop.value) == "poster download failed: redirected in a loop"
+        assert client.download(omdb.url + "p/good1.jpg").content == POSTERS["/p/good1.jpg"][1]
+    finally:
+        client.close()
+
+
+def test_an_api_that_redirects_in_a_loop_stops_the_run_in_one_line(omdb, tmp_path, capsys):
+    id_file = tmp_path / "ids.txt"
+    id_file.write_text("tt0000020\n")
+    code = main(["build", "--ids", str(id_file), "--out", str(tmp_path / "out"), "--api-key", KEY,
+                 "--omdb-url", omdb.url + "loop/", "--no-progress", "--backoff", "0.01"])
+    printed = capsys.readouterr()
+    assert code == 1 and "Traceback" not in printed.err
+    assert "stopped early: OMDb kept failing for tt0000020: redirected in a loop (not retried)" in printed.out

@@ -10,7 +10,10 @@ Preprocessing choices (written into report.md too):
 - films without a plot, or without any kept genre, dropped;
 - the same title and year twice: the record with the most IMDb votes kept;
 - plots whitespace-normalised; posters verified to decode, stored as RGB JPEG (longest side capped),
-  exact duplicates (same file content) kept once; genres rarer than --min-genre-count reported.
+  exact duplicates (same file content) kept once; genres rarer than --min-genre-count reported;
+- a rerun into the same folder merges: films of the existing movies.csv that this run did not produce
+  are kept, and the file is replaced only once the new one is complete (a run stopped by the daily
+  limit still writes every film it has an answer for, cached ones included).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from tqdm.auto import tqdm
 from ...errors import UnknownGenreError
 from ...genres import GENRES, canonical_genre
 from .ids import filter_basics, read_id_list, votes_at_least
-from .omdb import DEFAULT_URL, OmdbClient, OmdbFatalError
+from .omdb import DEFAULT_URL, MAX_POSTER_BYTES, OmdbClient, OmdbFatalError
 from .posters import PosterStore
 
 CHOICES = __doc__.split("Preprocessing choices (written into report.md too):\n")[1].strip()
@@ -44,19 +47,23 @@ class BuildSummary:
     dropped_genres: Counter = field(default_factory=Counter)
     poster_skips: Counter = field(default_factory=Counter)
     kept: int = 0
+    kept_from_before: int = 0  # rows of an existing movies.csv this run did not produce, kept as they were
     with_poster: int = 0
     genre_counts: Counter = field(default_factory=Counter)
     stopped: str | None = None
+    notes: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"ids: {self.ids}; OMDb answers: {self.asked} new, {self.from_cache} from cache",
-               f"films kept: {self.kept} ({self.with_poster} with a poster)"]
+               f"films kept: {self.kept} ({self.with_poster} with a poster)"
+               + (f", {self.kept_from_before} of them from the existing movies.csv" if self.kept_from_before else "")]
         for title, counter in (("skipped by OMDb", self.skipped), ("dropped", self.dropped),
                                ("genres dropped", self.dropped_genres), ("posters skipped", self.poster_skips)):
             if counter:
                 out.append(f"{title}: " + ", ".join(f"{k} ({n})" for k, n in counter.most_common()))
         if self.stopped:
             out.append(f"stopped early: {self.stopped}")
+        out += self.notes
         return out
 
 
@@ -129,10 +136,13 @@ def build(ids: list[str], out: Path, client: OmdbClient, posters: bool = True, m
     records = []
     for imdb_id in tqdm(ids, desc="OMDb", disable=not progress, unit="film"):
         try:
-            answer = client.lookup(imdb_id)
+            # once stopped, only cached answers are read: a stop on one new id loses no film fetched before
+            answer = client.cached(imdb_id) if summary.stopped else client.lookup(imdb_id)
         except OmdbFatalError as exc:
             summary.stopped = str(exc)
-            break
+            continue
+        if answer is None:
+            continue
         summary.from_cache += answer.from_cache
         summary.asked += not answer.from_cache
         if answer.data is None:
@@ -153,16 +163,46 @@ def build(ids: list[str], out: Path, client: OmdbClient, posters: bool = True, m
         else:
             reason = result.skip_reason.split(":")[0]
             summary.poster_skips["same poster as an earlier film" if reason.startswith("same poster") else reason] += 1
-    with open(out / "movies.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "title", "year", "genres", "plot", "poster"])
-        for row in rows:
-            writer.writerow([row["id"], row["title"], row["year"], "|".join(row["genres"]), row["plot"],
-                             row["poster"]])
-            summary.genre_counts.update(row["genres"])
-    summary.kept = len(rows)
+    table = [[row["id"], row["title"], row["year"], "|".join(row["genres"]), row["plot"], row["poster"]]
+             for row in rows]
+    produced = {row["id"] for row in rows}
+    earlier = [line for line in _existing_rows(out / "movies.csv") if line[0] not in produced]
+    summary.kept_from_before = len(earlier)
+    table = earlier + table
+    _write_csv_atomically(out / "movies.csv", table)
+    for line in table:
+        summary.genre_counts.update(g for g in line[3].split("|") if g)
+    summary.kept = len(table)
+    summary.notes += client.notes
     write_report(out, summary, min_genre_count)
     return summary
+
+
+CSV_HEADER = ["id", "title", "year", "genres", "plot", "poster"]
+
+
+def _existing_rows(path: Path) -> list[list[str]]:
+    """The rows of a movies.csv an earlier run wrote (none if there is none or it is not ours)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        if next(reader, None) != CSV_HEADER:
+            return []
+        return [line for line in reader if len(line) == len(CSV_HEADER)]
+
+
+def _write_csv_atomically(path: Path, table: list[list[str]]) -> None:
+    """Write beside ``path`` and rename: a crash or Ctrl+C leaves the old file whole."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_HEADER)
+            writer.writerows(table)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=4)
     p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
     p.add_argument("--max-poster-side", type=int, default=500)
+    p.add_argument("--max-poster-mb", type=float, default=MAX_POSTER_BYTES / 2**20,
+                   help="posters larger than this are skipped (read no further)")
     p.add_argument("--min-genre-count", type=int, default=20, help="report genres rarer than this")
     p.add_argument("--no-posters", action="store_true")
     p.add_argument("--no-progress", action="store_true")
@@ -212,13 +254,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         client = OmdbClient(args.api_key or os.environ.get("OMDB_API_KEY", ""),
                             args.cache_dir or out / "cache" / "omdb", base_url=args.omdb_url, rate=args.rate,
                             daily_limit=args.daily_limit, timeout=args.timeout, retries=args.retries,
-                            backoff=args.backoff)
+                            backoff=args.backoff, max_poster_bytes=int(args.max_poster_mb * 2**20))
     except (OSError, ValueError, OmdbFatalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         summary = build(ids, out, client, posters=not args.no_posters, max_poster_side=args.max_poster_side,
                         min_genre_count=args.min_genre_count, progress=not args.no_progress)
+    except OSError as exc:  # the disk, not the data: every file is written whole or not at all
+        print(f"error: {client.scrub(str(exc))}; files already in {out} are unchanged, answers fetched so far "
+              "are cached", file=sys.stderr)
+        return 1
     finally:
         client.close()
     for line in summary.lines():

@@ -2,7 +2,9 @@
 
 Every answer for a film (found or "not found") is cached as JSON under ``cache_dir``, keyed by the
 IMDb id alone, so a rerun or an interrupted run never asks again. The API key is sent as a query
-parameter and is never written to the cache, to logs or into error messages.
+parameter and is never written to the cache, to logs or into error messages: text that comes back
+from the server is scrubbed of it first (a server may echo it in an error). Posters are streamed and
+cut off past a size limit, so a huge or endless response costs no more than the limit.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ...errors import BuilderError
 
 DEFAULT_URL = "https://www.omdbapi.com/"
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MAX_POSTER_BYTES = 20 * 2**20  # an OMDb poster is ~100 KB; anything this big is not a poster
 
 
 class OmdbFatalError(BuilderError):
@@ -27,7 +30,15 @@ class OmdbFatalError(BuilderError):
 
 
 class _RetriesExhausted(Exception):
-    """Every attempt failed; the message is the last reason."""
+    """Every attempt failed (or one failed that retrying cannot mend); the message is the last reason."""
+
+    def __init__(self, reason: str, tries: int):
+        super().__init__(reason)
+        self.tries = tries
+
+
+class _TooLarge(Exception):
+    """A poster response past the size limit (not retried)."""
 
 
 @dataclass
@@ -56,7 +67,8 @@ class RateLimiter:
 
 class OmdbClient:
     def __init__(self, api_key: str, cache_dir: str | Path, base_url: str = DEFAULT_URL, rate: float = 5.0,
-                 daily_limit: int = 1000, timeout: float = 10.0, retries: int = 4, backoff: float = 1.0):
+                 daily_limit: int = 1000, timeout: float = 10.0, retries: int = 4, backoff: float = 1.0,
+                 max_poster_bytes: int = MAX_POSTER_BYTES):
         if not api_key:
             raise OmdbFatalError("no OMDb API key: pass --api-key or set OMDB_API_KEY "
                                  "(free keys: https://www.omdbapi.com/apikey.aspx)")
@@ -70,7 +82,16 @@ class OmdbClient:
         self.backoff = backoff
         self.http = httpx.Client(timeout=timeout, follow_redirects=True,
                                  headers={"User-Agent": "GenreLens dataset builder"})
+        self.max_poster_bytes = max_poster_bytes
         self.requests_made = 0
+        self.notes: list[str] = []  # things the run's report should say (an unreadable usage file)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the API key (as sent, or URL-encoded) replaced by ``***``."""
+        from urllib.parse import quote, quote_plus
+        for form in {self._key, quote(self._key, safe=""), quote_plus(self._key)}:
+            text = text.replace(form, "***")
+        return text
 
     def close(self) -> None:
         self.http.close()
@@ -81,11 +102,30 @@ class OmdbClient:
 
     def used_today(self) -> int:
         path = self._usage_path()
-        return json.loads(path.read_text())["requests"] if path.is_file() else 0
+        if not path.is_file():
+            return 0
+        try:
+            return int(json.loads(path.read_text())["requests"])
+        except (ValueError, KeyError, TypeError):  # cut short by a crash, or edited by hand
+            # every answer is cached as it arrives: today's cache files are a floor for today's requests
+            today = dt.datetime.now(dt.timezone.utc).date()
+            answers = sum(1 for p in self.cache_dir.glob("tt*.json")
+                          if dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc).date() == today)
+            note = (f"{path.name} was unreadable; counted today's {answers} cached answers as today's requests "
+                    "and rewrote it")
+            if note not in self.notes:
+                self.notes.append(note)
+            self._write_usage(answers)
+            return answers
+
+    def _write_usage(self, requests: int) -> None:
+        tmp = self._usage_path().with_suffix(".tmp")  # renamed into place: a crash never leaves half a file
+        tmp.write_text(json.dumps({"requests": requests}))
+        tmp.replace(self._usage_path())
 
     def _count_request(self) -> None:
         self.requests_made += 1
-        self._usage_path().write_text(json.dumps({"requests": self.used_today() + 1}))
+        self._write_usage(self.used_today() + 1)
 
     # -- lookups ------------------------------------------------------------------------------------
     def _cache_path(self, imdb_id: str) -> Path:
@@ -95,7 +135,11 @@ class OmdbClient:
         path = self._cache_path(imdb_id)
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:  # written by something else or cut short: ask again
+            path.unlink()
+            return None
         if data.get("Response") == "False":
             return OmdbAnswer(imdb_id, None, data.get("Error", "not found"), from_cache=True)
         return OmdbAnswer(imdb_id, data, from_cache=True)
@@ -105,16 +149,19 @@ class OmdbClient:
         hit = self.cached(imdb_id)
         if hit is not None:
             return hit
-        data = self._get({"i": imdb_id, "plot": "full", "r": "json"})
+        text = self.scrub(json.dumps(self._get({"i": imdb_id, "plot": "full", "r": "json"})))
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise OmdbFatalError(f"OMDb answered {imdb_id} with JSON that is not a record")
         if data.get("Response") == "False":
-            error = data.get("Error", "unknown error")
+            error = str(data.get("Error", "unknown error"))
             if "api key" in error.lower() or "limit" in error.lower():
                 raise OmdbFatalError(f"OMDb refused the request: {error}")
             answer = OmdbAnswer(imdb_id, None, error)
         else:
             answer = OmdbAnswer(imdb_id, data)
         tmp = self._cache_path(imdb_id).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
+        tmp.write_text(text)
         tmp.replace(self._cache_path(imdb_id))
         return answer
 
@@ -142,15 +189,30 @@ class OmdbClient:
         try:
             return self._with_retries(send, check).json()
         except _RetriesExhausted as exc:
-            raise OmdbFatalError(f"OMDb kept failing for {params.get('i')}: {exc} after "
-                                 f"{self.retries + 1} tries") from None
+            tries = f"after {exc.tries} tries" if exc.tries > 1 else "(not retried)"
+            raise OmdbFatalError(self.scrub(f"OMDb kept failing for {params.get('i')}: {exc} {tries}")) from None
 
     def download(self, url: str) -> httpx.Response:
-        """GET a poster URL with the same retries (no API key involved)."""
+        """GET a poster URL with the same retries (no API key involved), read up to ``max_poster_bytes``."""
         try:
-            return self._with_retries(lambda: self.http.get(url))
+            return self._with_retries(lambda: self._get_bounded(url))
         except _RetriesExhausted as exc:
-            raise OSError(f"poster download failed: {exc}") from None
+            raise OSError(self.scrub(f"poster download failed: {exc}")) from None
+
+    def _get_bounded(self, url: str) -> httpx.Response:
+        """The response with its body read, refused as soon as it is known to pass the limit."""
+        limit = self.max_poster_bytes
+        with self.http.stream("GET", url) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _TooLarge(f"poster is {int(declared) / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise _TooLarge(f"poster is over the {limit / 2**20:g} MB limit")
+            return httpx.Response(response.status_code, headers=response.headers, content=bytes(body),
+                                  request=response.request)
 
     def _with_retries(self, send: Callable[[], httpx.Response],
                       check: Callable[[httpx.Response], str | None] = lambda r: None) -> httpx.Response:
@@ -165,13 +227,19 @@ class OmdbClient:
             except httpx.TimeoutException:
                 last = "timed out"
                 continue
+            except httpx.TooManyRedirects:
+                raise _RetriesExhausted("redirected in a loop", attempt + 1) from None
             except httpx.TransportError as exc:
                 last = f"network error ({type(exc).__name__})"
                 continue
+            except _TooLarge as exc:
+                raise _RetriesExhausted(str(exc), attempt + 1) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a malformed URL or answer: retrying won't mend it
+                raise _RetriesExhausted(f"unusable request or answer ({type(exc).__name__})", attempt + 1) from None
             if response.status_code in RETRY_STATUS:
                 last = f"HTTP {response.status_code}"
                 continue
             last = check(response) or ""
             if not last:
                 return response
-        raise _RetriesExhausted(last)
+        raise _RetriesExhausted(last, self.retries + 1)
