@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from genre_models.ports import free_port
 
 from .common import BenchResult
 from .lineup import PLOT
@@ -47,12 +48,6 @@ print(json.dumps({"first_prediction_s": times, "peak_rss_gb": rss}))
 
 def subprocess_env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:

@@ -1,18 +1,14 @@
 """Start the real app (build_demo + launch) on a free loopback port, in this process, with tiny models."""
 from __future__ import annotations
 
-import socket
 from contextlib import contextmanager
 
 import app
 from genre_models import ModelPool
+from genre_models.ports import free_port  # noqa: F401 (tests import it from here)
 
 TINY_LINEUP = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bit", "tiny-bert", "tiny-fusion"]
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 @contextmanager
 def running_app(keys=TINY_LINEUP):

@@ -63,6 +63,20 @@ def test_a_broken_extra_model_in_a_config_never_stops_the_others(tiny_models, tm
         unregister_model("broken-bert")
 
 
+def test_a_local_model_folder_that_does_not_load_is_not_called_missing(tiny_models, tmp_path):
+    folder = tmp_path / "half-written-model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert", ')
+    register_model(ModelSpec("cut-text", "hf-text", {"source": str(folder)}, "Cut text"))
+    try:
+        answer = ModelPool().get("cut-text").predict(plot=PLOT)
+        assert answer.status == Status.UNAVAILABLE and answer.summary == "model files unreadable"
+        assert answer.message.startswith(f"Cut text: the model files in {folder} could not be read (")
+        assert "not downloaded" not in answer.message
+    finally:
+        unregister_model("cut-text")
+
+
 def test_fusion_says_which_part_failed_and_why(tiny_models, poster):
     register_model(ModelSpec("ghost-text", "hf-text", {"source": "/nonexistent/folder"}, "Ghost text"))
     register_model(ModelSpec("ghost-fusion", "fusion", {"image_model": "tiny-clip-vit", "text_model": "ghost-text"},

@@ -10,18 +10,13 @@ instead of spawning one.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ..ports import free_port
 
 
 def _rank_device(rank: int) -> torch.device:
@@ -64,4 +59,4 @@ def extract_in_processes(processes: int, specs, key: str, trained: bool, modalit
     if dist.is_available() and dist.is_initialized():  # under torchrun: this process is one rank
         encode_shard(dist.get_rank(), dist.get_world_size(), *args)
         return
-    mp.spawn(_spawned, args=(processes, _free_port(), *args), nprocs=processes, join=True)
+    mp.spawn(_spawned, args=(processes, free_port(), *args), nprocs=processes, join=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -143,6 +144,11 @@ class HFTextFamily(ModelFamily):
             tokenizer = AutoTokenizer.from_pretrained(source)
             model = AutoModel.from_pretrained(source, **settings.model_kwargs)
         except (OSError, ValueError) as exc:  # transformers raises OSError for missing files
+            if Path(source).is_dir():  # the files are here but do not load: "not downloaded" would mislead
+                raise WeightsUnavailableError(
+                    f"{spec.name}: the model files in {source} could not be read ({' '.join(str(exc).split())}). "
+                    f"Fix: replace that folder with a whole transformers model, or point '{spec.key}' at one "
+                    "with --model-config.", summary="model files unreadable", fix=f"check {source}") from exc
             raise missing_weights(spec.key, spec.name, source, str(exc)) from exc
         finally:
             hf_logging.set_verbosity(verbosity)
