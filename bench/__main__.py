@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import shlex
 import sys
@@ -57,16 +56,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         result.print_ratios()
     if args.write:
         command = "python -m bench " + shlex.join(list(sys.argv[1:] if argv is None else argv))
-        lines = ["# Benchmarks", "", f"Command: `{command}` ({datetime.date.today().isoformat()}, "
-                 f"{total / 60:.1f} min in all)", "", f"Machine: {machine()}.", "",
-                 "Full-size architectures run with random weights (they cost what pretrained ones do); "
-                 "MiniLM with its real weights and shipped checkpoint. Ratios are taken within this one "
-                 "run; absolute times move from run to run on a shared machine.", ""]
-        for result in results:
-            lines += result.markdown()
-        Path(args.write).write_text("\n".join(lines))
+        write_report(Path(args.write), results, command, total, partial=set(names) != set(BENCHMARKS))
         print(f"wrote {args.write}")
     return 0
+
+
+def write_report(path: Path, results, command: str, total: float, partial: bool) -> None:
+    """The run as Markdown. A run of some benchmarks replaces only their sections of an existing report,
+    each marked with its own command, so the file always says which run every figure comes from."""
+    import datetime
+
+    from .common import machine
+    today = datetime.date.today().isoformat()
+    header = ["# Benchmarks", "", f"Command: `{command}` ({today}, {total / 60:.1f} min in all)", "",
+              f"Machine: {machine()}.", "",
+              "Full-size architectures run with random weights (they cost what pretrained ones do); MiniLM "
+              "with its real weights and shipped checkpoint. Ratios are taken within one run; absolute times "
+              "move from run to run on a shared machine.", ""]
+    sections = {r.name: r.markdown() for r in results}
+    if partial and path.is_file():
+        head, *chunks = path.read_text().split("\n## ")
+        header = head.split("\n")
+        old = {chunk.split()[0]: ("## " + chunk).rstrip("\n").split("\n") + [""] for chunk in chunks}
+        for name, lines in sections.items():
+            sections[name] = [lines[0], "", f"_This section: `{command}` ({today}, {machine()}); the others come "
+                              "from the command above._", *lines[1:]]
+        sections = {**old, **sections}
+    lines = list(header)
+    for name in [*BENCHMARKS, *sections]:
+        if name in sections:
+            lines += sections.pop(name)
+    path.write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -47,3 +47,23 @@ def test_the_explain_benchmark_calls_the_apps_explain_handler(tiny_models, poste
     assert list(answer["words"]) == ["tiny-bert"] and answer["heatmaps"] == {} and answer["skipped"] == {}
     answer = handler(str(poster), "a ghost haunted the house .", ["tiny-clip-rn"])
     assert answer["heatmaps"]["tiny-clip-rn"]["layer"] == "visual.layer4"
+
+
+def test_a_partial_run_replaces_only_its_sections_and_says_so(tmp_path):
+    from bench.__main__ import write_report
+    report = tmp_path / "benchmarks.md"
+
+    def result(name, value):
+        r = BenchResult(name, seconds=1)
+        r.add("figure", value)
+        return r
+    write_report(report, [result("overhead", "1 ms"), result("zeroshot", "2 ms")], "python -m bench", 60, False)
+    write_report(report, [result("explain", "3 ms"), result("zeroshot", "4 ms")], "python -m bench zeroshot explain",
+                 30, True)
+    text = report.read_text()
+    assert text.startswith("# Benchmarks\n\nCommand: `python -m bench` (")  # the full run's header stays
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## overhead (1 s)", "## zeroshot (1 s)", "## explain (1 s)"]  # in the benchmarks' order
+    assert "| figure | 1 ms |" in text and "| figure | 4 ms |" in text and "| figure | 3 ms |" in text
+    assert "2 ms" not in text
+    assert text.count("_This section: `python -m bench zeroshot explain`") == 2

@@ -233,6 +233,37 @@ def raw_compare(url: str, poster=None, plot="", models=("minilm",), mode="auto",
     raise RawRefusal("the event stream ended without an answer")
 
 
+class PageClient:
+    """The page's own Compare (the ``compare_ui`` event: cards, charts) as the browser sends it, over
+    ``/queue/join`` and the session's event stream; gradio_client cannot call a private event."""
+
+    def __init__(self, url: str):
+        import uuid
+
+        import httpx
+        self.url, self.http = url, httpx.Client(timeout=120)
+        config = self.http.get(url + "config").json()
+        self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "compare_ui")
+        self.session = uuid.uuid4().hex[:11]
+
+    def compare(self, plot: str, models: list[str]) -> list:
+        body = {"data": [None, plot, models, "auto", True, 0.5, 5, ""], "fn_index": self.fn_index,
+                "session_hash": self.session, "event_data": None, "trigger_id": None}
+        joined = self.http.post(self.url + "gradio_api/queue/join", json=body)
+        joined.raise_for_status()
+        event = joined.json()["event_id"]
+        with self.http.stream("GET", self.url + f"gradio_api/queue/data?session_hash={self.session}") as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                message = json.loads(line[6:])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event:
+                    if not message.get("success"):
+                        raise RuntimeError(f"the page's Compare failed: {message.get('output')}")
+                    return message["output"]["data"]
+        raise RuntimeError("the page's event stream ended without an answer")
+
+
 def sane(result) -> str | None:
     """What is wrong with a /compare answer, or None: the shape, finite probabilities, a message per failure."""
     if not isinstance(result, dict) or not isinstance(result.get("models"), dict):
@@ -552,9 +583,22 @@ def memory(report: Report, server: Server, poster: Path, requests: int, warmup: 
     end = server.rss_mb()
     growth = end / start - 1
     limit = 0.05
-    report.add(Row("memory", f"server RSS over {requests:,} requests after {warmup} to warm up "
+    report.add(Row("memory", f"server RSS over {requests:,} /compare requests after {warmup} to warm up "
                    "(half with a poster)", f"growth ≤ {limit:.0%}",
                    f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%})", "ok" if growth <= limit else "CRASH"))
+    page = PageClient(server.url)  # the page's path: cards, bar chart and heatmap rendered per request
+    for _ in range(warmup):
+        page.compare(PLOT, HEALTHY)
+    start = server.rss_mb()
+    for _ in range(requests):
+        outputs = page.compare(PLOT, HEALTHY)
+    end = server.rss_mb()
+    growth = end / start - 1
+    drawn = outputs[1] is not None and outputs[2] is not None  # the bar chart and the heatmap came back
+    report.add(Row("memory", f"server RSS over {requests:,} Compare clicks of the page (charts drawn) after "
+                   f"{warmup} to warm up", f"growth ≤ {limit:.0%}",
+                   f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%}){'' if drawn else '; NO CHART'}",
+                   "ok" if growth <= limit and drawn else "CRASH"))
 
 
 def main(argv: list[str] | None = None) -> int:
