@@ -101,11 +101,12 @@ def test_each_family_declares_inputs_and_capabilities():
     assert get_family("fusion").inputs == ("poster", "plot")
 
 
-@pytest.mark.parametrize("key,layer", [("tiny-bit", "stages"), ("tiny-clip-vit", "ln_1"), ("tiny-clip-rn", "layer4"),
-                                       ("tiny-bert", "word_embeddings")])
+# BiT is pre-activation: its final norm + ReLU, after the last stage, is where activations are non-negative
+@pytest.mark.parametrize("key,layer", [("tiny-bit", "norm"), ("tiny-clip-vit", "visual.transformer.resblocks.1.ln_1"),
+                                       ("tiny-clip-rn", "visual.layer4"), ("tiny-bert", "embeddings.word_embeddings")])
 def test_encoders_name_their_explanation_layers(tiny_models, key, layer):
     predictor = ModelPool().get(key)
     predictor.load()
     (target,) = predictor.encoder.explanation_target_layers()
     names = {id(m): n for n, m in predictor.encoder.model.named_modules()}
-    assert layer in names[id(target)]
+    assert names[id(target)] == layer
