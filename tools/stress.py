@@ -325,9 +325,8 @@ def poster_files(workdir: Path) -> dict[str, Path]:
     return files
 
 
-def bad_inputs(report: Report, url: str, workdir: Path) -> None:
+def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
     client = client_for(url)
-    posters = poster_files(workdir)
     expected_refusals = {"text named .jpg": "not an image PIL can read", "an empty file": "is empty (0 bytes)",
                          "a truncated JPEG": "damaged or truncated",
                          "a 400-megapixel PNG header (decompression bomb)": "over the limit of 50,000,000 pixels",
@@ -480,11 +479,10 @@ def faults(report: Report, url: str, workdir: Path, poster: Path) -> None:
                        f"{'ok' if healthy else 'NOT ok'}", verdict))
 
 
-def kill_and_restart(report: Report, server: Server, heads: Path) -> None:
+def kill_and_restart(report: Report, server: Server, heads: Path, poster: Path) -> None:
     before = folder_digest(heads)
     client = client_for(server.url)
     pool = futures.ThreadPoolExecutor(4)
-    poster = poster_files(server.log.parent)["a good JPEG"]
     pending = [pool.submit(compare, client, poster, PLOT, HEALTHY) for _ in range(24)]
     time.sleep(0.5)
     server.kill9()
@@ -573,36 +571,36 @@ def load(report: Report, url: str, clients: list[int], per_client: int, max_queu
                    after["models"]["minilm"]["status"], "ok" if after["models"]["minilm"]["status"] == "ok" else "CRASH"))
 
 
+def _rss_over(server: Server, request, requests: int, warmup: int):
+    """(RSS after ``warmup`` calls of ``request(i)``, RSS after ``requests`` more, the last answer)."""
+    for i in range(warmup):
+        request(i)
+    before = server.rss_mb()
+    for i in range(requests):
+        answer = request(i)
+    return before, server.rss_mb(), answer
+
+
 def memory(report: Report, server: Server, poster: Path, requests: int, warmup: int, judge: bool = True) -> None:
     """Server RSS after warm-up, then after ``requests`` more. The page path levels off only after about
     200 clicks (matplotlib's rendering leaves heap that glibc keeps), so a short run measures without
     judging: ``judge=False`` reports the figures and leaves the ≤ 5% verdict to the full run."""
-    client = client_for(server.url)
-    for i in range(warmup):
-        compare(client, poster if i % 2 else None, PLOT, HEALTHY)
-    start = server.rss_mb()
-    for i in range(requests):
-        compare(client, poster if i % 2 else None, PLOT, HEALTHY)
-    end = server.rss_mb()
-    growth = end / start - 1
     limit = 0.05
-    report.add(Row("memory", f"server RSS over {requests:,} /compare requests after {warmup} to warm up "
-                   "(half with a poster)", f"growth ≤ {limit:.0%}",
-                   f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%})", "ok" if growth <= limit or not judge else "CRASH"))
+    client = client_for(server.url)
     page = PageClient(server.url)  # the page's path: cards, bar chart and heatmap rendered per request
-    for _ in range(warmup):
-        page.compare(PLOT, HEALTHY)
-    start = server.rss_mb()
-    for _ in range(requests):
-        outputs = page.compare(PLOT, HEALTHY)
-    end = server.rss_mb()
-    growth = end / start - 1
-    drawn = outputs[1] is not None and outputs[2] is not None  # the bar chart and the heatmap came back
-    report.add(Row("memory", f"server RSS over {requests:,} Compare clicks of the page (charts drawn) after "
-                   f"{warmup} to warm up", f"growth ≤ {limit:.0%}",
-                   f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%}){'' if drawn else '; NO CHART'}"
-                   + ("" if judge else "; not judged in a quick run"),
-                   "ok" if drawn and (growth <= limit or not judge) else "CRASH"))
+    paths = {f"{requests:,} /compare requests after {warmup} to warm up (half with a poster)":
+             lambda i: compare(client, poster if i % 2 else None, PLOT, HEALTHY),
+             f"{requests:,} Compare clicks of the page (charts drawn) after {warmup} to warm up":
+             lambda i: page.compare(PLOT, HEALTHY)}
+    for case, request in paths.items():
+        start, end, last = _rss_over(server, request, requests, warmup)
+        growth = end / start - 1
+        # the page's answer must carry the bar chart and the heatmap; /compare's is a dict
+        drawn = isinstance(last, dict) or (last[1] is not None and last[2] is not None)
+        report.add(Row("memory", f"server RSS over {case}", f"growth ≤ {limit:.0%}",
+                       f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%}){'' if drawn else '; NO CHART'}"
+                       + ("" if judge else "; not judged in a quick run"),
+                       "ok" if drawn and (growth <= limit or not judge) else "CRASH"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -621,16 +619,17 @@ def main(argv: list[str] | None = None) -> int:
         max_queue = 8 if args.quick else 32
         server = Server(workdir, config, [*HEALTHY, *BROKEN], max_queue=max_queue)
         with running(server):
-            poster = poster_files(workdir)["a good JPEG"]
+            posters = poster_files(workdir)
+            poster = posters["a good JPEG"]
             report.facts.append(f"app: `python app.py --model-config … --max-queue {max_queue} --max-file-size 2mb`"
                                 f" on 127.0.0.1 (concurrency 2), lineup {', '.join(HEALTHY)} + "
                                 f"{len(BROKEN)} broken models")
-            bad_inputs(report, server.url, workdir)
+            bad_inputs(report, server.url, posters)
             faults(report, server.url, workdir, poster)
             load(report, server.url, [16] if args.quick else [16, 32, 64], 2 if args.quick else 5, max_queue)
             memory(report, server, poster, 100 if args.quick else 2000, 20 if args.quick else 200,
                    judge=not args.quick)
-            kill_and_restart(report, server, workdir / "heads")
+            kill_and_restart(report, server, workdir / "heads", poster)
         if not args.quick:
             kill_training(report, workdir, kills=5)
     seconds = time.perf_counter() - started
