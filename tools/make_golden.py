@@ -1,9 +1,10 @@
-"""Regenerate ``tests/golden/minilm_trained.json``: the shipped MiniLM checkpoint's answers on fixed plots.
+"""Regenerate ``tests/golden/<key>_trained.json``: the shipped plot models' answers on fixed plots.
 
     python tools/make_golden.py
 
-Run it only after deliberately retraining ``checkpoints/minilm``; the golden test exists to fail when
-the head's weights, its thresholds or the inference path change by accident.
+One file for MiniLM and one for the MiniLM + TF-IDF ensemble. Run it only after deliberately retraining
+one of ``checkpoints/minilm``, ``checkpoints/tfidf`` or ``checkpoints/minilm-tfidf``; the golden tests
+exist to fail when weights, thresholds or the inference path change by accident.
 """
 from __future__ import annotations
 
@@ -30,25 +31,31 @@ PLOTS = [
     "A documentary following penguins in Antarctica as they march across the ice to breed.",
     "Cowboys drive cattle across the frontier while outlaws and a corrupt sheriff stand in their way.",
 ]
-GOLDEN = ROOT / "tests" / "golden" / "minilm_trained.json"
+CHECKPOINTS = ROOT / "checkpoints"
+# each golden file and the checkpoint folders whose files it belongs to
+MODELS = {"minilm": ["minilm"], "minilm-tfidf": ["minilm", "tfidf", "minilm-tfidf"]}
+
+
+def golden_path(key: str) -> Path:
+    return ROOT / "tests" / "golden" / f"{key.replace('-', '_')}_trained.json"
 
 
 def main() -> int:
-    predictor = ModelPool().get("minilm")
-    answers = []
-    for plot in PLOTS:
-        pred = predictor.predict(plot=plot, mode="trained")
-        if not pred.ok:
-            print(f"error: {pred.message}", file=sys.stderr)
-            return 1
-        answers.append({"plot": plot, "predicted": pred.predicted,
-                        "probabilities": {g: round(p, 7) for g, p in pred.probabilities.items()}})
-    checkpoint = ROOT / "checkpoints" / "minilm"
-    GOLDEN.write_text(json.dumps({
-        "checkpoint_sha256": {name: file_sha256(checkpoint / name)
-                              for name in ("model.safetensors", "config.json", "backbone.safetensors")},
-        "answers": answers}, indent=1) + "\n")
-    print(f"wrote {GOLDEN.relative_to(ROOT)}")
+    pool = ModelPool()
+    for key, folders in MODELS.items():
+        predictor = pool.get(key)
+        answers = []
+        for plot in PLOTS:
+            pred = predictor.predict(plot=plot, mode="trained")
+            if not pred.ok:
+                print(f"error: {pred.message}", file=sys.stderr)
+                return 1
+            answers.append({"plot": plot, "predicted": pred.predicted,
+                            "probabilities": {g: round(p, 7) for g, p in pred.probabilities.items()}})
+        digests = {str(path.relative_to(CHECKPOINTS)): file_sha256(path) for folder in folders
+                   for path in sorted((CHECKPOINTS / folder).iterdir()) if path.suffix in (".json", ".safetensors")}
+        golden_path(key).write_text(json.dumps({"checkpoint_sha256": digests, "answers": answers}, indent=1) + "\n")
+        print(f"wrote {golden_path(key).relative_to(ROOT)}")
     return 0
 
 

@@ -7,7 +7,7 @@ machine) on a free loopback port, compares the first public-domain example in De
 and writes ``screenshot.png`` (1400 px wide), ``screenshot-phone.png`` (390 px),
 ``screenshot-explain.png`` (the "Why?" view: heatmaps and highlighted plot words, for the genre each
 model ranks first) and ``screenshot-results.png``. What the pictures show is what this machine's app shows: offline, the
-plot model answers and the models without weights are folded into one notice.
+plot models answer and the models without weights are folded into one notice.
 """
 from __future__ import annotations
 

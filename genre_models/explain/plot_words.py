@@ -52,8 +52,13 @@ class WordAttribution:
 
 
 def words_read(predictor: GenrePredictor, words: list[str]) -> int:
-    """How many of ``words`` fall within the model's token limit (the rest are cut before it reads them)."""
-    encoder = predictor.encoder
+    """How many of ``words`` fall within the model's token limit (the rest are cut before it reads them).
+
+    An ensemble reads as far as the member that reads furthest (TF-IDF has no limit)."""
+    parts = getattr(predictor, "parts", None)
+    if isinstance(parts, list):
+        return max(words_read(part, words) for part in parts)
+    encoder = getattr(predictor, "encoder", None)
     tokenizer, limit = getattr(encoder, "tokenizer", None), getattr(encoder, "max_length", None)
     if tokenizer is None or limit is None or not getattr(tokenizer, "is_fast", False):
         return len(words)

@@ -1,4 +1,4 @@
-"""The models GenreLens ships with: the thesis's CNN, three CLIP models, two plot models and fusion."""
+"""The models GenreLens ships with: the thesis's CNN, three CLIP models, four plot models and fusion."""
 from __future__ import annotations
 
 from .registry import ModelSpec, register_model
@@ -28,6 +28,12 @@ DEFAULT_MODELS = (
               "BERT-base (plot)",
               "bert-base-uncased (the thesis plot model), mean-pooled, with a trained genre head.",
               _checkpoint("bert-base")),
+    ModelSpec("tfidf", "tfidf-text", {}, "TF-IDF + LR (plot)",
+              "The plain baseline: word and bigram TF-IDF of the plot, one logistic regression per genre.",
+              _checkpoint("tfidf")),
+    ModelSpec("minilm-tfidf", "ensemble", {"members": ["minilm", "tfidf"]}, "MiniLM + TF-IDF (plot)",
+              "The fine-tuned MiniLM and TF-IDF + LR, their logits averaged with a weight fitted on validation.",
+              _checkpoint("minilm-tfidf")),
     ModelSpec("fusion", "fusion", {"image_model": "clip-vit-l-14", "text_model": "minilm", "image_weight": 0.5},
               "CLIP + plot fusion", "CLIP ViT-L/14 on the poster fused with MiniLM on the plot.",
               _checkpoint("fusion")),

@@ -17,6 +17,7 @@ import torch
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import DataError, GenreLensError
+from ..models.checkpoint import update_config
 from ..models.predictors import TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
 from .baselines import BASELINES, run_baseline
 from .feature_cache import FeatureCache
@@ -60,6 +61,17 @@ def score_split(predictor: GenrePredictor, split: FilmDataset, cache: FeatureCac
         probabilities = predictor.score(plan, {k: torch.from_numpy(x[rows]) for k, x in features.items()})
     return SplitScores(plan.mode, plan.genres, np.flatnonzero(rows), probabilities.numpy(),
                        plan.threshold_vector())
+
+
+def record_test_scores(predictor: GenrePredictor, test: FilmDataset, cache: FeatureCache, genres: Sequence[str],
+                       folder: Path, val_metrics: dict, **feature_options) -> tuple[SplitScores, dict]:
+    """Score the test split with a checkpoint just written to ``folder``, as loaded (the app's path), and
+    record those metrics and ``val_metrics`` in its config.json. Returns the scores and the test metrics."""
+    scores = score_split(predictor, test, cache, TRAINED, genres, **feature_options)
+    metrics = multilabel_metrics(test.labels()[scores.rows], scores.probabilities, scores.thresholds, genres)
+    update_config(folder, metrics={"test": summary(metrics), "validation": summary(val_metrics),
+                                   "test_per_genre": metrics["per_genre"]})
+    return scores, metrics
 
 
 @dataclass

@@ -16,16 +16,19 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import has_checkpoint, save_checkpoint, staged_folder, update_config
-from ..models.predictors import TRAINED, ModelPool, create_predictor
+from ..models.checkpoint import CONFIG_NAME, save_checkpoint, staged_folder
+from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .calibrate import fit_zero_shot
-from .evaluate import score_split
+from .ensemble import fit_ensemble
+from .evaluate import record_test_scores
 from .feature_cache import DEFAULT_CACHE, FeatureCache
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
-from .metrics import multilabel_metrics, summary
+from .sparse import train_tfidf
 
+# families whose models are not a head on backbone features, and the function that trains each
+FAMILY_TRAINERS = {"tfidf-text": train_tfidf, "ensemble": fit_ensemble}
 THESIS_GRID = {"batch_sizes": [32, 64, 128], "lrs": [1e-2, 1e-3, 1e-4], "optimizers": ["sgd", "adam", "adamw"]}
 
 
@@ -73,7 +76,7 @@ class TrainOptions:
 class TrainResult:
     checkpoint_dir: Path
     split_sizes: dict[str, int]
-    head: TrainedHead
+    head: TrainedHead | None  # None for a model that is not a head (TF-IDF, an ensemble's blend)
     test_metrics: dict
     grid_rows: list[dict] | dict = field(default_factory=list)
     seconds: float = 0.0
@@ -88,7 +91,7 @@ def training_target(key: str, out: str | Path | None, options: TrainOptions) -> 
     target = Path(out) if out else spec.checkpoint_dir()
     if target is None:
         raise ConfigError(f"model {key!r} has no checkpoint folder in its spec; pass --out FOLDER")
-    if out is None and has_checkpoint(target) and not options.overwrite:
+    if out is None and (target / CONFIG_NAME).is_file() and not options.overwrite:
         raise ConfigError(f"{target} already holds a trained head for {key}; pass --out FOLDER to write "
                           "the new one elsewhere, or --overwrite to replace it")
     if not 0 < options.layer_decay <= 1:
@@ -112,6 +115,8 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     spec, target = training_target(key, out, options)
     started = time.time()
     pool = pool or ModelPool()
+    if spec.family in FAMILY_TRAINERS:
+        return FAMILY_TRAINERS[spec.family](spec, dataset, target, options, pool, command, log)
     # from the base backbone, never from a head (or fine-tuned backbone) already in its folder
     predictor = create_predictor(with_checkpoint(spec, None), pool)
     predictor.load()
@@ -183,11 +188,8 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         trained = predictor.with_head(staging)
         if trained.checkpoint is None:
             raise ConfigError(f"the checkpoint just written does not load: {trained.head_error}")
-        scores = score_split(trained, splits["test"], cache, TRAINED, genres, **feature_options)
-        test_metrics = multilabel_metrics(splits["test"].labels()[scores.rows], scores.probabilities,
-                                          scores.thresholds, genres)
-        update_config(staging, metrics={"test": summary(test_metrics), "validation": summary(best.val_metrics),
-                                        "test_per_genre": test_metrics["per_genre"]})
+        scores, test_metrics = record_test_scores(trained, splits["test"], cache, genres, staging,
+                                                  best.val_metrics, **feature_options)
     m = test_metrics
     log(f"test ({len(scores.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
         f"{m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, macro AP {m['macro_ap']:.4f}")

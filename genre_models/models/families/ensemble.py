@@ -1,0 +1,156 @@
+"""Ensemble: several trained plot models answering as one.
+
+Each member answers with its own trained head; the ensemble averages their logits with weights
+fitted on the validation split and decides at per-genre thresholds tuned on the blend there
+(``python -m genre_models.train --model <key>``, ``training/ensemble.py``). Its checkpoint is a
+``config.json`` alone (members, weights, genres, thresholds, metrics): it has no tensors of its own.
+The config records each member's weights digest, so a retrained member makes the old blend refuse
+to load instead of answering with weights fitted for another model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ...errors import CheckpointError, ConfigError, GenreLensError, PlanError, WeightsUnavailableError
+from ...genres import resolve_genres
+from ..checkpoint import CONFIG_NAME, HeadCheckpoint
+from ..predictors import TRAINED, FeatureRequest, GenrePredictor, Plan
+from .base import PLOT, Fetch, ModelFamily, register_family
+
+FORMAT = "genrelens-ensemble/1"
+LOGIT_EPS = 1e-7  # probabilities are clipped to [eps, 1 - eps] before the logit
+
+
+@dataclass(frozen=True)
+class EnsembleSettings:
+    """Args:
+        members: keys of two or more trained plot models.
+    """
+
+    members: tuple[str, ...]
+
+    def __post_init__(self):
+        members = self.members
+        if (not isinstance(members, (list, tuple)) or len(members) < 2
+                or not all(isinstance(m, str) and m for m in members) or len(set(members)) != len(members)):
+            raise ConfigError(f"an ensemble needs 'members': two or more different model keys, got {members!r}")
+        object.__setattr__(self, "members", tuple(members))
+
+
+def member_digest(part: GenrePredictor) -> str | None:
+    """What identifies a member's trained weights (its checkpoint's recorded digests)."""
+    config = part.checkpoint.config if part.checkpoint is not None else {}
+    return config.get("finetuned_backbone_sha256", "") + config.get("weights_sha256", "") or None
+
+
+def blend(probabilities: list[torch.Tensor], weights: list[float]) -> torch.Tensor:
+    """sigmoid(sum_i w_i * logit(p_i)): the members' weighted mean in logit space."""
+    logits = sum(w * torch.logit(p.double(), eps=LOGIT_EPS) for w, p in zip(weights, probabilities))
+    return torch.sigmoid(logits).float()
+
+
+class EnsemblePredictor(GenrePredictor):
+    """Answers in trained mode only: each member's trained answer, blended."""
+
+    def __init__(self, spec, parts: list[GenrePredictor], device=None):
+        super().__init__(spec, device)
+        inputs = {part.spec.family_impl.inputs for part in parts}
+        if len(inputs) != 1 or inputs != {spec.family_impl.inputs}:
+            raise ConfigError(f"ensemble {spec.key!r}: every member must read {', '.join(spec.family_impl.inputs)} "
+                              f"alone; got {', '.join(p.key for p in parts)}")
+        self.parts = parts
+        self.weights: list[float] = []
+
+    @property
+    def random_weights(self) -> bool:
+        return any(part.random_weights for part in self.parts)
+
+    def _load(self) -> None:
+        failed = []
+        for part in self.parts:
+            try:
+                part.load()
+            except WeightsUnavailableError as exc:
+                failed.append((part, exc))
+        if failed:
+            raise WeightsUnavailableError(
+                f"{self.name} needs all of its members: " + "; ".join(f"{p.name} is unavailable ({e})" for p, e in failed),
+                summary="; ".join(f"needs {p.name}: {e.summary or 'unavailable'}" for p, e in failed),
+                fix=" && ".join(e.fix for _, e in failed if e.fix))
+        directory = self.spec.checkpoint_dir()
+        if directory is None or not (Path(directory) / CONFIG_NAME).is_file():
+            return  # plan() says how to fit one
+        try:
+            self.checkpoint, self.weights = self._read_blend(Path(directory))
+        except CheckpointError as exc:
+            self.head_error = str(exc)
+
+    def _read_blend(self, directory: Path) -> tuple[HeadCheckpoint, list[float]]:
+        path = directory / CONFIG_NAME
+        try:
+            config = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise CheckpointError(f"{path} is not an ensemble's blend ({FORMAT})")
+        members = [part.key for part in self.parts]
+        if config.get("members") != members:
+            raise CheckpointError(f"the blend in {directory.name} was fitted for {config.get('members')}, "
+                                  f"not {members}")
+        weights = config.get("weights")
+        if (not isinstance(weights, list) or len(weights) != len(members)
+                or not all(isinstance(w, (int, float)) and w >= 0 for w in weights) or not sum(weights) > 0):
+            raise CheckpointError(f"{path}: 'weights' must be {len(members)} non-negative numbers, got {weights!r}")
+        try:
+            genres = resolve_genres(config["genres"])
+            [float(config["thresholds"][g]) for g in genres]
+        except (GenreLensError, KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: genres or thresholds unusable ({exc})") from None
+        for part in self.parts:
+            recorded = config.get("member_digests", {}).get(part.key)
+            if recorded != member_digest(part):
+                raise CheckpointError(f"the blend was fitted on other weights of {part.name} (retrained since?); "
+                                      f"fit it again: `{self.train_command()}`")
+        return HeadCheckpoint(head=None, config=config), [float(w) for w in weights]
+
+    def backbone_identity(self) -> dict:
+        return {"family": self.spec.family, "members": {p.key: p.backbone_identity() for p in self.parts}}
+
+    def plan(self, genres=None, mode: str = "auto", threshold: float | None = None) -> Plan:
+        plan = super().plan(genres, mode, threshold)  # trained only: an ensemble has no zero-shot mode
+        for part in self.parts:
+            try:
+                plan.parts[part.key] = part.plan(plan.genres, TRAINED)
+            except GenreLensError as exc:
+                raise PlanError(f"{self.name}: its member {part.name} cannot answer ({exc})") from exc
+        return plan
+
+    def head_feature_requests(self) -> list[FeatureRequest]:
+        return [r for part in self.parts for r in part.head_feature_requests()]
+
+    def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
+        return [r for part in self.parts for r in part.feature_requests(plan.parts[part.key])]
+
+    def score(self, plan: Plan, features) -> torch.Tensor:
+        return blend([part.score(plan.parts[part.key], features) for part in self.parts], self.weights)
+
+
+class EnsembleFamily(ModelFamily):
+    name = "ensemble"
+    settings_type = EnsembleSettings
+    inputs = (PLOT,)
+
+    def download_plan(self, spec) -> list[Fetch]:
+        from ..registry import get_model_spec
+        parts = [get_model_spec(key) for key in spec.settings.members]
+        return [fetch for part in parts for fetch in part.family_impl.download_plan(part)]
+
+    def create_predictor(self, spec, pool, device) -> EnsemblePredictor:
+        return EnsemblePredictor(spec, [pool.get(key) for key in spec.settings.members], device)
+
+
+register_family(EnsembleFamily())

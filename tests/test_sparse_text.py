@@ -1,0 +1,104 @@
+"""The TF-IDF + logistic regression model: sklearn's answers, saved without pickle, checked on load."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+
+from genre_models.errors import CheckpointError
+from genre_models.files import file_sha256
+from genre_models.models.sparse_text import VECTORIZER, TfidfLogReg
+
+WORDS = {"Horror": "ghost haunted house scream", "Romance": "love kiss wedding heart",
+         "Comedy": "joke laugh prank funny"}
+GENRES = ["Horror", "Romance", "Comedy", "Western"]  # no film is a Western
+
+
+def corpus(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    texts, labels = [], np.zeros((n, len(GENRES)), dtype=int)
+    for i in range(n):
+        picked = rng.choice(3, size=int(rng.integers(1, 3)), replace=False)
+        labels[i, picked] = 1
+        words = " ".join(WORDS[GENRES[j]] for j in picked).split()
+        texts.append(" ".join(rng.permutation(words + ["people", "town", f"day{i % 7}"])))
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    texts, labels = corpus()
+    return TfidfLogReg.fit(texts, labels, GENRES, n_jobs=1), texts, labels
+
+
+@pytest.mark.filterwarnings("ignore:Label not 3 is present")  # the reference's constant Western classifier
+def test_answers_are_sklearns_one_vs_rest_logistic_regression(fitted):
+    model, texts, labels = fitted
+    vectorizer = TfidfVectorizer(**{**VECTORIZER, "ngram_range": tuple(VECTORIZER["ngram_range"])})
+    x = vectorizer.fit_transform(texts)
+    reference = OneVsRestClassifier(LogisticRegression(C=4.0, max_iter=2000)).fit(x, labels)
+    new = ["a ghost in the house", "they fall in love at a wedding", "a funny prank"]
+    expected = reference.predict_proba(vectorizer.transform(new))
+    np.testing.assert_allclose(model.probabilities(new), expected, atol=1e-6)
+    top = model.probabilities(new)[:, :3].argmax(axis=1)
+    assert top.tolist() == [0, 1, 2]
+
+
+def test_a_genre_no_training_film_has_is_never_predicted(fitted):
+    model, _, _ = fitted
+    assert (model.probabilities(["a ghost", "a cowboy on a horse"])[:, 3] < 1e-9).all()
+
+
+def test_saved_and_loaded_it_answers_the_same(fitted, tmp_path):
+    model, texts, _ = fitted
+    thresholds = {"Horror": 0.3, "Romance": 0.4, "Comedy": 0.5, "Western": 0.5}
+    model.save(tmp_path, thresholds, model_key="t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors", "vocabulary.json"]
+    loaded = TfidfLogReg.load(tmp_path)
+    assert loaded.genres == tuple(GENRES) and loaded.config["thresholds"] == thresholds
+    assert loaded.config["model_key"] == "t"
+    np.testing.assert_array_equal(loaded.probabilities(texts + ["unseen words only"]),
+                                  model.probabilities(texts + ["unseen words only"]))
+
+
+def _saved(model, folder):
+    model.save(folder, {g: 0.5 for g in GENRES})
+    return folder
+
+
+def test_an_altered_weights_file_is_refused(fitted, tmp_path):
+    folder = _saved(fitted[0], tmp_path)
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-3] ^= 0xFF
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="model.safetensors does not match the sha256"):
+        TfidfLogReg.load(folder)
+
+
+def test_missing_and_foreign_files_are_refused(fitted, tmp_path):
+    folder = _saved(fitted[0], tmp_path / "a")
+    (folder / "vocabulary.json").unlink()
+    with pytest.raises(CheckpointError, match="no vocabulary.json in"):
+        TfidfLogReg.load(folder)
+    with pytest.raises(CheckpointError, match="no config.json in"):
+        TfidfLogReg.load(tmp_path / "nothing")
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "config.json").write_text(json.dumps({"format": "genrelens-head/1"}))
+    with pytest.raises(CheckpointError, match="is not a TF-IDF model"):
+        TfidfLogReg.load(head)
+
+
+def test_a_vocabulary_of_another_size_is_refused(fitted, tmp_path):
+    folder = _saved(fitted[0], tmp_path)
+    terms = json.loads((folder / "vocabulary.json").read_text())
+    (folder / "vocabulary.json").write_text(json.dumps(terms[:-1]))
+    config = json.loads((folder / "config.json").read_text())
+    config["vocabulary_sha256"] = file_sha256(folder / "vocabulary.json")  # consistent digests, wrong shapes
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=f"{len(terms) - 1} terms and 4 genres, but tensors of shapes"):
+        TfidfLogReg.load(folder)
