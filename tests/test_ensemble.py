@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 
-from conftest import registered
+from conftest import registered, tiny_specs
 from films import write_films_csv
 from genre_models import ModelPool, Status
 from genre_models import evaluate as evaluate_cli
 from genre_models import train as train_cli
+from genre_models.data.films import load_dataset, split_dataset
 from genre_models.errors import ConfigError
 from genre_models.explain.plot_words import explain_plot
 from genre_models.models.families.ensemble import blend
@@ -44,20 +46,42 @@ def test_members_must_be_two_different_keys():
             ModelSpec("e", "ensemble", {"members": members})
 
 
-@pytest.fixture
-def ensemble(tiny_models, tmp_path):
-    """tiny-bert (trained here) + a TF-IDF model, blended as tiny-ens; returns (films CSV, cache dir)."""
-    folder = tmp_path / "checkpoints"
-    specs = [ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder / "tiny-tfidf")),
-             ModelSpec("tiny-ens", "ensemble", {"members": ["tiny-bert", "tiny-tfidf"]}, "Tiny ensemble",
-                       checkpoint=str(folder / "tiny-ens"))]
-    films = write_films_csv(tmp_path / "data", n=80)
-    with registered(specs):
-        yield films, tmp_path / "cache"
+def _ensemble_specs(folder):
+    return [ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder / "tiny-tfidf")),
+            ModelSpec("tiny-ens", "ensemble", {"members": ["tiny-bert", "tiny-tfidf"]}, "Tiny ensemble",
+                      checkpoint=str(folder / "tiny-ens"))]
 
 
 def _train(films, cache, key, *extra):
     return train_cli.main(["--data", str(films), "--model", key, "--cache-dir", str(cache), *FAST, *extra])
+
+
+@pytest.fixture
+def ensemble(tiny_models, tmp_path):
+    """tiny-bert + a TF-IDF model, blended as tiny-ens, none trained yet; returns (films CSV, cache dir)."""
+    films = write_films_csv(tmp_path / "data", n=80)
+    with registered(_ensemble_specs(tmp_path / "checkpoints")):
+        yield films, tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def trained_once(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
+    """A folder with the films, the three models trained on them and their feature cache (trained once)."""
+    root = tmp_path_factory.mktemp("ensemble-trained")
+    films = write_films_csv(root / "data", n=80)
+    with registered(tiny_specs(root / "checkpoints", tiny_bert_dir) + _ensemble_specs(root / "checkpoints")):
+        for key in ("tiny-bert", "tiny-tfidf", "tiny-ens"):
+            assert _train(films, root / "cache", key) == 0
+    return root
+
+
+@pytest.fixture
+def trained(trained_once, tiny_models, tmp_path):
+    """The same, trained: a copy of ``trained_once`` this test may change."""
+    for name in ("data", "checkpoints", "cache"):
+        shutil.copytree(trained_once / name, tmp_path / name, dirs_exist_ok=True)
+    with registered(_ensemble_specs(tmp_path / "checkpoints")):
+        yield tmp_path / "data" / "films.csv", tmp_path / "cache"
 
 
 def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, capsys):
@@ -76,9 +100,20 @@ def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, caps
     printed = capsys.readouterr().out
     assert "val micro-F1 alone: tiny-bert" in printed and "blended (tiny-bert" in printed
     config = json.loads((ensemble[0].parent.parent / "checkpoints" / "tiny-ens" / "config.json").read_text())
-    best = max(config["training"]["grid"], key=lambda r: r["val_micro_f1"])
+    grid = config["training"]["grid"]
+    best = max(grid, key=lambda r: r["val_micro_f1"])
     assert config["weights"] == best["weights"] and sum(config["weights"]) == pytest.approx(1.0)
-    assert len(config["training"]["grid"]) == 21
+    assert len(grid) == 21 and all(set(r) == {"weights", "val_micro_f1", "val_macro_ap"} for r in grid)
+    assert config["metrics"]["validation"]["micro_f1"] == pytest.approx(best["val_micro_f1"])
+    assert config["metrics"]["validation"]["macro_ap"] == pytest.approx(best["val_macro_ap"])
+    # the log's "alone" figures are the grid's one-hot rows
+    alone = printed.split("val micro-F1 alone: ")[1].split(";")[0].split(", ")
+    assert alone == [f"{key} {grid[0 if key == 'tiny-bert' else -1]['val_micro_f1']:.4f}"
+                     for key in ("tiny-bert", "tiny-tfidf")]
+    splits = split_dataset(load_dataset(films))
+    assert config["data"]["split_seed"] == 0 and config["members"] == ["tiny-bert", "tiny-tfidf"]
+    assert [config["data"][f"{part}_rows"] for part in ("train", "val", "test")] == \
+        [len(splits[part]) for part in ("train", "val", "test")]
 
     pool = ModelPool()  # loads what was just written
     answer = pool.get("tiny-ens").predict(plot=PLOT)
@@ -105,10 +140,9 @@ def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, caps
     assert "[tiny-ens] zero-shot: not evaluated: Tiny ensemble has no zero-shot mode" in capsys.readouterr().out
 
 
-def test_a_retrained_member_makes_the_old_blend_refuse(ensemble, capsys):
-    films, cache = ensemble
-    for key in ("tiny-bert", "tiny-tfidf", "tiny-ens"):
-        assert _train(films, cache, key) == 0
+def test_a_retrained_member_makes_the_old_blend_refuse(trained, capsys):
+    films, cache = trained
+    assert ModelPool().get("tiny-ens").predict(plot=PLOT).status is Status.OK
     assert _train(films, cache, "tiny-tfidf") == 2  # the folder holds one already
     assert "pass --out FOLDER" in capsys.readouterr().err
     assert _train(films, cache, "tiny-tfidf", "--split-seed", "1", "--overwrite") == 0
@@ -121,9 +155,37 @@ def test_a_retrained_member_makes_the_old_blend_refuse(ensemble, capsys):
 def test_no_zero_shot_and_no_foreign_genres(ensemble):
     films, cache = ensemble
     for key in ("tiny-bert", "tiny-tfidf", "tiny-ens"):
-        assert _train(films, cache, key) == 0
+        assert _train(films, cache, key, "--split-seed", "1") == 0
+    config = json.loads((films.parent.parent / "checkpoints" / "tiny-ens" / "config.json").read_text())
+    splits = split_dataset(load_dataset(films), seed=1)
+    assert config["data"]["split_seed"] == 1 and config["data"]["val_rows"] == len(splits["val"])
+    assert config["data"]["test_rows"] == len(splits["test"]) != len(split_dataset(load_dataset(films))["test"])
     predictor = ModelPool().get("tiny-ens")
     zero = predictor.predict(plot=PLOT, mode="zero-shot")
     assert zero.status is Status.UNAVAILABLE and "Tiny ensemble has no zero-shot mode" in zero.message
     custom = predictor.predict(plot=PLOT, genres=["Zombie"])
     assert custom.status is not Status.OK and "does not know Zombie" in custom.message
+
+
+def test_a_damaged_blend_is_refused_with_its_reason(trained):
+    films, _ = trained
+    path = films.parent.parent / "checkpoints" / "tiny-ens" / "config.json"
+    good = json.loads(path.read_text())
+    damages = {
+        "is not valid JSON": "{not json",
+        "is not an ensemble's blend": json.dumps({**good, "format": "genrelens-head/1"}),
+        "was fitted for ['tiny-tfidf', 'tiny-bert'], not ['tiny-bert', 'tiny-tfidf']":
+            json.dumps({**good, "members": ["tiny-tfidf", "tiny-bert"]}),
+        "'weights' must be 2 non-negative numbers, got [1.0]": json.dumps({**good, "weights": [1.0]}),
+        "'weights' must be 2 non-negative numbers, got [1.5, -0.5]": json.dumps({**good, "weights": [1.5, -0.5]}),
+        "'weights' must be 2 non-negative numbers, got [0, 0]": json.dumps({**good, "weights": [0, 0]}),
+        "genres or thresholds unusable": json.dumps({**good, "thresholds": {}}),
+        "genres or thresholds unusable (": json.dumps({**good, "genres": ["Spaghetti"]}),
+    }
+    for reason, text in damages.items():
+        path.write_text(text)
+        answer = ModelPool().get("tiny-ens").predict(plot=PLOT)
+        assert answer.status is Status.UNAVAILABLE and reason in answer.message, (reason, answer.message)
+        assert "python -m genre_models.train --model tiny-ens" in answer.message
+    path.write_text(json.dumps(good))
+    assert ModelPool().get("tiny-ens").predict(plot=PLOT).status is Status.OK

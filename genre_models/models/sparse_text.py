@@ -70,7 +70,7 @@ class TfidfLogReg:
         for j, estimator in enumerate(model.estimators_):
             if hasattr(estimator, "coef_"):
                 weight[j], bias[j] = estimator.coef_[0], estimator.intercept_[0]
-            else:  # constant: always (or, with every film positive, never) absent
+            else:  # sklearn's constant classifier: the genre is in every training film (p = 1) or in none (p = 0)
                 bias[j] = 30.0 if estimator.predict_proba(x[:1])[0, 1] > 0.5 else -30.0
         return cls(tuple(genres), vectorizer, weight, bias, {"C": C, "vectorizer": VECTORIZER})
 

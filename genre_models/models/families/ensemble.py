@@ -106,8 +106,8 @@ class EnsemblePredictor(GenrePredictor):
                 or not all(isinstance(w, (int, float)) and w >= 0 for w in weights) or not sum(weights) > 0):
             raise CheckpointError(f"{path}: 'weights' must be {len(members)} non-negative numbers, got {weights!r}")
         try:
-            genres = resolve_genres(config["genres"])
-            [float(config["thresholds"][g]) for g in genres]
+            for genre in resolve_genres(config["genres"]):
+                float(config["thresholds"][genre])
         except (GenreLensError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path}: genres or thresholds unusable ({exc})") from None
         for part in self.parts:
