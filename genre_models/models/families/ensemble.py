@@ -121,7 +121,14 @@ class EnsemblePredictor(GenrePredictor):
         return {"family": self.spec.family, "members": {p.key: p.backbone_identity() for p in self.parts}}
 
     def plan(self, genres=None, mode: str = "auto", threshold: float | None = None) -> Plan:
-        plan = super().plan(genres, mode, threshold)  # trained only: an ensemble has no zero-shot mode
+        try:
+            plan = super().plan(genres, mode, threshold)  # trained only: an ensemble has no zero-shot mode
+        except PlanError as exc:
+            zero_shot = [part.name for part in self.parts if part.spec.zero_shot]
+            if not zero_shot or self.checkpoint is None:
+                raise
+            raise PlanError(f"{exc}. For other genres or zero-shot, ask {' or '.join(zero_shot)} on its own",
+                            summary=exc.summary, fix=exc.fix) from exc
         for part in self.parts:
             try:
                 plan.parts[part.key] = part.plan(plan.genres, TRAINED)
