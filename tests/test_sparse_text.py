@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -56,11 +57,14 @@ def test_a_genre_no_training_film_has_is_never_predicted(fitted):
 def test_saved_and_loaded_it_answers_the_same(fitted, tmp_path):
     model, texts, _ = fitted
     thresholds = {"Horror": 0.3, "Romance": 0.4, "Comedy": 0.5, "Western": 0.5}
-    model.save(tmp_path, thresholds, model_key="t")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors", "vocabulary.json"]
-    loaded = TfidfLogReg.load(tmp_path)
+    folder = tmp_path / "new" / "tfidf"  # made, parents too
+    model.save(folder, thresholds, model_key="t")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors", "vocabulary.json"]
+    loaded = TfidfLogReg.load(folder)
     assert loaded.genres == tuple(GENRES) and loaded.config["thresholds"] == thresholds
-    assert loaded.config["model_key"] == "t"
+    assert loaded.config["model_key"] == "t" and loaded.config["format"] == "genrelens-tfidf/1"
+    assert loaded.config["C"] == 4.0 and loaded.config["vectorizer"] == VECTORIZER
+    assert loaded.config["vocabulary_size"] == loaded.vocabulary_size == len(model.vectorizer.vocabulary_)
     np.testing.assert_array_equal(loaded.probabilities(texts + ["unseen words only"]),
                                   model.probabilities(texts + ["unseen words only"]))
 
@@ -102,3 +106,15 @@ def test_a_vocabulary_of_another_size_is_refused(fitted, tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match=f"{len(terms) - 1} terms and 4 genres, but tensors of shapes"):
         TfidfLogReg.load(folder)
+
+
+def test_genres_in_no_film_or_in_every_film_are_handled_without_a_warning():
+    texts, labels = corpus(n=20, seed=1)
+    labels = np.column_stack([labels, np.ones(len(texts), dtype=int)])  # every film is a Drama
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn says "Label (not) N is present in all training examples"
+        model = TfidfLogReg.fit(texts, labels, GENRES + ["Drama"], n_jobs=1)
+    assert model.bias[3] == -30.0 and model.bias[4] == 30.0 and not model.weight[3:].any()
+    probabilities = model.probabilities(["a cowboy", "a ghost"])
+    assert (probabilities[:, 3] < 1e-9).all() and (probabilities[:, 4] > 1 - 1e-9).all()
+    assert model.weight.dtype == model.bias.dtype == np.float32  # 18 x 100k weights: not float64

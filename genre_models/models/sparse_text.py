@@ -62,8 +62,8 @@ class TfidfLogReg:
 
         vectorizer = _vectorizer(VECTORIZER)
         x = vectorizer.fit_transform(texts)
-        with warnings.catch_warnings():  # a genre absent from training gets a constant classifier, handled below
-            warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+        with warnings.catch_warnings():  # a genre in no training film (or in all) gets a constant classifier, below
+            warnings.filterwarnings("ignore", message="Label (not )?[0-9]+ is present in all training examples")
             model = OneVsRestClassifier(LogisticRegression(C=C, max_iter=2000), n_jobs=n_jobs).fit(x, labels)
         weight = np.zeros((len(genres), x.shape[1]), dtype=np.float32)
         bias = np.zeros(len(genres), dtype=np.float32)

@@ -117,9 +117,6 @@ class EnsemblePredictor(GenrePredictor):
                                       f"fit it again: `{self.train_command()}`")
         return HeadCheckpoint(head=None, config=config), [float(w) for w in weights]
 
-    def backbone_identity(self) -> dict:
-        return {"family": self.spec.family, "members": {p.key: p.backbone_identity() for p in self.parts}}
-
     def plan(self, genres=None, mode: str = "auto", threshold: float | None = None) -> Plan:
         try:
             plan = super().plan(genres, mode, threshold)  # trained only: an ensemble has no zero-shot mode
