@@ -37,10 +37,12 @@ def test_blend_is_a_weighted_mean_of_logits():
     assert torch.allclose(blend([p, 1 - p], [0.5, 0.5]), torch.full_like(p, 0.5))
     expected = torch.sigmoid(0.25 * torch.logit(p) + 0.75 * torch.logit(q))
     assert torch.allclose(blend([p, q], [0.25, 0.75]), expected, atol=1e-6)
-    assert torch.isfinite(blend([torch.tensor([[0.0, 1.0]]), q], [0.5, 0.5])).all()  # clipped, not infinite
+    certain = blend([torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])], [0.5, 0.5])  # -inf + inf without clipping
+    assert torch.allclose(certain, torch.tensor([[0.5, 1.0]]))
 
 
 def test_members_must_be_two_different_keys():
+    assert ModelSpec("e", "ensemble", {"members": ["a", "b"]}).settings.members == ("a", "b")  # hashable
     for members in (["a"], ["a", "a"], "ab", ["a", ""]):
         with pytest.raises(ConfigError, match="two or more different model keys"):
             ModelSpec("e", "ensemble", {"members": members})
@@ -92,6 +94,7 @@ def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, caps
     assert refused.status is Status.UNAVAILABLE
     assert "Tiny ensemble needs all of its members" in refused.message and "Tiny TF-IDF" in refused.message
     assert "python -m genre_models.train --model tiny-tfidf" in refused.fix
+    assert refused.summary == "needs Tiny TF-IDF: not trained (nothing to download; it trains in minutes)"
     assert _train(films, cache, "tiny-ens") == 2  # a member without a trained model
     assert "Tiny BERT has none" in capsys.readouterr().err
 
@@ -184,14 +187,17 @@ def test_a_damaged_blend_is_refused_with_its_reason(trained):
         "'weights' must be 2 non-negative numbers, got [0, 0]": json.dumps({**good, "weights": [0, 0]}),
         "genres or thresholds unusable": json.dumps({**good, "thresholds": {}}),
         "genres or thresholds unusable (": json.dumps({**good, "genres": ["Spaghetti"]}),
+        "the blend was fitted on other weights of Tiny BERT":
+            json.dumps({k: v for k, v in good.items() if k != "member_digests"}),
     }
     for reason, text in damages.items():
         path.write_text(text)
         answer = ModelPool().get("tiny-ens").predict(plot=PLOT)
         assert answer.status is Status.UNAVAILABLE and reason in answer.message, (reason, answer.message)
         assert "python -m genre_models.train --model tiny-ens" in answer.message
-    path.write_text(json.dumps(good))
-    assert ModelPool().get("tiny-ens").predict(plot=PLOT).status is Status.OK
+    path.write_text(json.dumps({**good, "weights": [1, 0]}))  # a member may weigh nothing
+    assert ModelPool().get("tiny-ens").predict(plot=PLOT).probabilities == \
+        pytest.approx(ModelPool().get("tiny-bert").predict(plot=PLOT).probabilities, abs=1e-6)
 
 
 def test_the_shipped_plot_ensemble_downloads_what_its_members_need():
@@ -213,9 +219,17 @@ def test_member_digest_covers_a_fine_tuned_backbone_and_the_head():
     assert member_digest(member({})) is None and member_digest(member(None)) is None
 
 
-@pytest.mark.parametrize("members", [["tiny-clip-vit", "tiny-bert"], ["tiny-bert", "tiny-fusion"]])
+@pytest.mark.parametrize("members", [["tiny-clip-vit", "tiny-bert"], ["tiny-bert", "tiny-fusion"],
+                                     ["tiny-clip-vit", "tiny-clip-rn"]])
 def test_every_member_must_read_the_plot_alone(tiny_models, members):
     with registered([ModelSpec("tiny-mixed", "ensemble", {"members": members})]):
         with pytest.raises(ConfigError) as info:
             ModelPool().get("tiny-mixed")
     assert str(info.value) == f"ensemble 'tiny-mixed': every member must read plot alone; got {', '.join(members)}"
+
+
+def test_an_ensemble_without_a_checkpoint_folder_says_how_to_fit_one(trained):
+    with registered([ModelSpec("tiny-bare", "ensemble", {"members": ["tiny-bert", "tiny-tfidf"]}, "Bare")]):
+        answer = ModelPool().get("tiny-bare").predict(plot=PLOT)
+    assert answer.status is Status.UNAVAILABLE and "Bare: no trained genre head" in answer.message
+    assert answer.fix == "python -m genre_models.train --model tiny-bare --data movies.csv"

@@ -79,8 +79,10 @@ def test_an_altered_weights_file_is_refused(fitted, tmp_path):
     data = bytearray((folder / "model.safetensors").read_bytes())
     data[-3] ^= 0xFF
     (folder / "model.safetensors").write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match="model.safetensors does not match the sha256"):
+    with pytest.raises(CheckpointError) as info:
         TfidfLogReg.load(folder)
+    assert str(info.value) == (f"{folder / 'model.safetensors'} does not match the sha256 its config.json records: "
+                               "the file is corrupt or was replaced; train it again or restore it")
 
 
 def test_missing_and_foreign_files_are_refused(fitted, tmp_path):
@@ -95,6 +97,18 @@ def test_missing_and_foreign_files_are_refused(fitted, tmp_path):
     (head / "config.json").write_text(json.dumps({"format": "genrelens-head/1"}))
     with pytest.raises(CheckpointError, match="is not a TF-IDF model"):
         TfidfLogReg.load(head)
+    (head / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=f"^{head / 'config.json'} is not valid JSON: Expecting"):
+        TfidfLogReg.load(head)
+
+
+def test_a_config_missing_a_field_is_refused(fitted, tmp_path):
+    folder = _saved(fitted[0], tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    del config["thresholds"]["Comedy"]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=f"^TF-IDF model in {folder} is incomplete: KeyError\\('Comedy'\\)$"):
+        TfidfLogReg.load(folder)
 
 
 def test_a_vocabulary_of_another_size_is_refused(fitted, tmp_path):

@@ -36,11 +36,9 @@ DEFAULT_C = 4.0
 
 
 def _vectorizer(settings: dict[str, Any], vocabulary: dict[str, int] | None = None):
+    """sklearn's vectorizer with these settings; given a vocabulary, sklearn ignores min_df and max_features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    options = {**settings, "ngram_range": tuple(settings["ngram_range"])}
-    if vocabulary is not None:  # min_df and max_features chose the vocabulary at fit time
-        options = {k: v for k, v in options.items() if k not in ("min_df", "max_features")}
-    return TfidfVectorizer(vocabulary=vocabulary, **options)
+    return TfidfVectorizer(vocabulary=vocabulary, **{**settings, "ngram_range": tuple(settings["ngram_range"])})
 
 
 @dataclass
