@@ -94,7 +94,7 @@ def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, caps
     assert refused.status is Status.UNAVAILABLE
     assert "Tiny ensemble needs all of its members" in refused.message and "Tiny TF-IDF" in refused.message
     assert "python -m genre_models.train --model tiny-tfidf" in refused.fix
-    assert refused.summary == "needs Tiny TF-IDF: not trained (nothing to download; it trains in minutes)"
+    assert refused.summary == "needs Tiny TF-IDF: not trained (nothing to download; it trains in under a minute)"
     assert _train(films, cache, "tiny-ens") == 2  # a member without a trained model
     assert "Tiny BERT has none" in capsys.readouterr().err
 

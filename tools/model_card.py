@@ -100,7 +100,7 @@ def _tfidf_sections(config: dict, machine: str) -> list[str]:
              "sparse_text.py`).", ""]
     lines += _data_lines(config["data"])
     return lines + ["## Training", "", f"```\n{training['command']}\n```", "",
-                    f"It took {training['seconds']:.0f} s, test scoring included{'; ' + machine if machine else ''}.",
+                    f"Fitting and tuning the thresholds took {training['seconds']:.0f} s{'; ' + machine if machine else ''}.",
                     ""]
 
 

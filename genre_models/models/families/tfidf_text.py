@@ -43,7 +43,7 @@ class TfidfPredictor(BackbonePredictor):
         directory = self.spec.checkpoint_dir()
         if not is_saved_model(directory):
             raise WeightsUnavailableError(self.no_head_message(), fix=self.train_command(),
-                                          summary="not trained (nothing to download; it trains in minutes)")
+                                          summary="not trained (nothing to download; it trains in under a minute)")
         model = TfidfLogReg.load(directory)  # a CheckpointError becomes "could not be loaded" in load()
         self.encoder = self.trained_encoder = TfidfEncoder(model)
         self.checkpoint = HeadCheckpoint(head=None, config=model.config)
