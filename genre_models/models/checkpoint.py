@@ -91,9 +91,13 @@ def read_config(directory: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
 
 
+def has_config(directory: str | Path | None) -> bool:
+    """Whether ``directory`` holds a config.json: some trained model is there (a head, TF-IDF, a blend)."""
+    return directory is not None and (Path(directory) / CONFIG_NAME).is_file()
+
+
 def has_checkpoint(directory: str | Path | None) -> bool:
-    return directory is not None and (Path(directory) / WEIGHTS_NAME).is_file() and \
-        (Path(directory) / CONFIG_NAME).is_file()
+    return has_config(directory) and (Path(directory) / WEIGHTS_NAME).is_file()
 
 
 def load_checkpoint(directory: str | Path, embedding_dim: int | None = None,

@@ -146,7 +146,3 @@ class TfidfLogReg:
         vectorizer.idf_ = idf
         return cls(tuple(genres), vectorizer, weight, bias, config)
 
-
-def is_saved_model(directory: str | Path | None) -> bool:
-    """Whether ``directory`` holds a TF-IDF model's config.json (its other files are checked on load)."""
-    return directory is not None and (Path(directory) / CONFIG_NAME).is_file()

@@ -25,6 +25,7 @@ from ..models.registry import ModelSpec, with_checkpoint
 from .evaluate import record_test_scores, score_split
 from .feature_cache import FeatureCache
 from .fit import selection_score
+from .result import TrainResult, data_record
 
 WEIGHT_STEPS = 20  # weights are multiples of 1/20
 
@@ -53,7 +54,6 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
     Raises WeightsUnavailableError (a member not loadable), PlanError (a member without a trained head
     for these genres) and DataError (an empty split).
     """
-    from .train import TrainResult
     started = time.time()
     members = [pool.get(key) for key in spec.settings.members]
     for member in members:
@@ -88,8 +88,7 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
                   "weights": list(weights), "space": "logit",
                   "member_digests": {m.key: member_digest(m) for m in members},
                   "genres": genres, "thresholds": dict(zip(genres, thresholds.tolist())),
-                  "data": {**dataset.describe(), "split_seed": options.split_seed, "val_frac": options.val_frac,
-                           "test_frac": options.test_frac, **{f"{n}_rows": k for n, k in sizes.items()}},
+                  "data": data_record(dataset, options, sizes),
                   "training": {"selected_by": "validation micro-F1 at tuned thresholds", "grid": grid_rows,
                                "seconds": round(time.time() - started, 1), "command": command}}
         (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")

@@ -18,12 +18,12 @@ from ..models.sparse_text import TfidfLogReg
 from .evaluate import record_test_scores
 from .feature_cache import FeatureCache
 from .metrics import multilabel_metrics, tune_thresholds
+from .result import TrainResult, data_record
 
 
 def train_tfidf(spec: ModelSpec, dataset: FilmDataset, target: Path, options, pool: ModelPool,
                 command: str, log: Callable[[str], None]):
     """Fit, save to ``target`` (staged, swapped in when complete) and score the test split."""
-    from .train import TrainResult
     started = time.time()
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     parts = {name: part.subset(part.frame["plot"].notna().to_numpy()) for name, part in splits.items()}
@@ -40,8 +40,7 @@ def train_tfidf(spec: ModelSpec, dataset: FilmDataset, target: Path, options, po
     log(f"TF-IDF + LR: {model.vocabulary_size} terms, val micro-F1 {val_metrics['micro_f1']:.4f}")
     with staged_folder(target) as staging:
         model.save(staging, dict(zip(genres, thresholds.tolist())), model_key=spec.key,
-                   data={**dataset.describe(), "split_seed": options.split_seed, "val_frac": options.val_frac,
-                         "test_frac": options.test_frac, **{f"{n}_rows": k for n, k in sizes.items()}},
+                   data=data_record(dataset, options, sizes),
                    training={"seconds": round(time.time() - started, 1), "command": command})
         saved = create_predictor(with_checkpoint(spec, staging), pool)
         scores, test_metrics = record_test_scores(saved, parts["test"], FeatureCache(options.cache_dir), genres,

@@ -8,7 +8,7 @@ the same path ``evaluate`` and the app use, before it is swapped into place.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import CONFIG_NAME, save_checkpoint, staged_folder
+from ..models.checkpoint import has_config, save_checkpoint, staged_folder
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .calibrate import fit_zero_shot
@@ -25,6 +25,7 @@ from .evaluate import record_test_scores
 from .feature_cache import DEFAULT_CACHE, FeatureCache
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
+from .result import TrainResult, data_record
 from .sparse import train_tfidf
 
 # families whose models are not a head on backbone features, and the function that trains each
@@ -72,16 +73,6 @@ class TrainOptions:
         return grid(base, **axes)
 
 
-@dataclass
-class TrainResult:
-    checkpoint_dir: Path
-    split_sizes: dict[str, int]
-    head: TrainedHead | None  # None for a model that is not a head (TF-IDF, an ensemble's blend)
-    test_metrics: dict
-    grid_rows: list[dict] | dict = field(default_factory=list)
-    seconds: float = 0.0
-
-
 def training_target(key: str, out: str | Path | None, options: TrainOptions) -> tuple[ModelSpec, Path]:
     """The model's spec and the folder its checkpoint goes to, checked before any work is done.
 
@@ -91,7 +82,7 @@ def training_target(key: str, out: str | Path | None, options: TrainOptions) -> 
     target = Path(out) if out else spec.checkpoint_dir()
     if target is None:
         raise ConfigError(f"model {key!r} has no checkpoint folder in its spec; pass --out FOLDER")
-    if out is None and (target / CONFIG_NAME).is_file() and not options.overwrite:
+    if out is None and has_config(target) and not options.overwrite:
         raise ConfigError(f"{target} already holds a trained head for {key}; pass --out FOLDER to write "
                           "the new one elsewhere, or --overwrite to replace it")
     if not 0 < options.layer_decay <= 1:
@@ -174,8 +165,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         config = dict(
             model_key=key, backbone=predictor.backbone_identity(), **extra,
             features=" + ".join(f"{r.predictor.key} {r.modality}" for r in predictor.head_feature_requests()),
-            data={**dataset.describe(), "split_seed": options.split_seed, "val_frac": options.val_frac,
-                  "test_frac": options.test_frac, **{f"{n}_rows": k for n, k in sizes.items()}},
+            data=data_record(dataset, options, sizes),
             training={"head": asdict(best.config), "finetune": options.finetune, **({"finetune_settings": {
                           "epochs": options.finetune_epochs, "backbone_lr": options.backbone_lr,
                           "max_length": options.max_length, "loss": options.loss,

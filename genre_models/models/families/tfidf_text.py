@@ -13,9 +13,9 @@ from typing import Sequence
 import torch
 
 from ...errors import WeightsUnavailableError
-from ..checkpoint import HeadCheckpoint
+from ..checkpoint import HeadCheckpoint, has_config
 from ..predictors import BackbonePredictor
-from ..sparse_text import TfidfLogReg, is_saved_model
+from ..sparse_text import TfidfLogReg
 from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, register_family
 
 
@@ -41,7 +41,7 @@ class TfidfPredictor(BackbonePredictor):
 
     def _load(self) -> None:
         directory = self.spec.checkpoint_dir()
-        if not is_saved_model(directory):
+        if not has_config(directory):
             raise WeightsUnavailableError(self.no_head_message(), fix=self.train_command(),
                                           summary="not trained (nothing to download; it trains in under a minute)")
         model = TfidfLogReg.load(directory)  # a CheckpointError becomes "could not be loaded" in load()
