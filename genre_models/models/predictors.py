@@ -341,6 +341,22 @@ class GenrePredictor:
         return film
 
 
+def load_parts(owner: str, parts: Sequence[tuple[str, GenrePredictor]], needs: str) -> None:
+    """Load the parts of a composed model (fusion, an ensemble). When any is unavailable, raise one
+    WeightsUnavailableError for ``owner`` naming each; ``parts`` are (how to name it, the part)."""
+    failed = []
+    for label, part in parts:
+        try:
+            part.load()
+        except WeightsUnavailableError as exc:
+            failed.append((label, part, exc))
+    if failed:
+        raise WeightsUnavailableError(
+            f"{owner} needs {needs}: " + "; ".join(f"{label} is unavailable ({exc})" for label, _, exc in failed),
+            summary="; ".join(f"needs {part.name}: {exc.summary or 'unavailable'}" for _, part, exc in failed),
+            fix=" && ".join(exc.fix for *_, exc in failed if exc.fix))
+
+
 def describe(exc: BaseException) -> str:
     """One line for an exception of any type: ours speak for themselves, others say what they are."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

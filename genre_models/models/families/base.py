@@ -137,6 +137,13 @@ class PretrainedWeights:
         return None
 
 
+def parts_download_plan(keys: Sequence[str]) -> list[Fetch]:
+    """What a model made of others (fusion, an ensemble) fetches: each part's plan, in order."""
+    from ..registry import get_model_spec
+    specs = [get_model_spec(key) for key in keys]
+    return [fetch for spec in specs for fetch in spec.family_impl.download_plan(spec)]
+
+
 def missing_weights(key: str, name: str, source: str, detail: str = "") -> WeightsUnavailableError:
     """The error for weights that are not in the local cache: the whole story, and one line with the fix."""
     where = "the Hugging Face Hub cannot be reached" if not hub.hub_reachable() else "loading failed"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from ...errors import CheckpointError, ConfigError, GenreLensError, PlanError, WeightsUnavailableError
+from ...errors import CheckpointError, ConfigError, GenreLensError, PlanError
 from ...genres import resolve_genres
-from ..checkpoint import CONFIG_NAME, HeadCheckpoint
-from ..predictors import TRAINED, FeatureRequest, GenrePredictor, Plan
-from .base import PLOT, Fetch, ModelFamily, register_family
+from ..checkpoint import CONFIG_NAME, HeadCheckpoint, has_config
+from ..predictors import TRAINED, FeatureRequest, GenrePredictor, Plan, load_parts
+from .base import PLOT, Fetch, ModelFamily, parts_download_plan, register_family
 
 FORMAT = "genrelens-ensemble/1"
 LOGIT_EPS = 1e-7  # probabilities are clipped to [eps, 1 - eps] before the logit
@@ -63,33 +63,27 @@ class EnsemblePredictor(GenrePredictor):
             raise ConfigError(f"ensemble {spec.key!r}: every member must read {', '.join(spec.family_impl.inputs)} "
                               f"alone; got {', '.join(p.key for p in parts)}")
         self.parts = parts
-        self.weights: list[float] = []
+
+    @property
+    def weights(self) -> list[float]:
+        """The members' weights in the blend (its checkpoint's, checked when read)."""
+        return [float(w) for w in self.checkpoint.config["weights"]]
 
     @property
     def random_weights(self) -> bool:
         return any(part.random_weights for part in self.parts)
 
     def _load(self) -> None:
-        failed = []
-        for part in self.parts:
-            try:
-                part.load()
-            except WeightsUnavailableError as exc:
-                failed.append((part, exc))
-        if failed:
-            raise WeightsUnavailableError(
-                f"{self.name} needs all of its members: " + "; ".join(f"{p.name} is unavailable ({e})" for p, e in failed),
-                summary="; ".join(f"needs {p.name}: {e.summary or 'unavailable'}" for p, e in failed),
-                fix=" && ".join(e.fix for _, e in failed if e.fix))
+        load_parts(self.name, [(part.name, part) for part in self.parts], "all of its members")
         directory = self.spec.checkpoint_dir()
-        if directory is None or not (Path(directory) / CONFIG_NAME).is_file():
+        if not has_config(directory):
             return  # plan() says how to fit one
         try:
-            self.checkpoint, self.weights = self._read_blend(Path(directory))
+            self.checkpoint = self._read_blend(Path(directory))
         except CheckpointError as exc:
             self.head_error = str(exc)
 
-    def _read_blend(self, directory: Path) -> tuple[HeadCheckpoint, list[float]]:
+    def _read_blend(self, directory: Path) -> HeadCheckpoint:
         path = directory / CONFIG_NAME
         try:
             config = json.loads(path.read_text())
@@ -115,7 +109,7 @@ class EnsemblePredictor(GenrePredictor):
             if recorded != member_digest(part):
                 raise CheckpointError(f"the blend was fitted on other weights of {part.name} (retrained since?); "
                                       f"fit it again: `{self.train_command()}`")
-        return HeadCheckpoint(head=None, config=config), [float(w) for w in weights]
+        return HeadCheckpoint(head=None, config=config)
 
     def plan(self, genres=None, mode: str = "auto", threshold: float | None = None) -> Plan:
         try:
@@ -149,9 +143,7 @@ class EnsembleFamily(ModelFamily):
     inputs = (PLOT,)
 
     def download_plan(self, spec) -> list[Fetch]:
-        from ..registry import get_model_spec
-        parts = [get_model_spec(key) for key in spec.settings.members]
-        return [fetch for part in parts for fetch in part.family_impl.download_plan(part)]
+        return parts_download_plan(spec.settings.members)
 
     def create_predictor(self, spec, pool, device) -> EnsemblePredictor:
         return EnsemblePredictor(spec, [pool.get(key) for key in spec.settings.members], device)

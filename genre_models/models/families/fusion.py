@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ...errors import ConfigError, GenreLensError, PlanError, WeightsUnavailableError
-from ..predictors import TRAINED, ZERO_SHOT, BackbonePredictor, FeatureRequest, Features, GenrePredictor, Plan
-from .base import PLOT, POSTER, Fetch, ModelFamily, register_family
+from ...errors import ConfigError, GenreLensError, PlanError
+from ..predictors import (TRAINED, ZERO_SHOT, BackbonePredictor, FeatureRequest, Features, GenrePredictor, Plan,
+                          load_parts)
+from .base import PLOT, POSTER, Fetch, ModelFamily, parts_download_plan, register_family
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,8 @@ class FusionPredictor(GenrePredictor):
         return self.image.random_weights or self.text.random_weights
 
     def _load(self) -> None:
-        problems, failed = [], []
-        for role, part in self.parts.items():
-            try:
-                part.load()
-            except WeightsUnavailableError as exc:
-                problems.append(f"its {role} part {part.name} is unavailable ({exc})")
-                failed.append((part, exc))
-        if problems:
-            summary = "; ".join(f"needs {part.name}: {exc.summary or 'unavailable'}" for part, exc in failed)
-            raise WeightsUnavailableError(f"{self.name} needs both of its parts: " + "; ".join(problems),
-                                          summary=summary, fix=" && ".join(e.fix for _, e in failed if e.fix))
+        load_parts(self.name, [(f"its {role} part {part.name}", part) for role, part in self.parts.items()],
+                   "both of its parts")
         self._load_head(self.image.embedding_dim + self.text.embedding_dim, self.backbone_identity())
 
     def backbone_identity(self) -> dict:
@@ -124,9 +116,7 @@ class FusionFamily(ModelFamily):
     inputs = (POSTER, PLOT)
 
     def download_plan(self, spec) -> list[Fetch]:
-        from ..registry import get_model_spec
-        parts = [get_model_spec(spec.settings.image_model), get_model_spec(spec.settings.text_model)]
-        return [fetch for part in parts for fetch in part.family_impl.download_plan(part)]
+        return parts_download_plan([spec.settings.image_model, spec.settings.text_model])
 
     def create_predictor(self, spec, pool, device) -> FusionPredictor:
         return FusionPredictor(spec, pool.get(spec.settings.image_model), pool.get(spec.settings.text_model),
