@@ -28,7 +28,9 @@ from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown,
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
 from genre_models.comparison.results import checkpoints_markdown, evaluation_report
 from genre_models.models import hub
+from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
+from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 INTRO = """# GenreLens
@@ -64,12 +66,9 @@ THEME = gr.themes.Soft()
 CSS = """.model-card {border-radius: 12px}
 .model-card:has(.gl-unavailable) {display: none}"""
 
-try:  # on Hugging Face ZeroGPU Spaces, ask for a GPU while comparing; elsewhere a no-op
-    import spaces
-    gpu = spaces.GPU
-except ImportError:
-    def gpu(fn):
-        return fn
+# What a ZeroGPU Space asks for per call (genre_models/zerogpu.py): priced from the chosen models
+COMPARE_BUDGET = GpuBudget(PREDICT_COST_S)
+EXPLAIN_BUDGET = GpuBudget(EXPLAIN_COST_S)
 
 
 class PosterImage(gr.Image):
@@ -97,7 +96,6 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
     names = {k: get_model_spec(k).name for k in keys}
     plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
 
-    @gpu
     def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres,
                 progress=gr.Progress()):
         def loading(key, index, total):
@@ -151,6 +149,10 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         chosen = list(dict.fromkeys(models)) if models else list(keys)
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
                               custom_genres=custom_genres).to_dict()
+
+    # every handler that runs a model asks ZeroGPU for a GPU, for as long as its models cost (elsewhere: as is)
+    compare, compare_api = (gpu_handler(f, COMPARE_BUDGET, keys) for f in (compare, compare_api))
+    explain, explain_api = (gpu_handler(f, EXPLAIN_BUDGET, keys) for f in (explain, explain_api))
 
     # uploads are gradio temp files: those older than an hour go every hour (and all at restart)
     with gr.Blocks(title="GenreLens", delete_cache=(3600, 3600)) as demo:
@@ -300,11 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     hub.ensure_hub_mode()
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
-    pool = ModelPool()
+    # on ZeroGPU the lineup is on cuda before the page is up; elsewhere it loads in the background
+    pool = start_pool(keys, None if args.no_preload else preload)
     demo = build_demo(keys, pool)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
-    if not args.no_preload:
-        preload(pool, keys)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                     max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],

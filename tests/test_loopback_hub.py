@@ -54,3 +54,35 @@ def test_a_dropped_download_is_cut_once(hub):
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.get(cdn)
     assert len(httpx.get(cdn).content) == 10240  # only once
+
+
+def test_the_builder_covers_every_family_of_the_default_lineup(tmp_path):
+    """Models with nothing to fetch add no repo; a composite's parts are built by their own family."""
+    from genre_models.errors import ConfigError
+    from genre_models.loopback_hub import build_repos
+    from genre_models.models.lineup import DEFAULT_MODELS
+    from genre_models.models.registry import ModelSpec, register_model, unregister_model
+    nothing_to_fetch = [s for s in DEFAULT_MODELS if all(f.repo is None for f in s.family_impl.download_plan(s))]
+    assert {s.family for s in nothing_to_fetch} >= {"tfidf-text", "ensemble"}  # the families that broke it
+    built = []
+    assert build_repos(nothing_to_fetch, tmp_path, log=built.append) == [] and built == []
+    # an ensemble whose member has a hub repo: the member's family builds it (here, a tiny BERT folder)
+    bert = tmp_path / "bert"
+    bert.mkdir()
+    (bert / "config.json").write_text("{}")
+    member = ModelSpec("hub-member", "hf-text", {"source": "org/tiny-bert"}, "Member")
+    blend = ModelSpec("hub-blend", "ensemble", {"members": ["hub-member", "tfidf"]}, "Blend")
+    register_model(member)
+    try:
+        assert build_repos([blend], tmp_path / "repos", text_folders={"org/tiny-bert": bert},
+                           log=built.append) == ["org/tiny-bert"]
+        assert (tmp_path / "repos" / "org" / "tiny-bert" / "config.json").is_file()
+        assert built == ["[hub-member] org/tiny-bert: building random-init weights of the full architecture…"]
+    finally:
+        unregister_model("hub-member")
+    # a family with a repo but no recipe is named, not a KeyError
+    from genre_models.models.families import Fetch
+    odd = type("Odd", (), {"family": "toy", "key": "odd", "family_impl": type(
+        "F", (), {"download_plan": staticmethod(lambda spec: [Fetch("odd", "org/odd")])})()})()
+    with pytest.raises(ConfigError, match="cannot build 'org/odd' for model 'odd': no recipe for family 'toy'"):
+        build_repos([odd], tmp_path / "other")

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import torch
 
 from ..errors import ConfigError
-from ..models.registry import ModelSpec
+from ..models.registry import ModelSpec, get_model_spec
 from .server import write_repo_marker
 
 DEFAULT_ROOT = Path.home() / ".cache" / "genrelens" / "loopback-hub"
@@ -101,9 +101,13 @@ def build_repos(specs: Iterable[ModelSpec], root: str | Path = DEFAULT_ROOT,
                 log: Callable[[str], None] = print) -> list[str]:
     """Build (or reuse) the hub repo of every model in ``specs`` under ``root``; returns the repo ids.
 
-    Models with nothing to fetch (a local folder, random weights, fusion, whose parts are their own
-    models) are skipped. ``text_folders`` maps a text model's hub id to a folder to serve as it is
-    (tests serve a tiny BERT this way).
+    Each repo comes from a family's own download plan. A model with nothing to fetch (a local folder,
+    a package, random weights, TF-IDF) adds no repo; a model made of others (fusion, an ensemble)
+    brings its parts' repos, each built by the part's own family. ``text_folders`` maps a text
+    model's hub id to a folder to serve as it is (tests serve a tiny BERT this way).
+
+    Raises:
+        ConfigError: a repo to build belongs to a family this hub has no recipe for.
     """
     root = Path(root)
     text_folders = {k: Path(v) for k, v in (text_folders or {}).items()}
@@ -111,25 +115,26 @@ def build_repos(specs: Iterable[ModelSpec], root: str | Path = DEFAULT_ROOT,
                 "hf-text": lambda spec, folder: _text_repo(spec, folder, text_folders)}
     repos = []
     for spec in specs:
-        if spec.family == "fusion":
-            continue
-        if spec.family not in builders:
-            raise ConfigError(f"the loopback hub cannot build family {spec.family!r}")
         for fetch in spec.family_impl.download_plan(spec):
             if fetch.repo is None or fetch.repo in repos:
                 continue
+            # a composite's plan names its parts: the part's family knows how its repo is laid out
+            owner = spec if fetch.key == spec.key else get_model_spec(fetch.key)
+            if owner.family not in builders:
+                raise ConfigError(f"the loopback hub cannot build {fetch.repo!r} for model {owner.key!r}: "
+                                  f"no recipe for family {owner.family!r}; known: {', '.join(builders)}")
             folder = root / fetch.repo
-            recipe = _recipe(spec, text_folders)
+            recipe = _recipe(owner, text_folders)
             recipe_path = folder / RECIPE_FILE
             if (folder / ".repo.json").is_file() and recipe_path.is_file() \
                     and json.loads(recipe_path.read_text()) == recipe:
-                log(f"[{spec.key}] {fetch.repo}: cached in {folder}")
+                log(f"[{owner.key}] {fetch.repo}: cached in {folder}")
             else:
-                log(f"[{spec.key}] {fetch.repo}: building random-init weights of the full architecture…")
+                log(f"[{owner.key}] {fetch.repo}: building random-init weights of the full architecture…")
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
                 torch.manual_seed(0)
-                builders[spec.family](spec, folder)
+                builders[owner.family](owner, folder)
                 recipe_path.write_text(json.dumps(recipe, indent=1))
                 write_repo_marker(folder)
             repos.append(fetch.repo)

@@ -45,5 +45,18 @@ HEAD_TRAINING_COST: dict[str, str] = {
     "bit-resnet50": "about 4 min on a 2-core CPU for the 2,000 shared posters (features 222 s, head 1 s)",
 }
 
+# Seconds one call cost per model on the 2-core CPU of docs/full-size.md (`python tools/fullsize_report.py`,
+# full-size weights, 2026-11-26: one poster + plot prediction, median of 5; one explanation of the top
+# genre), TF-IDF and the blend from `python -m bench plot` (docs/benchmarks.md). A GPU is faster, so as
+# ZeroGPU durations (genre_models/zerogpu.py) they are ceilings. Fusion is explained through its parts.
+PREDICT_COST_S: dict[str, float] = {
+    "bit-resnet50": 0.100, "clip-vit-b-16": 0.269, "clip-vit-l-14": 0.997, "clip-rn50x16": 0.925,
+    "minilm": 0.017, "bert-base": 0.092, "tfidf": 0.0013, "minilm-tfidf": 0.0157, "fusion": 1.013,
+}
+EXPLAIN_COST_S: dict[str, float] = {
+    "bit-resnet50": 2.2, "clip-vit-b-16": 2.9, "clip-vit-l-14": 6.8, "clip-rn50x16": 5.8,
+    "minilm": 0.3, "bert-base": 1.6, "fusion": 0.0,
+}
+
 for _spec in DEFAULT_MODELS:
     register_model(_spec, overwrite=True)
