@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -24,9 +25,10 @@ from PIL import Image
 from genre_models import GENRES, GenreLensError, ModelPool, list_models
 from genre_models.cli.options import positive_int
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
-                                             comparison_heatmap, run_comparison, unavailable_notice)
+                                             comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
+                                             headline, run_comparison, unavailable_notice)
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
-from genre_models.comparison.results import checkpoints_markdown, evaluation_report
+from genre_models.comparison.results import checkpoints_markdown, evaluation_report, per_genre_f1_narrow
 from genre_models.models import hub
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
@@ -64,11 +66,42 @@ THEME = gr.themes.Soft()
 # A model that cannot answer (no weights, no head, refused input) folds its card away: the notice
 # above the chart names it with the command that fixes it, so the row holds only models that answered.
 CSS = """.model-card {border-radius: 12px}
-.model-card:has(.gl-unavailable) {display: none}"""
+.model-card:has(.gl-unavailable) {display: none}
+/* each figure is drawn twice, for a wide screen and for a phone's, so its text stays readable on both */
+.gl-narrow {display: none !important}
+@media (max-width: 700px) {
+  .gl-wide {display: none !important}
+  .gl-narrow {display: block !important}
+}
+/* wide tables scroll inside their own box instead of widening the page or squeezing headers to letters */
+.gl-tables table {display: block; overflow-x: auto; max-width: 100%}
+.gl-tables th, .gl-tables td {white-space: nowrap}
+/* the single threshold is greyed out while the tuned ones apply */
+#threshold:has(input:disabled) {opacity: 0.45}
+/* a command wraps between its words only, never inside a model key such as tiny-bit (compare.command_html) */
+.gl-cmd {display: inline !important; white-space: normal !important}
+.gl-cmd span {display: inline !important; white-space: nowrap}
+.gl-tables pre, .gl-tables pre code {white-space: pre-wrap}"""
 
 # What a ZeroGPU Space asks for per call (genre_models/zerogpu.py): priced from the chosen models
 COMPARE_BUDGET = GpuBudget(PREDICT_COST_S)
 EXPLAIN_BUDGET = GpuBudget(EXPLAIN_COST_S)
+
+
+class GenreLabel(gr.Label):
+    """``gr.Label`` whose headline is given, not taken from the top confidence: a card's headline must be
+    a genre the model predicts (``compare.headline``), and the most probable genre may be under its
+    threshold. Takes {"headline": str, "confidences": {genre: probability}}."""
+
+    is_template = True  # rendered by the frontend's Label component
+
+    def postprocess(self, value):
+        if isinstance(value, dict) and "headline" in value:
+            data = super().postprocess(value["confidences"])
+            if data:
+                data.label = value["headline"]
+            return data
+        return super().postprocess(value)
 
 
 class PosterImage(gr.Image):
@@ -105,7 +138,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         comparison = run_comparison(pool, chosen, poster, plot, mode=mode,
                                     threshold=None if use_tuned else threshold,
                                     custom_genres=custom_genres, on_load=loading)
-        notice = "\n\n".join([f"⚠️ {as_text(n)}" for n in comparison.notices] + [unavailable_notice(comparison, names)])
+        notice = "\n\n".join([f"⚠️ **{as_text(n)}**" for n in comparison.notices]
+                              + [unavailable_notice(comparison, names)])
+        custom = comparison.genres != list(GENRES)
         updates = []
         for key in keys:
             pred = comparison.predictions.get(key)
@@ -114,9 +149,12 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
             if pred is None:
                 updates += [None, f"_{names[key]}: not selected._"]
                 continue
-            updates += [dict(pred.top(int(top_k))) if pred.ok else None, card_markdown(pred, names[key], int(top_k))]
-        return [notice.strip(), comparison_chart(comparison, names), comparison_heatmap(comparison, names),
-                agreement_markdown(comparison, names), *updates]
+            label = {"headline": headline(pred), "confidences": dict(pred.top(int(top_k)))} if pred.ok else None
+            updates += [label, card_markdown(pred, names[key], int(top_k), custom_genres=custom)]
+        answered = len(comparison.answered) >= 2
+        return [notice.strip(), comparison_chart(comparison, names), comparison_chart_narrow(comparison, names),
+                comparison_heatmap(comparison, names), comparison_heatmap_narrow(comparison, names),
+                agreement_markdown(comparison, names) if answered else "", *updates]
 
     def explain(poster, plot, models, mode, genre):
         """Heatmaps and word scores for the chosen models (the "Explain" view; also the /explain endpoint)."""
@@ -171,29 +209,39 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                                      ("Trained head only", "trained"), ("Zero-shot only", "zero-shot")],
                                     value="auto", label="Mode")
                     use_tuned = gr.Checkbox(value=True, label="Use each model's tuned thresholds")
-                    threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="Threshold (when not tuned)")
+                    # greyed out while the tuned thresholds apply: it would have no effect
+                    threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="One threshold for every genre",
+                                          interactive=False, elem_id="threshold")
                     top_k = gr.Slider(1, 18, value=5, step=1, label="Top genres shown per model")
                     custom = gr.Textbox(label="Custom genres (zero-shot models)",
                                         placeholder="heist, mockumentary, space opera")
                     button = gr.Button("Compare", variant="primary", elem_id="compare")
-            notice = gr.Markdown(elem_id="notice")
+            notice = gr.Markdown(elem_id="notice", elem_classes="gl-notice")
             gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
             with gr.Tabs():
                 with gr.Tab("Bars"):
-                    chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart")
+                    chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart",
+                                    elem_classes="gl-wide")
+                    chart_narrow = gr.Plot(show_label=False, elem_id="chart-narrow", elem_classes="gl-narrow")
                 with gr.Tab("Heatmap"):
-                    heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap")
+                    heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap",
+                                      elem_classes="gl-wide")
+                    heatmap_narrow = gr.Plot(show_label=False, elem_id="heatmap-narrow", elem_classes="gl-narrow")
             agreement = gr.Markdown(elem_id="agreement")
             cards = []
             with gr.Row(equal_height=True):  # answering models side by side, cards of one height
                 for key in keys:
                     with gr.Column(min_width=220, elem_classes="model-card"):
-                        cards.append(gr.Label(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
-                                              elem_classes="gl-label"))
+                        cards.append(GenreLabel(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
+                                                elem_classes="gl-label"))
                         cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
             inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
-            outputs = [notice, chart, heatmap, agreement, *cards]
-            button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private")
+            outputs = [notice, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
+            # progress shows on the figures only: over the text it would hide the answer being read
+            button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
+                         show_progress_on=[chart, chart_narrow])
+            use_tuned.change(lambda tuned: gr.Slider(interactive=not tuned), use_tuned, threshold,
+                             api_visibility="private", show_progress="hidden")
             with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
                 gr.Markdown("Grad-CAM (pytorch-grad-cam) on each poster model's score for the genre; for the "
                             "plot models, each word removed in turn, shaded by how much it raises (or lowers) "
@@ -203,6 +251,13 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                     explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
                     explain_button = gr.Button("Explain", elem_id="explain")
                 explain_notes = gr.Markdown(elem_id="explain-notes")
+                # gradio shades a positive score red and a negative one purple (its HighlightedText colours)
+                gr.Markdown("Words: <span style='background:rgba(239,68,60,.6);padding:0 .3em'>red</span> raises the "
+                            "genre's probability (without the word it falls), "
+                            "<span style='background:rgba(128,90,213,.6);padding:0 .3em'>purple</span> lowers it; the "
+                            "deeper the shade, the larger the change. Unshaded: no effect, or past what the model "
+                            "reads. Posters: the warmer the colour, the more that region raises the genre.",
+                            elem_id="explain-legend")
                 # shown once Explain has something to put in them
                 heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
                                       elem_id="heatmaps", visible=False)
@@ -237,10 +292,13 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                 explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
         with gr.Tab("Results"):
             report, chart_path = evaluation_report()
-            gr.Markdown(THESIS_NOTE + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown())
+            gr.Markdown(THESIS_NOTE + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown(),
+                        elem_classes="gl-tables")
             if chart_path is not None:
-                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False)
-            gr.Markdown(report)
+                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False,
+                         elem_classes="gl-wide", elem_id="results-chart")
+                gr.Plot(per_genre_f1_narrow(), show_label=False, elem_classes="gl-narrow", elem_id="results-chart-narrow")
+            gr.Markdown(report, elem_classes="gl-tables")
     return demo
 
 
@@ -293,12 +351,34 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
     threading.Thread(target=run, daemon=True, name="preload-models").start()
 
 
+def address_problem(host: str | None, port: int | None) -> str | None:
+    """Why the app could not listen at (host, port), asked before anything loads; None when it can.
+
+    Resolved as gradio resolves them (flag, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else
+    127.0.0.1:7860), and bound as uvicorn binds (SO_REUSEADDR), so a port gradio would take passes.
+    """
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         keys = resolve_lineup(args.models, args.model_config)
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    problem = address_problem(args.host, args.port)  # at once, not after the lineup and page are built
+    if problem:
+        print(f"error: {problem}. Choose another --port (or --host).", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
@@ -310,8 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                     max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],
                     theme=THEME, css=CSS)
-    except OSError as exc:  # a busy port, or an address this machine does not have
-        print(f"error: cannot listen there: {exc}. Choose another --port (or --host).", file=sys.stderr)
+    except OSError as exc:  # taken between the check above and now
+        print(f"error: cannot listen there ({str(exc).split('. ')[0].rstrip('.')}). Choose another --port "
+              "(or --host).", file=sys.stderr)
         return 2
     return 0
 

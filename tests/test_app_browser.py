@@ -106,12 +106,13 @@ def test_phone_width_stacks_everything_and_cuts_nothing_off(page, poster, tmp_pa
     phone.goto(page.url)
     _compare(phone, poster, PLOT)
     phone.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
-    phone.wait_for_selector("#chart img")
+    phone.wait_for_selector("#chart-narrow img")  # the figure drawn for a phone; the wide one is hidden
+    assert phone.locator("#chart").is_hidden()
     # nothing wider than the screen: no sideways scrolling
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     boxes = {name: phone.locator(sel).bounding_box() for name, sel in
              [("poster", "#poster"), ("plot", "#plot"), ("models", "#models"), ("compare", "#compare"),
-              ("chart", "#chart"), ("bert", "#card-tiny-bert"), ("clip", "#card-tiny-clip-vit")]}
+              ("chart", "#chart-narrow"), ("bert", "#card-tiny-bert"), ("clip", "#card-tiny-clip-vit")]}
     for name, box in boxes.items():
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (name, box)
     # stacked: inputs, then controls, then the chart, then the cards one under another
@@ -184,3 +185,121 @@ def test_explain_shows_heatmaps_and_highlighted_words(page, poster):
     top = page.locator("#card-minilm").inner_text()
     label = re.search(r"MiniLM \(plot\): ([A-Za-z ]+) (\d+)% · each word removed in turn", words)
     assert label and label.group(1) in top, words
+
+
+def _no_sideways_scroll(page, width: int) -> None:
+    for tab in ("Results", "Compare"):
+        page.get_by_role("tab", name=tab).first.click()
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, tab
+
+
+def _visible_cards(page) -> dict[str, tuple[str, str]]:
+    """Visible model cards: key -> (the label's headline, the card's text)."""
+    out = {}
+    for key in TINY_LINEUP + ["minilm"]:
+        card = page.locator(f"#card-{key}")
+        if card.is_visible():
+            from genre_models.models.registry import get_model_spec
+            name = get_model_spec(key).name  # the component's own label comes first; the headline next
+            lines = [line for line in page.locator(f"#label-{key}").inner_text().splitlines()
+                     if line.strip() and line.strip() != name]
+            out[key] = (lines[0] if lines else "", card.inner_text())
+    return out
+
+
+def test_a_plot_only_run_shows_no_empty_card_and_every_headline_is_predicted(page):
+    fresh = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})  # no poster given
+    fresh.set_default_timeout(60_000)
+    fresh.goto(page.url)
+    fresh.locator("#plot textarea").fill("zzqx vbnmw qwrtp")  # a plot no model can read
+    fresh.locator("#compare").click()
+    fresh.wait_for_function("document.querySelector('#card-minilm').innerText.includes('Predicts')")
+    cards = _visible_cards(fresh)
+    # the poster models and fusion need a poster: folded into the notice, not shown as empty cards
+    assert set(cards) == {"tiny-bert", "minilm"}, cards
+    assert "Needs more input (needs a poster): " in fresh.locator("#notice").inner_text()
+    # an empty submit: one clear notice, no card, no figure
+    fresh.locator("#plot textarea").fill("")
+    fresh.locator("#compare").click()
+    fresh.wait_for_function("document.querySelector('#notice').innerText.includes('Give a poster, a plot, or both')")
+    assert _visible_cards(fresh) == {} and fresh.locator("#chart img").count() == 0
+    fresh.close()
+    for key, (headline, text) in cards.items():
+        predicted = text.splitlines()[0].removeprefix("Predicts: ").split(", ")
+        assert headline in predicted or (headline == "No genre predicted" and predicted == ["none above threshold"]), \
+            (key, headline, text)
+
+
+def test_loaded_models_never_claim_a_first_load(page, poster):
+    _compare(page, poster, PLOT)
+    page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    # from now on every model is loaded or known not to load: record any progress text during a Compare
+    page.evaluate("""() => { window.__progress = [];
+        window.__observer = new MutationObserver(() => { const t = document.body.innerText;
+            if (t.includes('first use only')) window.__progress.push(t.slice(0, 200)); });
+        window.__observer.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+    page.locator("#plot textarea").fill(PLOT + " again")
+    page.locator("#compare").click()
+    page.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__progress") == []
+    page.evaluate("window.__observer.disconnect()")
+
+
+def test_the_threshold_slider_is_live_only_when_it_applies(page):
+    page.get_by_role("tab", name="Compare").first.click()
+    slider = page.locator("#threshold input[type=range]")
+    assert slider.is_disabled()
+    page.get_by_label("Use each model's tuned thresholds").uncheck()
+    page.wait_for_function("!document.querySelector('#threshold input[type=range]').disabled")
+    page.get_by_label("Use each model's tuned thresholds").check()
+    page.wait_for_function("document.querySelector('#threshold input[type=range]').disabled")
+
+
+def _figure_text_px(page, selector: str, figure) -> float:
+    """The smallest text of ``figure`` in CSS pixels, as the page shows it in ``selector``'s image."""
+    shown = page.evaluate(f"(() => {{ const i = document.querySelector('{selector} img'); "
+                          "return [i.clientWidth, i.naturalWidth]; })()")
+    scale = shown[0] / shown[1]
+    texts = [t for ax in figure.axes for t in ax.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_text().strip() and t.get_visible()]
+    return min(t.get_fontsize() * figure.dpi / 72 for t in texts) * scale
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_tab_fits_and_figure_text_is_readable(page, poster, width):
+    from gradio_client import Client, handle_file
+
+    from genre_models.comparison.compare import (Comparison, comparison_chart, comparison_chart_narrow,
+                                                 comparison_heatmap, comparison_heatmap_narrow)
+    from genre_models.models.prediction import Prediction, Status
+    from genre_models.models.registry import get_model_spec
+    view = page.context.browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
+    view.set_default_timeout(60_000)
+    view.goto(page.url)
+    _compare(view, poster, PLOT)
+    view.wait_for_function("document.querySelector('#card-tiny-bert').innerText.includes('Predicts')")
+    narrow = width < 700
+    view.wait_for_selector("#chart-narrow img" if narrow else "#chart img")
+    _no_sideways_scroll(view, width)
+    keys = TINY_LINEUP + ["minilm"]
+    names = {k: get_model_spec(k).name for k in keys}
+    answer = Client(page.url, verbose=False).predict(poster=handle_file(str(poster)), plot=PLOT, api_name="/compare")
+    comparison = Comparison({k: Prediction(**{**p, "status": Status(p["status"])}) for k, p in answer["models"].items()},
+                            answer["genres"])
+    bars, heat = ((comparison_chart_narrow, comparison_heatmap_narrow) if narrow
+                  else (comparison_chart, comparison_heatmap))
+    chart_id, heat_id = ("#chart-narrow", "#heatmap-narrow") if narrow else ("#chart", "#heatmap")
+    assert view.locator(chart_id).is_visible() and not view.locator("#chart-narrow" if not narrow else "#chart").is_visible()
+    assert _figure_text_px(view, chart_id, bars(comparison, names)) >= 10
+    view.get_by_role("tab", name="Heatmap").click()
+    view.wait_for_selector(f"{heat_id} img")
+    assert _figure_text_px(view, heat_id, heat(comparison, names)) >= 10
+    if narrow:  # the Results tab's chart is redrawn for a phone too
+        from genre_models.comparison.results import per_genre_f1_narrow
+        view.get_by_role("tab", name="Results").first.click()
+        view.wait_for_selector("#results-chart-narrow img")
+        assert _figure_text_px(view, "#results-chart-narrow", per_genre_f1_narrow()) >= 10
+        assert view.locator("#results-chart").is_hidden()
+    view.close()

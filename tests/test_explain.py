@@ -66,11 +66,22 @@ def test_highlighting_scales_and_marks_unread_words(tiny_models):
     plot = " ".join(["ghost haunted house"] * 12)
     explained = explain_plot(predictor, plot, genre="Horror", mode="zero-shot")
     assert 0 < explained.read < len(plot.split()) and explained.notes[0].startswith("the model reads the first")
-    marks = explained.highlighted()
+    marks = [(text, m) for text, m in explained.highlighted() if text.strip()]  # the words, in order
+    assert [text for text, _ in marks] == plot.split()
     assert all(m is None for _, m in marks[explained.read:])
     read_marks = [m for _, m in marks[:explained.read]]
     assert max(abs(m) for m in read_marks) == 1.0
     assert "random weights" in explained.notes[-1] or not explained.random_weights
+
+
+def test_punctuation_is_shown_beside_a_word_not_shaded_with_it():
+    from genre_models.explain.plot_words import WordAttribution
+    words = [("The", 0.0), ("villain's", 0.2), ("lair.", 0.4), ("(Dracula),", -0.4), ("…", 0.1), ("cut", 0.3)]
+    spans = WordAttribution("m", "Horror", 0.9, "trained", words, read=5).highlighted()
+    assert "".join(text for text, _ in spans) == "The villain's lair. (Dracula), … cut "  # nothing lost
+    shaded = [(text, m) for text, m in spans if m is not None]
+    assert shaded == [("The", 0.0), ("villain's", 0.5), ("lair", 1.0), ("Dracula", -1.0), ("…", 0.25)]
+    assert ("cut", None) in spans  # past what the model read: unshaded
 
 
 def test_refusals_are_clear(tiny_models, poster):

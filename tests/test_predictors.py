@@ -147,6 +147,20 @@ def test_missing_weights_make_one_model_unavailable_others_answer(tiny_models, p
     assert results["tiny-bert"].ok and results["tiny-clip-vit"].ok
 
 
+def test_progress_says_loading_only_for_models_not_yet_loaded_or_failed(tiny_models, poster):
+    """A model whose load failed is settled too: later requests must not announce a 'first' load of it."""
+    pool = ModelPool()
+    keys = ["clip-vit-b-16", "tiny-bert"]  # offline: CLIP's weights are not downloaded; tiny BERT loads
+    announced: list[list[str]] = []
+    for _ in range(2):
+        calls: list[str] = []
+        pool.predict(keys, poster=poster, plot=PLOT, on_load=lambda key, index, total: calls.append(key))
+        announced.append(calls)
+    assert announced == [keys, []]
+    assert pool.get("tiny-bert").settled and pool.get("tiny-bert").loaded
+    assert pool.get("clip-vit-b-16").settled and not pool.get("clip-vit-b-16").loaded
+
+
 def test_unknown_model_lists_valid_keys():
     with pytest.raises(UnknownModelError) as info:
         create_predictor("clip-vit-h-14")
@@ -246,19 +260,19 @@ def test_base_and_finetuned_features_are_cached_apart(tiny_models, tmp_path):
 
 
 def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch):
-    from genre_models.comparison.compare import card_markdown
+    from genre_models.comparison.compare import card_markdown, command_html
     from genre_models.models import lineup
     monkeypatch.setitem(lineup.HEAD_TRAINING_COST, "tiny-bit", "4.2 min for 2,000 posters (measured)")
     results = ModelPool().predict(["clip-vit-b-16", "fusion", "tiny-bit"], poster=poster, plot=PLOT)
     cards = {key: card_markdown(pred, key) for key, pred in results.items()}
     assert cards["clip-vit-b-16"] == ('<b class="gl-unavailable">Not available:</b> weights not downloaded. '
-                                      "Fix: `python -m genre_models.download clip-vit-b-16`")
+                                      "Fix: " + command_html("python -m genre_models.download clip-vit-b-16"))
     # fusion names the part it waits for, and that part's command
     assert cards["fusion"] == ('<b class="gl-unavailable">Not available:</b> needs CLIP ViT-L/14: weights not downloaded. '
-                               "Fix: `python -m genre_models.download clip-vit-l-14`")
+                               "Fix: " + command_html("python -m genre_models.download clip-vit-l-14"))
     # a backbone without a head (no zero-shot for a CNN): the training command and what it cost
     assert cards["tiny-bit"] == ('<b class="gl-unavailable">Not available:</b> no trained genre head; training one took 4.2 min for 2,000 '
-                                 "posters (measured). Fix: `python -m genre_models.train --model tiny-bit --data movies.csv`")
+                                 "posters (measured). Fix: " + command_html("python -m genre_models.train --model tiny-bit --data movies.csv"))
     assert all("\n" not in card for card in cards.values())
     # the API keeps the whole story
     assert "on a machine with internet" in results["clip-vit-b-16"].message

@@ -27,3 +27,15 @@ def test_evaluation_report_or_a_note(tmp_path):
     (tmp_path / "per_genre_f1.png").write_bytes(b"png")
     text, chart = evaluation_report(tmp_path)
     assert "| a |" in text and "![per-genre" not in text and chart == tmp_path / "per_genre_f1.png"
+
+
+def test_the_results_chart_redrawn_for_a_phone_keeps_its_text_readable():
+    from genre_models.comparison.results import EVALUATION_DIR, per_genre_f1_narrow
+    from genre_models.training.evaluate import Report
+    from test_compare import _min_text_px
+    fig = per_genre_f1_narrow()
+    assert _min_text_px(fig, 350) >= 10
+    ax = fig.axes[0]
+    series = Report.from_json(EVALUATION_DIR / "evaluation.json").per_genre_f1_series()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(series)  # one entry per distinct row
+    assert len(ax.patches) == sum(len(v) for v in series.values())

@@ -238,3 +238,24 @@ def test_a_pool_of_csvs_trains_and_is_reported_per_source(tiny_models, tmp_path,
     trained = model["by_source"]["second.csv"]
     assert f"| {model['name']} (trained) | {trained['films']} | {trained['micro_f1']:.4f} |" in card
     assert "`second.csv`:" in card and "; 2 test cores." in card and "## Zero-shot calibration" in card
+
+
+def test_a_report_shows_one_row_per_set_of_answers_and_one_bracket_per_label(tmp_path):
+    from genre_models.training.evaluate import Report, Result
+    per_genre = {"Horror": {"f1": 0.5, "ap": 0.6, "support": 3}}
+    metrics = {"label_accuracy": 0.9, "hamming_loss": 0.1, "subset_accuracy": 0.2, "micro_f1": 0.58,
+               "macro_f1": 0.54, "samples_f1": 0.57, "macro_ap": 0.54, "per_genre": per_genre}
+    model = Result("TF-IDF + LR (plot)", "trained", "plot", 10, "checkpoint", dict(metrics))
+    twin = Result("baseline: tfidf-logreg", "baseline", "plot", 10, "tuned on val", dict(metrics))
+    other = Result("baseline: label-prior", "baseline", "plot", 10, "tuned on val", {**metrics, "micro_f1": 0.2})
+    report = Report([model, twin, other], {"file": "f.csv", "rows": 10, "sha256": "x"}, 0, {"test": 10}, "cmd")
+    text = report.markdown()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "0.9000" in line]
+    assert [r.split(" | ")[0] for r in rows] == ["| TF-IDF + LR (plot)", "| baseline: label-prior"]
+    assert "baseline: tfidf-logreg gives exactly the answers of TF-IDF + LR (plot)" in text
+    assert "label accuracy near the share of positive labels" in text  # the label-prior row is explained
+    assert model.label == "TF-IDF + LR (plot, trained)" and Result("X", "zero-shot", "plot", 1, "", {}).label == "X (zero-shot)"
+    assert "(plot) (trained)" not in text
+    # rendering again from the JSON gives the same report
+    report.write(tmp_path)
+    assert Report.from_json(tmp_path / "evaluation.json").markdown() == text

@@ -6,7 +6,8 @@ Starts the real app (``app.build_demo``, the lineup as ``python app.py`` would l
 machine) on a free loopback port, compares the first public-domain example in Debian's chromium,
 and writes ``screenshot.png`` (1400 px wide), ``screenshot-phone.png`` (390 px),
 ``screenshot-explain.png`` (the "Why?" view: heatmaps and highlighted plot words, for the genre each
-model ranks first) and ``screenshot-results.png``. What the pictures show is what this machine's app shows: offline, the
+model ranks first), and the Results tab at both widths: ``screenshot-results.png`` and
+``screenshot-results-phone.png``. What the pictures show is what this machine's app shows: offline, the
 plot models answer and the models without weights are folded into one notice.
 """
 from __future__ import annotations
@@ -28,7 +29,8 @@ def _compare(page, poster: Path, plot: str) -> None:
     page.locator("#plot textarea").fill(plot)
     page.locator("#compare").click()
     page.wait_for_function("[...document.querySelectorAll('[id^=card-]')].some(c => c.innerText.includes('Predicts'))")
-    page.wait_for_selector("#chart img")
+    page.wait_for_selector("#chart img", state="attached")  # drawn for both widths; one of them is shown
+    page.wait_for_selector("#chart-narrow img", state="attached")
     page.wait_for_timeout(500)  # let the chart image paint
 
 
@@ -83,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "screenshot.png":
                     _explain(page, out / "screenshot-explain.png")
                     print(f"wrote {out / 'screenshot-explain.png'}")
-                    page.get_by_role("tab", name="Results").click()
-                    page.wait_for_timeout(1000)
-                    page.screenshot(path=str(out / "screenshot-results.png"), full_page=True)
-                    print(f"wrote {out / 'screenshot-results.png'}")
+                results = name.replace("screenshot", "screenshot-results")
+                page.get_by_role("tab", name="Results").click()
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(out / results), full_page=True)
+                print(f"wrote {out / results}")
                 page.close()
             browser.close()
     finally:

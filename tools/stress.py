@@ -595,8 +595,8 @@ def memory(report: Report, server: Server, poster: Path, requests: int, warmup: 
     for case, request in paths.items():
         start, end, last = _rss_over(server, request, requests, warmup)
         growth = end / start - 1
-        # the page's answer must carry the bar chart and the heatmap; /compare's is a dict
-        drawn = isinstance(last, dict) or (last[1] is not None and last[2] is not None)
+        # the page's answer must carry the bars and the heatmap, each drawn wide and narrow; /compare's is a dict
+        drawn = isinstance(last, dict) or all(figure is not None for figure in last[1:5])
         report.add(Row("memory", f"server RSS over {case}", f"growth ≤ {limit:.0%}",
                        f"{start:,.0f} MB → {end:,.0f} MB ({growth:+.1%}){'' if drawn else '; NO CHART'}"
                        + ("" if judge else "; not judged in a quick run"),

@@ -31,27 +31,34 @@ class Comparison:
     predictions: dict[str, Prediction]
     genres: list[str]
     notices: list[str] = field(default_factory=list)
+    nothing_given: bool = False  # neither a poster nor a plot: the notice says so, no card need repeat it
 
     @property
     def answered(self) -> dict[str, Prediction]:
         return {k: p for k, p in self.predictions.items() if p.ok}
 
     def agreement(self, top: int = 3) -> dict:
-        """Genres every answering model predicts, and the genres where their probabilities differ most."""
+        """Genres every answering model predicts, and the genres their *decisions* split on.
+
+        A disagreement is a genre some answering models predict and others do not, the widest spread
+        of probabilities first: two models at 96% and 77% that both predict Horror agree on it.
+        """
         answered = self.answered
         if len(answered) < 2:
             return {"all_agree": [], "most_disagreement": [], "models_compared": list(answered)}
         shared = [g for g in self.genres if all(g in p.predicted for p in answered.values())]
-        spreads = []
+        splits = []
         for genre in self.genres:
             values = {k: p.probabilities[genre] for k, p in answered.items() if genre in p.probabilities}
-            if len(values) < 2:
+            yes = [k for k in values if genre in answered[k].predicted]
+            no = [k for k in values if genre not in answered[k].predicted]
+            if not yes or not no:
                 continue
             high, low = max(values, key=values.get), min(values, key=values.get)
-            spreads.append({"genre": genre, "spread": values[high] - values[low],
-                            "highest": [high, values[high]], "lowest": [low, values[low]]})
-        spreads.sort(key=lambda s: -s["spread"])
-        return {"all_agree": shared, "most_disagreement": spreads[:top], "models_compared": list(answered)}
+            splits.append({"genre": genre, "spread": values[high] - values[low], "predicted_by": yes,
+                           "not_predicted_by": no, "highest": [high, values[high]], "lowest": [low, values[low]]})
+        splits.sort(key=lambda s: -s["spread"])
+        return {"all_agree": shared, "most_disagreement": splits[:top], "models_compared": list(answered)}
 
     def to_dict(self) -> dict:
         """The API payload: per-model probabilities, decisions and status, and the agreement view."""
@@ -87,26 +94,18 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
             notices.append(f"The poster could not be used: {exc}. Poster models skipped; "
                            "plot models still answered.")
             image = poster  # each poster model reports the same problem on its card
-    if image is None and not (plot and plot.strip()):
+    nothing_given = image is None and not (plot and plot.strip())
+    if nothing_given:
         notices.append("Give a poster, a plot, or both.")
     if not keys:
         notices.append("Select at least one model.")
     predictions = pool.predict(keys, image, plot, on_load=on_load, genres=genres, mode=mode, threshold=threshold)
-    return Comparison(predictions, genres, notices)
+    return Comparison(predictions, genres, notices, nothing_given)
 
 
 THRESHOLD_NOTE = ("Each model predicts a genre when its probability reaches that model's own threshold for it "
                   "(the black tick): thresholds are tuned per genre on validation data, so 29% can be a "
                   "prediction for one genre and 31% not for another.")
-
-
-def _no_answer_figure():
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(8, 4.2))
-    ax = fig.subplots()
-    ax.text(0.5, 0.5, "No model answered", ha="center", va="center", fontsize=14)
-    ax.set_axis_off()
-    return fig
 
 
 def chart_data(comparison: Comparison, names: dict[str, str] | None = None) -> tuple[list[str], dict, dict]:
@@ -126,31 +125,53 @@ def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None
     """Bars: every answering model's probability per genre, its thresholds marked and decisions filled."""
     from ..charts import decision_bars
     if not comparison.answered:
-        return _no_answer_figure()
+        return None  # the notice says why; an empty figure would only take room
     return decision_bars(*chart_data(comparison, names))
+
+
+def comparison_chart_narrow(comparison: Comparison, names: dict[str, str] | None = None):
+    """The bars drawn for a phone's width (the page shows them under 700 px), or None when nobody answered."""
+    from ..charts import decision_bars_narrow
+    return decision_bars_narrow(*chart_data(comparison, names)) if comparison.answered else None
+
+
+def comparison_heatmap_narrow(comparison: Comparison, names: dict[str, str] | None = None):
+    """The heatmap drawn for a phone's width, genres down and models across, or None when nobody answered."""
+    from ..charts import decision_heatmap_narrow
+    return decision_heatmap_narrow(*chart_data(comparison, names)) if comparison.answered else None
 
 
 def comparison_heatmap(comparison: Comparison, names: dict[str, str] | None = None):
     """Models × genres: probability as colour, predicted cells outlined (reads better past three models)."""
     from ..charts import decision_heatmap
     if not comparison.answered:
-        return _no_answer_figure()
+        return None
     return decision_heatmap(*chart_data(comparison, names))
 
 
+def reason(prediction: Prediction) -> str:
+    """Why a model did not answer, in a few words (its ``summary``, else the message's first clause)."""
+    if prediction.summary:
+        return prediction.summary.split(";")[0]
+    first = prediction.message.split("; ")[0].split(". ")[0].strip().rstrip(".")
+    return first if len(first) <= 90 else first[:87].rstrip() + "…"
+
+
 def unavailable_notice(comparison: Comparison, names: dict[str, str] | None = None) -> str:
-    """One compact line per reason for the models that could not answer, with the command that fixes them all."""
+    """One compact line per reason for every model that did not answer, whatever the reason, with the
+    command that fixes them all when there is one. Their cards fold away (app.py's CSS)."""
     names = names or {}
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for key, pred in comparison.predictions.items():
-        if pred.status is Status.UNAVAILABLE and pred.summary:
-            reason = pred.summary.split(";")[0]
-            groups.setdefault((reason, _fix_family(pred.fix)), []).append(key)
+        if pred.ok or (comparison.nothing_given and pred.status is Status.MISSING_INPUT):
+            continue  # with no input at all the notice above says it once, not once per model
+        title = STATUS_TITLES.get(pred.status, "Failed")
+        groups.setdefault((title, reason(pred), _fix_family(pred.fix)), []).append(key)
     lines = []
-    for (reason, _), keys in groups.items():
-        fixes = [comparison.predictions[k].fix for k in keys]
-        lines.append(f"**Not available ({reason}):** {', '.join(names.get(k, k) for k in keys)}. "
-                     f"Fix: `{_merge_fixes(fixes)}`")
+    for (title, why, _), keys in groups.items():
+        fixes = [comparison.predictions[k].fix for k in keys if comparison.predictions[k].fix]
+        lines.append(f"**{title} ({as_text(why)}):** {', '.join(names.get(k, k) for k in keys)}."
+                     + (f" Fix: {command_html(_merge_fixes(fixes))}" if fixes else ""))
     return "\n\n".join(lines)
 
 
@@ -167,19 +188,38 @@ def _merge_fixes(fixes: list[str]) -> str:
     return " && ".join(parts)
 
 
+def command_html(command: str) -> str:
+    """A shell command as inline code that wraps between its words only: each word is kept whole
+    (a browser would otherwise break ``tiny-bit`` after its hyphen on a phone). Copies as typed."""
+    words = " ".join(f"<span>{html.escape(word)}</span>" for word in command.split(" "))
+    return f'<code class="gl-cmd">{words}</code>'
+
+
 def as_text(text: str) -> str:
     """Text for a Markdown field shown as typed: messages can quote user input, which must not become markup."""
     return html.escape(text, quote=False).replace("*", "\\*").replace("_", "\\_")
 
 
-def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
-    """The text under a model's confidence bars: decisions, mode and latency, or why it did not answer."""
+def headline(prediction: Prediction) -> str:
+    """The big line above a card's bars: its most probable *predicted* genre, never one it does not predict."""
+    return prediction.predicted[0] if prediction.predicted else "No genre predicted"
+
+
+def card_markdown(prediction: Prediction, name: str, top: int = 5, custom_genres: bool = False) -> str:
+    """The text under a model's confidence bars: decisions, mode and latency, or why it did not answer.
+
+    ``custom_genres``: the request asked for genres of its own, so a model that has a trained head
+    but answered zero-shot says why its mode changed.
+    """
     if prediction.ok:
         predicted = ", ".join(prediction.predicted) or "none above threshold"
         marks = " · ".join(f"{g} {p:.0%} {'≥' if g in prediction.predicted else '<'} {prediction.thresholds[g]:.0%}"
                            for g, p in prediction.top(top))
+        mode = prediction.mode
+        if custom_genres and mode == "zero-shot":
+            mode = "zero-shot for your genres (a trained head knows only the genres it was trained on)"
         lines = [f"**Predicts:** {predicted}",
-                 f"<small>{prediction.mode} · {prediction.latency_ms:.0f} ms</small>",
+                 f"<small>{mode} · {prediction.latency_ms:.0f} ms</small>",
                  f"<small>Probability vs this model's threshold: {marks}</small>"]
         if prediction.plot_truncated:  # it changes what the model read: said plainly, not in small print
             lines.insert(1, "⚠️ **Plot cut at this model's token limit:** it read only the beginning.")
@@ -187,12 +227,11 @@ def card_markdown(prediction: Prediction, name: str, top: int = 5) -> str:
         if notes:
             lines.append(f"<small>Note: {as_text('; '.join(notes))}</small>")
         return "\n\n".join(lines)
+    # one line, whatever the reason; the class lets the page fold the card away (app.py's CSS): the
+    # notice above the chart names the model with its reason and fix. The API keeps the whole message.
     title = STATUS_TITLES.get(prediction.status, "Failed")
-    if prediction.summary:  # one line: the reason and the command; the API keeps the whole message
-        # the class lets the page fold this card away: the notice above the chart says it (app.py's CSS)
-        return (f'<b class="gl-unavailable">{title}:</b> {as_text(prediction.summary)}.'
-                + (f" Fix: `{prediction.fix}`" if prediction.fix else ""))
-    return f"**{title}.** {as_text(prediction.message)}"
+    return (f'<b class="gl-unavailable">{title}:</b> {as_text(prediction.summary or reason(prediction))}.'
+            + (f" Fix: {command_html(prediction.fix)}" if prediction.fix else ""))
 
 
 def agreement_markdown(comparison: Comparison, names: dict[str, str] | None = None) -> str:
@@ -201,9 +240,14 @@ def agreement_markdown(comparison: Comparison, names: dict[str, str] | None = No
     if len(view["models_compared"]) < 2:
         return "_Agreement needs at least two models that answered._"
     agree = ", ".join(view["all_agree"]) or "no genre"
-    lines = [f"**All {len(view['models_compared'])} answering models predict:** {agree}", "",
-             "**Where they disagree most:**"]
+    lines = [f"**All {len(view['models_compared'])} answering models predict:** {agree}", ""]
+    if not view["most_disagreement"]:
+        return "\n".join(lines + ["**They split on no genre:** each predicts the same genres."])
+    lines.append("**Where their decisions split most:**")
     for item in view["most_disagreement"]:
-        (hi, hv), (lo, lv) = item["highest"], item["lowest"]
-        lines.append(f"- {item['genre']}: {names.get(hi, hi)} {hv:.0%} vs {names.get(lo, lo)} {lv:.0%}")
+        yes = ", ".join(f"{names.get(k, k)} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
+                        for k in item["predicted_by"])
+        no = ", ".join(f"{names.get(k, k)} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
+                       for k in item["not_predicted_by"])
+        lines.append(f"- {item['genre']}: predicted by {yes}; not by {no}")
     return "\n".join(lines)

@@ -43,3 +43,18 @@ def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:
     text = "\n".join(line for line in text.splitlines() if not line.startswith("![per-genre F1]"))
     chart = folder / "per_genre_f1.png"
     return text, chart if chart.is_file() else None
+
+
+def per_genre_f1_narrow(folder: Path = EVALUATION_DIR):
+    """The report's per-genre F1 chart redrawn for a phone's width (from ``evaluation.json``), or None."""
+    from ..charts import grouped_barh_narrow
+    from ..training.evaluate import Report
+    saved = folder / "evaluation.json"
+    if not saved.is_file():
+        return None
+    series = Report.from_json(saved).per_genre_f1_series()
+    if not series:
+        return None
+    genres = list(next(iter(series.values())))
+    return grouped_barh_narrow(genres, {k: list(v.values()) for k, v in series.items()}, "F1 (test)",
+                               title="Per-genre F1 on the test split")

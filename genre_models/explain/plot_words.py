@@ -12,6 +12,7 @@ Cost: one extra forward pass per word read, batched; numbers in docs/benchmarks.
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from ..data.inputs import clean_plot
@@ -42,13 +43,33 @@ class WordAttribution:
         return sorted(self.words[:self.read], key=lambda ws: -ws[1])[:k]
 
     def highlighted(self) -> list[tuple[str, float | None]]:
-        """For ``gr.HighlightedText``: each word with its score scaled to [-1, 1] (None: not read)."""
+        """For ``gr.HighlightedText``: each word with its score scaled to [-1, 1] (None: not read).
+
+        Punctuation around a word is shown unshaded beside it ("lair." -> "lair" shaded, "." not): the
+        score is the word's, and a shaded full stop would read as if the stop mattered.
+        """
         peak = max((abs(s) for _, s in self.words[:self.read]), default=0.0) or 1.0
-        return [(word + " ", round(score / peak, 3) if i < self.read else None)
-                for i, (word, score) in enumerate(self.words)]
+        spans: list[tuple[str, float | None]] = []
+        for i, (token, score) in enumerate(self.words):
+            lead, core, trail = _split_punctuation(token)
+            value = round(score / peak, 3) if i < self.read else None
+            spans += [(lead, None)] if lead else []
+            spans.append((core, value))
+            spans.append((trail + " ", None))
+        return spans
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _split_punctuation(token: str) -> tuple[str, str, str]:
+    """(leading punctuation, the word, trailing punctuation); a token of punctuation only is all word."""
+    start, end = 0, len(token)
+    while start < end and unicodedata.category(token[start]).startswith("P"):
+        start += 1
+    while end > start and unicodedata.category(token[end - 1]).startswith("P"):
+        end -= 1
+    return (token[:start], token[start:end], token[end:]) if start < end else ("", token, "")
 
 
 def words_read(predictor: GenrePredictor, words: list[str]) -> int:

@@ -112,6 +112,11 @@ class GenrePredictor:
         return self._loaded
 
     @property
+    def settled(self) -> bool:
+        """Loaded, or known not to load: either way a request no longer waits on loading it."""
+        return self._loaded or self._load_error is not None
+
+    @property
     def random_weights(self) -> bool:
         return False
 
@@ -180,7 +185,8 @@ class GenrePredictor:
                 unknown = [g for g in wanted if g not in self.trained_genres]
                 raise PlanError(f"{self.name}'s trained head does not know {', '.join(unknown)}; "
                                 f"it scores {', '.join(self.trained_genres)}"
-                                + (" (use zero-shot for other genres)" if self.spec.zero_shot else ""))
+                                + (" (use zero-shot for other genres)" if self.spec.zero_shot else ""),
+                                summary="scores only the genres its head was trained on")
             tuned = self.checkpoint.thresholds
             return Plan(TRAINED, wanted, {g: tuned[g] if threshold is None else threshold for g in wanted})
         return self._zero_shot_plan(wanted, mode, threshold)
@@ -188,7 +194,8 @@ class GenrePredictor:
     def _zero_shot_plan(self, genres: list[str], mode: str, threshold: float | None) -> Plan:
         if not self.spec.zero_shot:
             raise PlanError(f"{self.name} has no zero-shot mode; its trained head scores "
-                            f"{', '.join(self.trained_genres)}")
+                            f"{', '.join(self.trained_genres)}",
+                            summary="no zero-shot mode: scores only the genres its head was trained on")
         value = ZERO_SHOT_THRESHOLD if threshold is None else threshold
         return Plan(ZERO_SHOT, genres, {g: value for g in genres})
 
@@ -337,7 +344,8 @@ class GenrePredictor:
                    if needed and value is None]
         if missing:
             film.failure = Prediction.failed(self.key, Status.MISSING_INPUT,
-                                             f"{self.name} needs {' and '.join(missing)}")
+                                             f"{self.name} needs {' and '.join(missing)}",
+                                             summary=f"needs {' and '.join(missing)}")
         return film
 
 
@@ -491,7 +499,7 @@ class ModelPool:
             except GenreLensError as exc:
                 out[key] = Prediction.failed(key, Status.ERROR, str(exc))
                 continue
-            if on_load is not None and not predictor.loaded:
+            if on_load is not None and not predictor.settled:
                 on_load(key, index, len(keys))
             out[key] = predictor.predict(poster, plot, shared=shared, **kwargs)
         return out
