@@ -95,3 +95,37 @@ def plot_prompts(genre: str) -> list[str]:
     elif genre in GENRE_DESCRIPTIONS:
         prompts.append(GENRE_DESCRIPTIONS[genre])
     return prompts
+
+
+# ConSE (models/conse.py) reaches genres through a classifier's class names, so a genre is described by
+# what its posters *show*, in words that name such classes; the genre word alone lands near "film" for
+# every genre in a sentence embedding (docs: ../shared/docs/conse-notes.md, measured on ImageNet-21k).
+GENRE_VISUALS: dict[str, tuple[str, ...]] = {
+    "Action": ("explosion", "gun", "fighter", "racing car", "warrior"),
+    "Adventure": ("explorer", "jungle", "treasure", "sailing ship", "mountain"),
+    "Animation": ("cartoon", "comic book", "puppet", "toy", "drawing"),
+    "Comedy": ("clown", "jester", "comedian", "smile", "party"),
+    "Crime": ("gangster", "prison", "police officer", "detective", "bank robber"),
+    "Documentary": ("reporter", "camera", "newspaper", "microphone", "globe"),
+    "Drama": ("family", "letter", "hospital", "church", "portrait"),
+    "Family": ("child", "puppy", "toy", "house", "parent"),
+    "Fantasy": ("dragon", "wizard", "castle", "unicorn", "fairy"),
+    "History": ("king", "queen", "knight", "palace", "ancient ruins"),
+    "Horror": ("skull", "ghost", "zombie", "coffin", "vampire"),
+    "Music": ("guitar", "piano", "singer", "drum", "concert"),
+    "Mystery": ("detective", "magnifying glass", "key", "mask", "fog"),
+    "Romance": ("couple", "kiss", "bride", "wedding", "rose"),
+    "Sci-Fi": ("spaceship", "astronaut", "robot", "planet", "alien"),
+    "Thriller": ("knife", "spy", "pistol", "fugitive", "shadow"),
+    "War": ("soldier", "tank", "warplane", "battleship", "rifle"),
+    "Western": ("cowboy", "horse", "revolver", "desert", "saloon"),
+}
+# What every poster shows whatever its genre: the neutral side of the contrast (zero_shot.py).
+CONSE_NEUTRAL: tuple[str, ...] = ("a film", "a picture", "a person")
+
+
+def conse_prompts(genre: str) -> list[str]:
+    """ConSE's prompts for one genre: the genre as a film, and what its posters show (neutral for "")."""
+    if not genre:
+        return list(CONSE_NEUTRAL)
+    return [f"a {genre_phrase(genre)} film", *GENRE_VISUALS.get(genre, (genre_phrase(genre),))]
