@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -32,6 +31,7 @@ from genre_models.comparison.results import checkpoints_markdown, evaluation_rep
 from genre_models.models import hub
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
+from genre_models.ports import listen_problem
 from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -351,24 +351,6 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
     threading.Thread(target=run, daemon=True, name="preload-models").start()
 
 
-def address_problem(host: str | None, port: int | None) -> str | None:
-    """Why the app could not listen at (host, port), asked before anything loads; None when it can.
-
-    Resolved as gradio resolves them (flag, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else
-    127.0.0.1:7860), and bound as uvicorn binds (SO_REUSEADDR), so a port gradio would take passes.
-    """
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-    except OSError as exc:
-        return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -376,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    problem = address_problem(args.host, args.port)  # at once, not after the lineup and page are built
+    problem = listen_problem(args.host, args.port)  # at once, not after the lineup and page are built
     if problem:
         print(f"error: {problem}. Choose another --port (or --host).", file=sys.stderr)
         return 2

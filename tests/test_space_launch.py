@@ -158,6 +158,27 @@ def test_a_busy_port_is_one_line_not_a_traceback():
     assert result.stdout == ""
 
 
+def test_where_the_app_cannot_listen_is_said_in_a_few_words(monkeypatch):
+    import socket
+
+    from genre_models.ports import free_port, listen_problem
+    port = free_port()
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert listen_problem(None, port) is None and listen_problem("127.0.0.1", port) is None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        assert listen_problem(None, port) == f"cannot listen on 127.0.0.1:{port} (Address already in use)"
+        monkeypatch.setenv("GRADIO_SERVER_PORT", str(port))  # the platform's variable, no flag
+        assert listen_problem(None, None).startswith(f"cannot listen on 127.0.0.1:{port}")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
+    assert listen_problem(None, None) == "GRADIO_SERVER_PORT='http' is not a port (1 to 65535)"
+    assert listen_problem("192.0.2.1", port).startswith("cannot listen on 192.0.2.1:")  # not this machine's
+    if socket.has_ipv6:
+        assert listen_problem("::1", port) in (None, f"cannot listen on ::1:{port} (Cannot assign requested address)")
+
+
 def test_examples_cache_is_outside_the_project_and_per_lineup(tmp_path, monkeypatch):
     import app
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
