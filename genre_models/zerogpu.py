@@ -10,6 +10,7 @@ Anywhere else nothing changes: no wrapper, the default device, the lineup loaded
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, TypeVar
@@ -20,6 +21,7 @@ from .errors import GenreLensError
 from .models.predictors import ModelPool
 
 Handler = TypeVar("Handler", bound=Callable)
+log = logging.getLogger(__name__)
 
 
 def on_zero_gpu() -> bool:
@@ -86,8 +88,9 @@ def gpu_handler(handler: Handler, budget: GpuBudget, lineup: Sequence[str]) -> H
 def start_pool(keys: Sequence[str], preload: Callable[[ModelPool, Sequence[str]], None] | None) -> ModelPool:
     """The pool the app answers from.
 
-    On ZeroGPU every model in ``keys`` is loaded onto ``cuda`` now, before the app serves: weights
-    only, no forward pass (the first GPU call embeds the zero-shot prompts). A model that cannot load
+    On ZeroGPU every model in ``keys`` is loaded onto ``cuda`` now, before the app serves: weights,
+    and CPU-side work such as ConSE's class names, but no forward pass of the model (the first GPU call
+    embeds the zero-shot prompts). A model that cannot load
     says why on its card, as anywhere. Elsewhere the pool takes the default device and ``preload``
     (when given) loads the lineup in the background.
     """
@@ -101,5 +104,9 @@ def start_pool(keys: Sequence[str], preload: Callable[[ModelPool, Sequence[str]]
         try:
             pool.get(key).load()
         except GenreLensError:  # load() logs the cause; the card and the notice say it to the visitor
-            pass
+            continue
+        try:
+            pool.get(key).prepare()  # CPU-side work (ConSE's class names) here, not in a GPU call
+        except Exception:  # a zero-shot request will say it on the card; the app must start
+            log.exception("%s: preparing zero-shot at start failed", key)
     return pool

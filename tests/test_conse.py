@@ -82,3 +82,89 @@ def test_a_cowboy_poster_is_a_western_and_a_ghost_one_horror(minilm_encoder):
     assert _top1_hits(minilm_encoder, conse_prompts, cases) == len(cases)
     assert conse_prompts("") == ["a film", "a picture", "a person"]
     assert conse_prompts("heist") == ["a heist film", "heist"]  # a custom genre is its own phrase
+
+
+NAMED = ["cowboy", "ghost", "spaceship", "violin", "tank"]
+
+
+def _solid(colour) -> "Image.Image":
+    from PIL import Image
+    return Image.new("RGB", (64, 64), colour)
+
+
+@pytest.fixture
+def conse_cnn(tmp_path, monkeypatch):
+    """A tiny timm CNN (random backbone) whose classifier names five classes, red firing "cowboy" and blue
+    "ghost": the classifier's rows are set from the two posters' own pooled features."""
+    from conftest import registered
+
+    from genre_models import ModelPool, ModelSpec
+    monkeypatch.setattr("genre_models.models.conse.CACHE_DIR", tmp_path / "conse")
+    spec = ModelSpec("tiny-conse", "timm-image",
+                     {"arch": "test_resnet", "conse_labels": NAMED, "conse_top": 2,
+                      "model_kwargs": {"pretrained_cfg_overlay": {"input_size": (3, 64, 64), "crop_pct": 1.0}}},
+                     "Tiny ConSE CNN", checkpoint=str(tmp_path / "no-head"))
+    with registered([spec]):
+        torch.manual_seed(0)
+        predictor = ModelPool().get("tiny-conse")
+        predictor.load()
+        view = predictor.encoder.zero_shot_encoder()
+        red, blue = (predictor.encoder.encode([_solid(c)]).features[0] for c in ("red", "blue"))
+        direction = torch.nn.functional.normalize(red - blue, dim=0)
+        with torch.no_grad():
+            view.classifier.weight.zero_()
+            view.classifier.bias.zero_()
+            view.classifier.weight[NAMED.index("cowboy")] = 50 * direction
+            view.classifier.weight[NAMED.index("ghost")] = -50 * direction
+        yield predictor
+
+
+def test_a_cnn_with_named_classes_answers_zero_shot_through_them(conse_cnn):
+    from genre_models.comparison.compare import card_markdown
+    assert conse_cnn.spec.zero_shot and conse_cnn.zero_shot_method == "ConSE, custom labels"
+    western = conse_cnn.predict(poster=_solid("red"))
+    horror = conse_cnn.predict(poster=_solid("blue"))
+    assert western.ok and western.mode == "zero-shot" and len(western.probabilities) == 18
+    assert max(western.probabilities, key=western.probabilities.get) == "Western"
+    assert max(horror.probabilities, key=horror.probabilities.get) == "Horror"
+    assert western.method == "ConSE, custom labels" and "zero-shot (ConSE, custom labels)" in card_markdown(western, "C")
+    # custom genres work as for CLIP
+    custom = conse_cnn.predict(poster=_solid("red"), genres=["cowboy film", "ghost story"])
+    assert custom.ok and custom.probabilities["cowboy film"] > custom.probabilities["ghost story"]
+    # the classifier's answer is what ConSE reads: randomised weights change it
+    with torch.no_grad():
+        torch.manual_seed(1)
+        conse_cnn.encoder.zero_shot_encoder().classifier.weight.normal_()
+    shuffled = conse_cnn.predict(poster=_solid("red"))
+    assert shuffled.probabilities != western.probabilities
+    assert max(shuffled.probabilities.values()) < max(western.probabilities.values()) or \
+        max(shuffled.probabilities, key=shuffled.probabilities.get) != "Western"
+
+
+def test_conse_is_explained_by_grad_cam_and_a_head_still_takes_over(conse_cnn, tmp_path):
+    from genre_models import GENRES
+    from genre_models.explain.poster_heatmap import explain_poster
+    from genre_models.models.checkpoint import save_checkpoint
+    from genre_models.models.heads import GenreHead
+    heat = explain_poster(conse_cnn, _solid("red"), genre="Western")
+    assert heat.mode == "zero-shot" and heat.genre == "Western" and heat.heatmap.ndim == 2
+    save_checkpoint(tmp_path / "head", GenreHead(conse_cnn.encoder.embedding_dim, len(GENRES)), list(GENRES),
+                    {g: 0.5 for g in GENRES}, backbone=conse_cnn.backbone_identity())
+    trained = conse_cnn.with_head(tmp_path / "head")
+    answer = trained.predict(poster=_solid("red"))
+    assert answer.ok and answer.mode == "trained" and answer.method == ""  # a trained head wins in auto mode
+
+
+def test_conse_settings_are_checked(tmp_path):
+    from genre_models import ConfigError, ModelPool, ModelSpec, Status
+    from conftest import registered
+    with pytest.raises(ConfigError, match="conse_top must be a whole number"):
+        ModelSpec("x", "timm-image", {"arch": "test_resnet", "conse_top": 0})
+    assert not ModelSpec("r", "timm-image", {"arch": "test_resnet"}).zero_shot  # random weights: no named classes
+    assert ModelSpec("b", "timm-image", {"arch": "resnetv2_50x1_bit", "pretrained": "goog_in21k"}).settings \
+        .conse_label_set() == "imagenet-21k-goog"
+    odd = ModelSpec("odd", "timm-image", {"arch": "test_resnet", "conse_labels": ["a", "b"],
+                                          "model_kwargs": {"num_classes": 3}}, "Odd")
+    with registered([odd]):
+        answer = ModelPool().get("odd").predict(poster=_solid("red"))
+    assert answer.status is Status.UNAVAILABLE and "3 classes but 2 class names" in answer.message

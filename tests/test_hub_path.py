@@ -45,7 +45,7 @@ class Lineup:
     """One variant: the models, the config file that declares them, where their hub repos are built."""
 
     keys: list[str]
-    head_model: str  # the model with no zero-shot (BiT): a head is trained for it before the app runs
+    head_model: str  # the CNN (BiT): ConSE zero-shot out of the box; a head is trained for its trained mode
     config: Path
     repo_root: Path
     env: dict[str, str] = field(default_factory=dict)
@@ -144,7 +144,7 @@ class HubSession:
         return self.lineup.run(command, *args, endpoint=self.closed_endpoint, hf_home=self.hf_home, **kwargs)
 
     def ensure_head(self) -> None:
-        """Train the CNN's head offline (random backbone, synthetic films): it has no zero-shot."""
+        """Train the CNN's head offline (random backbone, synthetic films), for its trained mode."""
         if self.head_trained:
             return
         films = write_films_csv(self.folder / "films", n=60)
@@ -277,6 +277,16 @@ def check_offline_every_model_answers(session: HubSession, poster: Path) -> None
     assert {k: p["probabilities"] for k, p in second.items()} == {k: p["probabilities"] for k, p in first.items()}
 
 
+def check_cnn_answers_zero_shot_through_its_class_names(session: HubSession, poster: Path) -> None:
+    """BiT with its ImageNet-21k classifier, no head: ConSE zero-shot, out of the box."""
+    key = session.lineup.head_model
+    args = ["--models", key, "--poster", str(poster), "--mode", "zero-shot", "--json"]
+    answer = json.loads(session.offline("predict", *args).stdout)[key]
+    assert answer["status"] == "ok", answer["message"]
+    assert answer["mode"] == "zero-shot" and answer["method"] == "ConSE, ImageNet-21k labels"
+    assert len(answer["probabilities"]) == 18 and all(0 <= p <= 1 for p in answer["probabilities"].values())
+
+
 def check_offline_app_answers(session: HubSession, poster: Path) -> None:
     from gradio_client import Client, handle_file
     session.ensure_head()
@@ -332,6 +342,10 @@ def test_tiny_offline_every_model_answers(tiny_hub, poster):
     check_offline_every_model_answers(tiny_hub, poster)
 
 
+def test_tiny_cnn_answers_zero_shot_through_its_class_names(tiny_hub, poster):
+    check_cnn_answers_zero_shot_through_its_class_names(tiny_hub, poster)
+
+
 def test_tiny_offline_app_answers(tiny_hub, poster):
     check_offline_app_answers(tiny_hub, poster)
 
@@ -355,6 +369,11 @@ def test_fullsize_killed_download_starts_over_and_cleans_up(full_hub, tmp_path):
 @fullsize
 def test_fullsize_offline_every_model_answers(full_hub, poster):
     check_offline_every_model_answers(full_hub, poster)
+
+
+@fullsize
+def test_fullsize_cnn_answers_zero_shot_through_its_class_names(full_hub, poster):
+    check_cnn_answers_zero_shot_through_its_class_names(full_hub, poster)
 
 
 @fullsize

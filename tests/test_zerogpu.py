@@ -47,13 +47,21 @@ def _standin(tmp_path, monkeypatch, zero_gpu: bool):
 
 
 class RecordingEncoder(ImageEncoder):
-    """A poster's mean colour; remembers the device it was given and whether it ever ran."""
+    """A poster's mean colour; remembers the device it was given, whether it ever ran, and whether its
+    CPU-side zero-shot work was prepared."""
 
     embedding_dim = 3
 
     def __init__(self, device, log):
         self.model, self.device, self.log = torch.nn.Identity(), device, log
         log["devices"].append(str(device))
+
+    def prepare(self):
+        self.log["prepared"] += 1
+
+    def encode_prompts(self, texts):
+        self.log["forward"] += 1
+        return torch.ones(len(texts), 3)
 
     def preprocess(self, image):
         return torch.from_numpy(np.asarray(image.resize((8, 8)), dtype=np.float32) / 255).permute(2, 0, 1)
@@ -80,12 +88,18 @@ class RecordingFamily(ModelFamily):
     def load(self, spec, device):
         return RecordingEncoder(device, self.log)
 
+    def has_zero_shot(self, spec):
+        return True  # so the predictor prepares zero-shot work at start, as ConSE's class names are
+
+
+RecordingFamily.prompts = staticmethod(lambda genre: [genre or "a film"])
+
 
 @pytest.fixture
 def recorded_models(tmp_path):
     family = RecordingFamily()
     family.log.clear()
-    family.log.update(devices=[], forward=0)
+    family.log.update(devices=[], forward=0, prepared=0)
     register_family(family)
     keys = ["toy-a", "toy-b"]
     for key in keys:
@@ -101,8 +115,9 @@ def test_on_zerogpu_every_model_handler_is_wrapped_with_a_priced_duration(tmp_pa
     spaces = _standin(tmp_path, monkeypatch, zero_gpu=True)
     keys, log = recorded_models
     pool = app.start_pool(keys, preload=lambda *a: pytest.fail("ZeroGPU loads at start, not in the background"))
-    # the lineup is on cuda as soon as the app starts: weights placed, nothing run (that is the GPU call's job)
-    assert log["devices"] == ["cuda", "cuda"] and log["forward"] == 0
+    # the lineup is on cuda as soon as the app starts: weights placed, CPU-side zero-shot work done,
+    # nothing run on the model (that is the GPU call's job)
+    assert log["devices"] == ["cuda", "cuda"] and log["forward"] == 0 and log["prepared"] == 2
     assert all(pool.get(k).loaded and pool.get(k).device == torch.device("cuda") for k in keys)
     app.build_demo(keys, pool)
     durations = dict(spaces.WRAPPED)

@@ -116,8 +116,10 @@ def chart_data(comparison: Comparison, names: dict[str, str] | None = None) -> t
     answered = comparison.answered
     names = names or {}
     order = sorted(comparison.genres, key=lambda g: -max(p.probabilities.get(g, 0.0) for p in answered.values()))
-    probabilities = {names.get(k, k): [p.probabilities.get(g, 0.0) for g in order] for k, p in answered.items()}
-    thresholds = {names.get(k, k): [p.thresholds.get(g, 0.5) for g in order] for k, p in answered.items()}
+    # a model answering through another route than its head or prompts says so in the legend too
+    label = {k: names.get(k, k) + (f" ({p.mode}, {p.method})" if p.method else "") for k, p in answered.items()}
+    probabilities = {label[k]: [p.probabilities.get(g, 0.0) for g in order] for k, p in answered.items()}
+    thresholds = {label[k]: [p.thresholds.get(g, 0.5) for g in order] for k, p in answered.items()}
     return order, probabilities, thresholds
 
 
@@ -215,8 +217,8 @@ def card_markdown(prediction: Prediction, name: str, top: int = 5, custom_genres
         predicted = ", ".join(prediction.predicted) or "none above threshold"
         marks = " · ".join(f"{g} {p:.0%} {'≥' if g in prediction.predicted else '<'} {prediction.thresholds[g]:.0%}"
                            for g, p in prediction.top(top))
-        mode = prediction.mode
-        if custom_genres and mode == "zero-shot":
+        mode = f"{prediction.mode} ({prediction.method})" if prediction.method else prediction.mode
+        if custom_genres and prediction.mode == "zero-shot":
             mode = "zero-shot for your genres (a trained head knows only the genres it was trained on)"
         lines = [f"**Predicts:** {predicted}",
                  f"<small>{mode} · {prediction.latency_ms:.0f} ms</small>",

@@ -72,7 +72,7 @@ class _GenreScores(torch.nn.Module):
             head = self.predictor.checkpoint.head
             index = [self.predictor.trained_genres.index(g) for g in self.genres]
             return head(features)[:, index]
-        return self.predictor.scorer.logits(features, self.genres)
+        return self.predictor.scorer.logits(self.encoder.zero_shot_features(features), self.genres)
 
 
 def _vit_tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:

@@ -76,14 +76,14 @@ def label_embeddings(names: Sequence[str], encode: Callable[[Sequence[str]], tor
 def conse_embedding(class_logits: torch.Tensor, labels: torch.Tensor, top: int = DEFAULT_TOP) -> torch.Tensor:
     """[N, C] class logits and [C, D] label embeddings -> [N, D] L2-normalised semantic embeddings.
 
-    The softmax is over all C classes, as the classifier was trained; only the ``top`` most
-    probable classes are mixed, weighted by their probabilities (renormalised to sum to 1).
+    Only the ``top`` most probable classes are mixed, weighted by their probabilities renormalised to
+    sum to 1. Those weights are exactly a softmax over the top logits alone (the full softmax's
+    normaliser cancels in the renormalisation), so no softmax over all C classes is computed.
     """
     if class_logits.shape[-1] != labels.shape[0]:
         raise ValueError(f"{class_logits.shape[-1]} class logits but {labels.shape[0]} class names")
-    probabilities = class_logits.float().softmax(dim=-1)
-    weights, index = probabilities.topk(min(top, labels.shape[0]), dim=-1)
-    weights = weights / weights.sum(dim=-1, keepdim=True)
+    values, index = class_logits.float().topk(min(top, labels.shape[0]), dim=-1)
+    weights = values.softmax(dim=-1)
     mixed = (weights.unsqueeze(-1) * labels.to(weights.device)[index]).sum(dim=1)
     return torch.nn.functional.normalize(mixed, dim=-1)
 

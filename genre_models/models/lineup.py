@@ -10,7 +10,8 @@ def _checkpoint(key: str) -> str:
 
 DEFAULT_MODELS = (
     ModelSpec("bit-resnet50", "timm-image", {"arch": "resnetv2_50x1_bit", "pretrained": "goog_in21k"},
-              "BiT-ResNet50 (CNN)", "Big Transfer ResNet-50x1, ImageNet-21k weights, with a trained genre head.",
+              "BiT-ResNet50 (CNN)", "Big Transfer ResNet-50x1, ImageNet-21k weights: zero-shot through its "
+              "ImageNet-21k class names (ConSE), or a trained genre head.",
               _checkpoint("bit-resnet50")),
     ModelSpec("clip-vit-b-16", "clip", {"arch": "ViT-B-16-quickgelu", "pretrained": "openai"},
               "CLIP ViT-B/16", "OpenAI CLIP ViT-B/16 on the poster.", _checkpoint("clip-vit-b-16")),

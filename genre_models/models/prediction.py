@@ -34,6 +34,7 @@ class Prediction:
     plot_truncated: bool = False
     summary: str = ""  # when not ok: the reason in a few words (``message`` has the whole story)
     fix: str = ""  # when not ok: the command that fixes it, if there is one
+    method: str = ""  # how a zero-shot answer reached genres when not by prompt similarity ("ConSE, ...")
 
     @property
     def ok(self) -> bool:

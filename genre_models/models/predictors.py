@@ -120,10 +120,19 @@ class GenrePredictor:
     def random_weights(self) -> bool:
         return False
 
+    @property
+    def zero_shot_method(self) -> str:
+        """How zero-shot reaches genres when it is not prompt similarity (ConSE), for the card and chart."""
+        return ""
+
     # -- loading -------------------------------------------------------------------------------
     def warm_up(self) -> None:
         """Everything a first request would otherwise wait on (the app calls it in the background)."""
         self.load()
+
+    def prepare(self) -> None:
+        """What a first request would wait on besides loading and the model's own forward pass (ConSE's
+        class names, embedded on the CPU): a ZeroGPU Space does it at start, outside any GPU call."""
 
     def load(self) -> None:
         """Load weights once; later calls return at once. Raises WeightsUnavailableError.
@@ -282,7 +291,8 @@ class GenrePredictor:
             values = {g: float(p) for g, p in zip(plan.genres, probabilities[row].tolist())}
             results[i] = Prediction.from_probabilities(
                 self.key, values, plan.thresholds, mode=plan.mode, latency_ms=latency,
-                plot_truncated=truncated[row], message=self._note(truncated[row]))
+                plot_truncated=truncated[row], message=self._note(truncated[row]),
+                method=self.zero_shot_method if plan.mode == ZERO_SHOT else "")
         return [results.get(i) or film.failure for i, film in enumerate(films)]
 
     def compute_features(self, requests: list[FeatureRequest], films: list[_Film],
@@ -399,10 +409,10 @@ class BackbonePredictor(GenrePredictor):
     def _load(self) -> None:
         family = self.spec.family_impl
         self.encoder = family.load(self.spec, self.device)
-        if family.zero_shot:
-            settings = self.spec.settings
-            scale = getattr(settings, "zero_shot_scale", None) or self.encoder.default_zero_shot_scale
-            self.scorer = ZeroShotScorer(self.encoder.encode_prompts, family.prompts, scale,
+        if self.spec.zero_shot:
+            settings, reader = self.spec.settings, self.encoder.zero_shot_encoder()
+            scale = getattr(settings, "zero_shot_scale", None) or reader.default_zero_shot_scale
+            self.scorer = ZeroShotScorer(reader.encode_prompts, family.prompts, scale,
                                          getattr(settings, "zero_shot_bias", 0.0))
         self._attach_head()
 
@@ -415,8 +425,14 @@ class BackbonePredictor(GenrePredictor):
         if self.scorer is not None:
             try:
                 self.scorer.genre_embeddings(GENRES)
+                self.prepare()
             except Exception:  # a zero-shot request will report it on the card; the thread must go on
-                log.exception("%s: embedding the genre prompts failed", self.key)
+                log.exception("%s: preparing zero-shot failed", self.key)
+
+    def prepare(self) -> None:
+        self.load()
+        if self.scorer is not None:
+            self.encoder.zero_shot_encoder().prepare()  # ConSE: its class names, embedded once
 
     def _attach_head(self) -> None:
         self._load_head(self.encoder.embedding_dim, self.backbone_identity())
@@ -445,7 +461,11 @@ class BackbonePredictor(GenrePredictor):
 
     def encoder_for(self, trained: bool) -> Encoder:
         self.load()
-        return self.trained_encoder if trained else self.encoder
+        return self.trained_encoder if trained else self.encoder.zero_shot_encoder()
+
+    @property
+    def zero_shot_method(self) -> str:
+        return self.encoder.zero_shot_encoder().method if self.encoder is not None else ""
 
     def backbone_identity(self) -> dict:
         return self.spec.family_impl.backbone_identity(self.spec)
@@ -453,7 +473,8 @@ class BackbonePredictor(GenrePredictor):
     def feature_identity(self, trained: bool) -> str:
         """A short hash of what produces this model's features: keys the on-disk feature cache."""
         identity = {**self.backbone_identity(),
-                    "finetuned": self.finetuned_sha256 if trained else None}
+                    "finetuned": self.finetuned_sha256 if trained else None,
+                    **({} if trained else self.encoder_for(False).identity())}
         return hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def head_feature_requests(self) -> list[FeatureRequest]:

@@ -76,7 +76,7 @@ class ModelSpec:
 
     @property
     def zero_shot(self) -> bool:
-        return self.family_impl.zero_shot
+        return self.family_impl.has_zero_shot(self)
 
     def checkpoint_dir(self) -> Path | None:
         if self.checkpoint is None:

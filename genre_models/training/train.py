@@ -132,8 +132,10 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     log(f"best head on frozen features: {best.config.label()} (epoch {best.best_epoch}), val micro-F1 "
         f"{best.val_metrics['micro_f1']:.4f}")
     zero_shot = None
-    if getattr(predictor, "scorer", None) is not None and len(predictor.head_feature_requests()) == 1:
-        # the frozen features are the base backbone's: what zero-shot scores too
+    if getattr(predictor, "scorer", None) is not None and len(predictor.head_feature_requests()) == 1 \
+            and predictor.encoder.zero_shot_encoder() is predictor.encoder:
+        # the frozen features are the base backbone's: what zero-shot scores too (not ConSE's: it reads
+        # its own semantic embeddings, so it keeps its default scale)
         zero_shot = fit_zero_shot(predictor.scorer, data["val"][1], y["val"], genres)
         if zero_shot is None:
             log("zero-shot not calibrated: on val, a higher prompt similarity does not mean the genre more often")

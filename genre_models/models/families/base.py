@@ -75,6 +75,24 @@ class Encoder:
         """The layers a saliency method (Grad-CAM) should look at; [] when none fits."""
         return []
 
+    # -- zero-shot: most encoders read prompts in their own feature space; ConSE reads another one --------
+    method: str = ""  # how zero-shot reaches genres, when it is not the usual prompt similarity
+
+    def zero_shot_encoder(self) -> "Encoder":
+        """The encoder zero-shot features come from (itself, unless the family says otherwise)."""
+        return self
+
+    def zero_shot_features(self, features: torch.Tensor) -> torch.Tensor:
+        """``model``'s output -> what zero-shot scores (identity here); differentiable, for Grad-CAM."""
+        return features
+
+    def identity(self) -> dict:
+        """What, beyond the backbone's weights, makes this encoder's features (keys the feature cache)."""
+        return {}
+
+    def prepare(self) -> None:
+        """Work a first zero-shot request would otherwise wait on, done ahead (the app's preload)."""
+
 
 class ImageEncoder(Encoder):
     """Posters (RGB PIL images) -> features. ``preprocess`` runs in DataLoader workers for corpora."""
@@ -168,6 +186,10 @@ class ModelFamily:
     path_fields: ClassVar[tuple[str, ...]] = ()
     # settings fields that do not change the backbone's features (left out of its identity)
     identity_excludes: ClassVar[tuple[str, ...]] = ()
+
+    def has_zero_shot(self, spec: "ModelSpec") -> bool:
+        """Whether this model answers zero-shot (the family's flag; a family may decide per model)."""
+        return self.zero_shot
 
     # -- settings ----------------------------------------------------------------------------------
     def parse_settings(self, key: str, fields: dict[str, Any]) -> Any:
