@@ -22,13 +22,15 @@ import gradio as gr
 from PIL import Image
 
 from genre_models import GENRES, GenreLensError, ModelPool, list_models
-from genre_models.cli.options import positive_int
+from genre_models.cli.options import add_heads_option, apply_heads_option, positive_int
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
                                              headline, run_comparison, unavailable_notice)
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
-from genre_models.comparison.results import checkpoints_markdown, evaluation_report, per_genre_f1_narrow
+from genre_models.comparison.results import (checkpoints_markdown, evaluation_report, lineup_markdown,
+                                              per_genre_f1_narrow)
 from genre_models.models import hub
+from genre_models.models.hub_heads import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
 from genre_models.ports import listen_problem
@@ -292,7 +294,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
                 explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
         with gr.Tab("Results"):
             report, chart_path = evaluation_report()
-            gr.Markdown(THESIS_NOTE + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown(),
+            gr.Markdown(THESIS_NOTE + "\n\n## How each model answers here\n\n" + lineup_markdown(list(keys))
+                        + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown(),
                         elem_classes="gl-tables")
             if chart_path is not None:
                 gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False,
@@ -319,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="GenreLens web demo")
     p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
     p.add_argument("--model-config", help="JSON file adding or re-pointing models")
+    add_heads_option(p)
     # None lets gradio read GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, the variables a host such as
     # Hugging Face Spaces uses to say where to listen; without them gradio's 127.0.0.1:7860
     p.add_argument("--host", help='address to listen on ("0.0.0.0" for a network); default: '
@@ -336,7 +340,9 @@ def examples_cache(keys: Sequence[str]) -> Path:
     """Where the examples' answers are cached: a user cache folder (the project may be read-only),
     one per project copy and lineup, so one lineup's cached answers never show for another's."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genrelens" / "examples"
-    digest = hashlib.sha256(json.dumps([str(ASSETS.parent), list(keys)]).encode()).hexdigest()[:12]
+    # the heads repo changes the answers as much as the lineup does
+    digest = hashlib.sha256(json.dumps([str(ASSETS.parent), list(keys), os.environ.get(HEADS_ENV, "")])
+                            .encode()).hexdigest()[:12]
     return base / digest
 
 
@@ -354,6 +360,7 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        apply_heads_option(args)
         keys = resolve_lineup(args.models, args.model_config)
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)

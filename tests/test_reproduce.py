@@ -31,10 +31,12 @@ def test_every_stage_runs_and_writes_the_thesis_table(tiny_models, tmp_path, cap
     result = json.loads((out / "reproduce.json").read_text())
     # fusion's parts were added before it; every model got a head written through the train path
     for key in ("tiny-clip-vit", "tiny-bert", "tiny-bit", "tiny-fusion"):
-        config = read_config(out / "checkpoints" / key)
+        config = read_config(out / key)
         assert config["model_key"] == key and config["metrics"]["test"]["micro_f1"] >= 0
         # the registry now points at the new heads, so evaluation read them
-        assert get_model_spec(key).checkpoint == str(out / "checkpoints" / key)
+        assert get_model_spec(key).checkpoint == str(out / key)
+        card = (out / key / "README.md").read_text()  # a model card per key, the command and its rows
+        assert f"Command: `python -m genre_models.reproduce" in card and f"| {get_model_spec(key).name} | trained |" in card
     stages = {(t["stage"], t["model"]) for t in result["times"]}
     assert {("features", "tiny-clip-vit"), ("features", "tiny-bert"), ("features", "tiny-bit"),
             ("train head", "tiny-fusion"), ("evaluate (+ baselines)", "all")} <= stages
@@ -138,7 +140,7 @@ def test_an_ensemble_brings_its_members_and_is_fitted_after_them(tiny_models, tm
     assert ("features", "tiny-bert") in stages and not any(m == "tiny-tfidf" for s, m in stages if s == "features")
     assert stages.index(("train head", "tiny-bert")) < stages.index(("fit blend", "tiny-ens"))
     assert stages.index(("train", "tiny-tfidf")) < stages.index(("fit blend", "tiny-ens"))
-    assert read_config(out / "checkpoints" / "tiny-ens")["members"] == ["tiny-bert", "tiny-tfidf"]
+    assert read_config(out / "tiny-ens")["members"] == ["tiny-bert", "tiny-tfidf"]
     rows = {(r["name"], r["mode"]) for r in result["results"]}
     assert {("Tiny ensemble", "trained"), ("Tiny TF-IDF", "trained"), ("Tiny BERT", "trained")} <= rows
     assert result["skipped"] == {}

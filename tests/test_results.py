@@ -39,3 +39,31 @@ def test_the_results_chart_redrawn_for_a_phone_keeps_its_text_readable():
     series = Report.from_json(EVALUATION_DIR / "evaluation.json").per_genre_f1_series()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(series)  # one entry per distinct row
     assert len(ax.patches) == sum(len(v) for v in series.values())
+
+
+def test_the_lineup_table_says_which_way_each_model_answers(tmp_path, monkeypatch):
+    from genre_models.comparison.results import lineup_markdown
+    from genre_models.models.hub_heads import HEADS_ENV
+    from genre_models.models.registry import ModelSpec, register_model, unregister_model
+    monkeypatch.delenv(HEADS_ENV, raising=False)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "config.json").write_text("{}")
+    specs = [ModelSpec("t-local", "tfidf-text", {}, "Local TF-IDF", checkpoint=str(tmp_path / "local")),
+             ModelSpec("t-none", "tfidf-text", {}, "Bare TF-IDF", checkpoint=str(tmp_path / "none")),
+             ModelSpec("t-cnn", "timm-image", {"arch": "resnetv2_50x1_bit", "pretrained": "goog_in21k"}, "A CNN",
+                       checkpoint=str(tmp_path / "cnn"))]
+    for spec in specs:
+        register_model(spec)
+    try:
+        table = lineup_markdown([s.key for s in specs]).splitlines()
+        assert f"| Local TF-IDF | `{tmp_path / 'local'}` | nothing until a head is trained |" in table
+        assert "| Bare TF-IDF | none | nothing until a head is trained |" in table
+        assert "| A CNN | none | zero-shot (ConSE, through its imagenet-21k-goog class names) |" in table
+        monkeypatch.setenv(HEADS_ENV, "me/heads")  # only the models without a local head read the repo
+        table = lineup_markdown([s.key for s in specs]).splitlines()
+        assert f"| Local TF-IDF | `{tmp_path / 'local'}` | nothing until a head is trained |" in table
+        assert "| A CNN | `hf-hub:me/heads/t-cnn`, when the repo has it | zero-shot (ConSE, through its " \
+               "imagenet-21k-goog class names) |" in table
+    finally:
+        for spec in specs:
+            unregister_model(spec.key)

@@ -12,11 +12,11 @@ import argparse
 import sys
 from typing import Sequence
 
-from ..errors import GenreLensError
-from ..models import hub
+from ..errors import CheckpointError, GenreLensError
+from ..models import hub, hub_heads
 from ..models.families.base import Fetch
-from ..models.registry import ModelSpec
-from .options import add_model_choice, chosen_specs
+from ..models.registry import ModelSpec, get_model_spec
+from .options import add_heads_option, add_model_choice, apply_heads_option, chosen_specs
 
 
 def plan_fetch(spec: ModelSpec) -> list[Fetch]:
@@ -63,15 +63,48 @@ def download(fetch: Fetch) -> int:
     return total
 
 
+def download_heads(specs: Sequence[ModelSpec]) -> list[str]:
+    """Fetch the trained heads the models read from a hub repo (``--heads``, ``hf-hub:`` checkpoints)
+    into the HF cache, or check them there offline; returns the keys whose heads failed."""
+    failed = []
+    for spec in specs:
+        source = hub_heads.hub_folder(spec)
+        if source is None:
+            continue
+        try:
+            folder = hub_heads.fetch(source)
+        except CheckpointError as exc:
+            failed.append(spec.key)
+            print(f"[{spec.key}] failed: {exc}", file=sys.stderr)
+            continue
+        if folder is None:
+            print(f"[{spec.key}] {source}: not in the repo (this model answers without a trained head)")
+        else:
+            size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+            print(f"[{spec.key}] {source}: in the cache ({size / 1e6:,.1f} MB)")
+    return failed
+
+
+def _with_parts(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
+    """The models and, for one made of others (fusion, an ensemble), its parts: their heads answer too."""
+    keys = dict.fromkeys(f.key for spec in specs for f in plan_fetch(spec))
+    keys.update(dict.fromkeys(spec.key for spec in specs))
+    return [get_model_spec(key) for key in keys]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_models.download", description=__doc__.split("\n")[0])
     add_model_choice(parser)
+    add_heads_option(parser)
     args = parser.parse_args(argv)
     try:
-        fetches = [f for spec in chosen_specs(args) for f in plan_fetch(spec)]
+        apply_heads_option(args)
+        specs = chosen_specs(args)
+        fetches = [f for spec in specs for f in plan_fetch(spec)]
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    heads_failed = download_heads(_with_parts(specs))  # offline: whether they are in the cache
     fetches = list({(f.key, f.repo): f for f in fetches}.values())
     todo = [f for f in fetches if f.repo]
     for f in fetches:
@@ -83,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if f not in missing:
                 print(f"[{f.key}] {f.repo}: already in the cache")
         if not missing:
-            return 0
+            return 1 if heads_failed else 0
         print(f"error: the Hugging Face Hub ({hub.hf_constants.ENDPOINT}) cannot be reached from this "
               "machine (offline, or HF_HUB_OFFLINE=1 is set). Run this command on a machine with "
               f"internet, then copy {hub.cache_dir()} here. Would fetch: "
@@ -96,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # report each model, keep going with the others
             failed.append(fetch.key)
             print(f"[{fetch.key}] failed: {exc}", file=sys.stderr)
+    failed += [key for key in heads_failed if key not in failed]
     print(f"done: fetched {total / 1e6:,.1f} MB into {hub.cache_dir()}" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

@@ -21,6 +21,7 @@ from ..models.registry import list_models, resolve_lineup
 from ..training.baselines import BASELINES
 from ..training.evaluate import EVALUATION_MODES, TABLE_COLUMNS, evaluate_models
 from ..training.feature_cache import DEFAULT_CACHE, FeatureCache
+from .options import add_heads_option, apply_heads_option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default=str(DEFAULT_CACHE))
     p.add_argument("--num-workers", type=int, default=2)
     p.add_argument("--model-config", help="JSON file adding or re-pointing models")
+    add_heads_option(p)
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        apply_heads_option(args)
         keys = resolve_lineup(args.models, args.model_config)
         dataset = load_datasets(args.data)
         for line in dataset.report.lines():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..models.hub_heads import HEADS_ENV, use_heads_repo
 from ..models.registry import ModelSpec, get_model_spec, list_models, resolve_lineup
 from ..training.feature_cache import DEFAULT_CACHE
 
@@ -21,6 +22,18 @@ def chosen_specs(args: argparse.Namespace) -> list[ModelSpec]:
     """
     keys = resolve_lineup(None if "all" in args.models else args.models, args.model_config)
     return [get_model_spec(key) for key in keys]
+
+
+def add_heads_option(p: argparse.ArgumentParser) -> None:
+    """--heads OWNER/REPO: trained heads from a hub repo (as the GENRELENS_HEADS variable)."""
+    p.add_argument("--heads", metavar="OWNER/REPO",
+                   help=f"read REPO/<model key>/ from the hub for every model with no trained head in its "
+                   f"local folder (as ${HEADS_ENV}; `reproduce --out DIR` writes that layout)")
+
+
+def apply_heads_option(args: argparse.Namespace) -> None:
+    """Point this process at ``--heads`` (and the processes it starts). Raises ConfigError for a bad id."""
+    use_heads_repo(getattr(args, "heads", None))
 
 
 def positive_int(text: str) -> int:

@@ -21,6 +21,7 @@ from ..models import hub
 from ..models.prediction import Prediction
 from ..models.predictors import MODES, ModelPool
 from ..models.registry import list_models, resolve_lineup
+from .options import add_heads_option, apply_heads_option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="trained head, zero-shot, or auto (trained where it knows the genres)")
     parser.add_argument("--threshold", type=float, help="one decision threshold for every genre")
     parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    add_heads_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--explain", metavar="OUT_DIR",
                         help="also explain each answering model's top genre (or --explain-genre): Grad-CAM "
@@ -103,6 +105,7 @@ def format_table(predictions: dict[str, Prediction]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        apply_heads_option(args)
         keys = resolve_lineup(args.models, args.model_config)
         genres = list(resolve_genres(args.genres)) if args.genres else []
         genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]

@@ -4,7 +4,8 @@
     python -m genre_models.reproduce --data movies.csv --grid --models clip-vit-l-14 bit-resnet50 minilm fusion
 
 Writes ``OUT/reproduce.md`` (the thesis-style table beside the thesis's own figures, time per
-stage), ``OUT/reproduce.json``, ``OUT/evaluation/`` and a checkpoint per model in ``OUT/checkpoints/``.
+stage), ``OUT/reproduce.json``, ``OUT/evaluation/`` and a checkpoint per model in ``OUT/<key>/`` with its model card: the layout of a
+heads repo, so ``hf upload OWNER/REPO OUT`` publishes them and ``--heads OWNER/REPO`` reads them.
 Features are cached (``--cache-dir``): a rerun, or a run after an interruption, encodes only what
 is missing.
 """

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..models.checkpoint import CONFIG_NAME
-from ..models.registry import CHECKPOINTS_DIR, PROJECT_ROOT
+from ..models.checkpoint import CONFIG_NAME, has_config
+from ..models.hub_heads import hub_folder
+from ..models.registry import CHECKPOINTS_DIR, PROJECT_ROOT, get_model_spec
 
 EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
 
@@ -30,6 +31,36 @@ def checkpoints_markdown(root: Path = CHECKPOINTS_DIR) -> str:
     return "\n".join(["| checkpoint | label acc. | micro-F1 | macro-F1 | macro AP | test films |",
                       "|---|---:|---:|---:|---:|---:|", *rows, "", "The commands that trained them:", "",
                       "```bash", *commands, "```"])
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path)
+
+
+def lineup_markdown(keys: list[str]) -> str:
+    """Which way each model answers on this page: a trained head (local, or from a heads repo) or
+    zero-shot (ConSE for a CNN, through its ImageNet class names), read from the specs and files only."""
+    rows = []
+    for key in keys:
+        spec = get_model_spec(key)
+        local, source = spec.checkpoint_dir(), hub_folder(spec)
+        label_set = getattr(spec.settings, "conse_label_set", lambda: None)()
+        if not spec.zero_shot:
+            fallback = "nothing until a head is trained"
+        elif label_set:
+            fallback = f"zero-shot (ConSE, through its {label_set if isinstance(label_set, str) else 'own'} class names)"
+        else:
+            fallback = "zero-shot"
+        if has_config(local):
+            head = f"`{_shown(local)}`"
+        elif source is not None:
+            head = f"`{source}`, when the repo has it"
+        else:
+            head = "none"
+        rows.append(f"| {spec.name} | {head} | {fallback} |")
+    return "\n".join(["| model | trained head (answers in auto mode) | without one |", "|---|---|---|", *rows,
+                      "", "Each card says which it used: \"trained\" or \"zero-shot\" (with the method when it "
+                      "is not the model's own text side)."])
 
 
 def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:

@@ -16,7 +16,8 @@ product changes, only the endpoint. It answers the part of the protocol those li
   ``/api/models/{repo}/tree/{rev}`` (file listing).
 
 Repos are folders under ``root`` (``root/timm/vit_base_patch16_clip_224.openai/open_clip_model.safetensors``);
-:mod:`genre_models.loopback_hub.repos` fills them. Every request is logged (method, path, range) so
+:mod:`genre_models.loopback_hub.repos` fills them. Any other folder can be served as a repo as it is
+(``folders``: a heads folder ``reproduce --out`` wrote, served as ``OWNER/NAME``). Every request is logged (method, path, range) so
 tests can check what a client asked for. ``throttle`` (bytes/s) slows file bodies so a test can
 interrupt a download half-way; ``drop_next_download`` cuts one transfer off as a network failure would.
 """
@@ -59,10 +60,12 @@ class RepoFile:
 
 
 class RepoIndex:
-    """The repos under ``root``: files, their sha256 (cached beside the repo) and a commit id per repo."""
+    """The repos under ``root``, and ``folders`` (repo id -> folder) served as they are: files, their
+    sha256 (cached beside a built repo, read at start for a given folder) and a commit id per repo."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, folders: dict[str, Path] | None = None):
         self.root = Path(root)
+        self.folders = {repo: Path(folder) for repo, folder in (folders or {}).items()}
         self._files: dict[str, dict[str, RepoFile]] = {}
         self._commits: dict[str, str] = {}
         self._blobs: dict[str, RepoFile] = {}
@@ -70,14 +73,14 @@ class RepoIndex:
 
     def refresh(self) -> None:
         files, commits, blobs = {}, {}, {}
-        for marker in sorted(self.root.glob("**/.repo.json")):
-            folder = marker.parent
-            repo = folder.relative_to(self.root).as_posix()
-            meta = json.loads(marker.read_text())
+        listed = [(marker.parent.relative_to(self.root).as_posix(), marker.parent,
+                   json.loads(marker.read_text())["files"]) for marker in sorted(self.root.glob("**/.repo.json"))]
+        listed += [(repo, folder, scan_folder(folder)) for repo, folder in self.folders.items()]
+        for repo, folder, listing in listed:
             entries = {name: RepoFile(repo, name, folder / name, info["size"], info["sha256"])
-                       for name, info in meta["files"].items()}
+                       for name, info in listing.items()}
             files[repo] = entries
-            commits[repo] = hashlib.sha1(json.dumps(meta["files"], sort_keys=True).encode()).hexdigest()
+            commits[repo] = hashlib.sha1(json.dumps(listing, sort_keys=True).encode()).hexdigest()
             blobs.update({f.sha256: f for f in entries.values()})
         self._files, self._commits, self._blobs = files, commits, blobs
 
@@ -94,17 +97,23 @@ class RepoIndex:
         return self._blobs.get(sha256)
 
 
-def write_repo_marker(folder: Path) -> None:
-    """Record every file of a repo folder with its size and sha256 (what the server answers from)."""
+def scan_folder(folder: Path) -> dict[str, dict]:
+    """Every file of a repo folder (relative path -> size and sha256); dot-files are left out: they
+    are bookkeeping (the marker, the builder's recipe), as ``.git`` is for a real repo."""
     files = {}
-    # dot-files (this marker, the builder's recipe) are bookkeeping, not part of the repo
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts)):
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(CHUNK), b""):
                 digest.update(block)
         files[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
-    (folder / ".repo.json").write_text(json.dumps({"files": files}, indent=1))
+    return files
+
+
+def write_repo_marker(folder: Path) -> None:
+    """Record every file of a repo folder with its size and sha256 (what the server answers from)."""
+    (folder / ".repo.json").write_text(json.dumps({"files": scan_folder(folder)}, indent=1))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -296,10 +305,13 @@ class LoopbackHub:
         root: folder of repo folders, each with a ``.repo.json`` (see :func:`write_repo_marker`).
         port: 0 picks a free port.
         throttle: bytes per second for file bodies (None: as fast as loopback goes).
+        folders: more repos, repo id (``OWNER/NAME``) -> a folder served as it is (its files as they
+            are when the hub starts).
     """
 
-    def __init__(self, root: str | Path, port: int = 0, throttle: int | None = None):
-        self.index = RepoIndex(root)
+    def __init__(self, root: str | Path, port: int = 0, throttle: int | None = None,
+                 folders: dict[str, str | Path] | None = None):
+        self.index = RepoIndex(root, folders)
         self._requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), self.index, throttle, self._log)

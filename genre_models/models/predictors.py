@@ -28,10 +28,12 @@ import numpy as np
 import torch
 
 from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
-from ..errors import FixableError, GenreLensError, InvalidInputError, PlanError, WeightsUnavailableError
+from ..errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
+                      WeightsUnavailableError)
 from ..genres import GENRES
 from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
 from .families.base import PLOT, POSTER, Encoder, default_device
+from .hub_heads import head_folder, hub_folder
 from .prediction import Prediction, Status
 from .registry import PROJECT_ROOT, ModelSpec, get_model_spec, with_checkpoint
 from .zero_shot import ZeroShotScorer
@@ -98,6 +100,7 @@ class GenrePredictor:
         self._load_error: WeightsUnavailableError | None = None
         self.checkpoint: HeadCheckpoint | None = None
         self.head_error: str | None = None
+        self.head_dir: Path | None = None  # where the trained model was read from (local or a hub copy)
 
     @property
     def key(self) -> str:
@@ -162,8 +165,19 @@ class GenrePredictor:
     def _load(self) -> None:
         raise NotImplementedError
 
+    def head_folder(self) -> Path | None:
+        """The local folder of this model's trained model (its checkpoint folder, or the copy fetched
+        from a heads repo: :mod:`.hub_heads`); None when there is none. A heads repo that cannot be
+        read is remembered in ``head_error`` (the card says why) and counts as none."""
+        try:
+            self.head_dir = head_folder(self.spec)
+        except CheckpointError as exc:
+            self.head_dir, self.head_error = None, str(exc)
+            log.warning("%s: %s", self.key, exc)
+        return self.head_dir
+
     def _load_head(self, embedding_dim: int, backbone: dict) -> None:
-        directory = self.spec.checkpoint_dir()
+        directory = self.head_folder()
         if not has_checkpoint(directory):
             return
         try:
@@ -209,8 +223,8 @@ class GenrePredictor:
         return Plan(ZERO_SHOT, genres, {g: value for g in genres})
 
     def no_head_message(self) -> str:
-        folder = self.spec.checkpoint_dir()
-        where = ("its checkpoint folder" if folder is None else
+        folder, source = self.spec.checkpoint_dir(), hub_folder(self.spec)
+        where = (source if source is not None else "its checkpoint folder" if folder is None else
                  folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
         reason = f" ({self.head_error})" if self.head_error else ""
         return (f"{self.name}: no trained genre head in {where}{reason}. Train one: `{self.train_command()}`"
@@ -444,7 +458,7 @@ class BackbonePredictor(GenrePredictor):
         if self.checkpoint is not None and self.checkpoint.config.get("finetuned_backbone"):
             try:
                 self.trained_encoder, self.finetuned_sha256 = load_finetuned_encoder(
-                    self.encoder, self.spec.checkpoint_dir(), self.checkpoint.config)
+                    self.encoder, self.head_dir, self.checkpoint.config)
             except GenreLensError as exc:  # missing/corrupt file or keys of another architecture
                 self.head_error, self.checkpoint = str(exc), None
                 log.warning("%s: %s", self.key, exc)

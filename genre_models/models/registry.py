@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ConfigError, UnknownModelError
 from ..keyed_registry import KeyedRegistry
 from .families.base import PLOT, POSTER, ModelFamily, get_family, list_families
+from .hub_heads import is_hub_source, parse_hub_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
@@ -36,7 +37,8 @@ class ModelSpec:
         settings: the family's settings object, or a dict of its fields (validated by the family).
         display_name, description: what the page shows.
         checkpoint: folder with a trained head (``model.safetensors`` + ``config.json``); relative
-            paths are taken from the project root. Missing folder = no trained head.
+            paths are taken from the project root. Missing folder = no trained head. Or a hub repo
+            folder, ``hf-hub:OWNER/REPO[/SUBFOLDER]`` (see :mod:`.hub_heads`).
     """
 
     key: str
@@ -57,6 +59,8 @@ class ModelSpec:
             raise ConfigError(f"model {self.key!r}: settings must be {family.settings_type.__name__} "
                               f"for family {self.family!r}, got {type(settings).__name__}")
         object.__setattr__(self, "settings", settings)
+        if is_hub_source(self.checkpoint):
+            parse_hub_folder(self.checkpoint, self.key)  # a malformed id fails here, not at first load
 
     @property
     def name(self) -> str:
@@ -79,7 +83,8 @@ class ModelSpec:
         return self.family_impl.has_zero_shot(self)
 
     def checkpoint_dir(self) -> Path | None:
-        if self.checkpoint is None:
+        """The local checkpoint folder (None: none, or the checkpoint is on the hub)."""
+        if self.checkpoint is None or is_hub_source(self.checkpoint):
             return None
         path = Path(self.checkpoint).expanduser()
         return path if path.is_absolute() else PROJECT_ROOT / path

@@ -20,6 +20,7 @@ import torch
 
 from ..data.films import FilmDataset
 from ..errors import GenreLensError
+from ..models.checkpoint import has_config, read_config
 from ..models.predictors import TRAINED, ZERO_SHOT, ModelPool, create_predictor
 from ..models.registry import get_model_spec, register_model, with_checkpoint
 from .evaluate import Report, evaluate_models
@@ -55,6 +56,8 @@ class Reproduction:
     times: list[StageTime]
     skipped: dict[str, str] = field(default_factory=dict)
     machine: str = ""
+    trained: list[str] = field(default_factory=list)  # keys with a folder under OUT
+    out: Path = Path(".")
 
     def thesis_table(self) -> str:
         """Label accuracy and Hamming loss as the thesis reports them, with F1 and mAP beside them."""
@@ -101,9 +104,39 @@ class Reproduction:
             parts += ["## Notes", ""] + [f"- {n}" for n in self.report.notes if n] + [""]
         return "\n".join(parts)
 
+    def model_card(self, key: str) -> str:
+        """``OUT/<key>/README.md``: what the trained model is, its test rows beside the baselines, the command."""
+        spec = get_model_spec(key)
+        config = read_config(heads_folder(self.out, key))
+        rows = [r for r in self.report.results if r.name == spec.name or r.mode == "baseline"]
+        table = ["| model | mode | inputs | films | " + " | ".join(h for _, h in TABLE) + " |",
+                 "|---|---|---|---:|" + "---:|" * len(TABLE)]
+        table += [f"| {r.name} | {r.mode} | {r.subset} | {r.films} | "
+                  + " | ".join(f"{r.metrics[k]:.4f}" for k, _ in TABLE) + " |" for r in rows]
+        data = self.report.data
+        backbone = ", ".join(f"{k} `{v}`" for k, v in config.get("backbone", {}).items() if k != "family" and v)
+        return "\n".join([
+            "---", "library_name: genrelens", "tags: [genrelens, movie-genres, multi-label]", "---", "",
+            f"# {spec.name}: trained for GenreLens", "",
+            f"`{key}` of GenreLens ({spec.family} family). " + (spec.description or "")
+            + (f" Backbone: {backbone}." if backbone else ""), "",
+            f"Genres ({len(config.get('genres', []))}): {', '.join(config.get('genres', []))}; a threshold each, "
+            "tuned on the validation split (`config.json`).", "",
+            "## Test split", "", *table, "",
+            "Label accuracy is dominated by negatives: read it beside F1, mAP and the baselines.", "",
+            "## How it was made", "", f"Command: `{self.report.command}`", "",
+            f"Data: `{data['file']}` ({data['rows']} films, sha256 {data['sha256']}); split by id: "
+            + ", ".join(f"{k} {v}" for k, v in self.report.split_sizes.items()) + f". Machine: {self.machine}.", "",
+            "## Use", "", "Upload the folder that holds this one, then point GenreLens at it:", "",
+            "```bash", "hf upload OWNER/REPO " + str(self.out), "GENRELENS_HEADS=OWNER/REPO python app.py   "
+            "# or --heads OWNER/REPO on the app and the CLIs", "```", ""])
+
     def write(self, out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
+        self.out = out
         self.report.write(out / "evaluation")
+        for key in self.trained:
+            (heads_folder(out, key) / "README.md").write_text(self.model_card(key))
         (out / "reproduce.md").write_text(self.markdown())
         (out / "reproduce.json").write_text(json.dumps(
             {"command": self.report.command, "machine": self.machine, "data": self.report.data,
@@ -111,6 +144,12 @@ class Reproduction:
              "skipped": self.skipped, "results": [r.row() for r in self.report.results],
              "thesis_figures": THESIS_FIGURES}, indent=2))
         return out / "reproduce.md"
+
+
+def heads_folder(out: Path, key: str) -> Path:
+    """Where ``reproduce`` writes model ``key``: ``OUT/<key>/``, the layout a heads repo has
+    (``hf upload OWNER/REPO OUT`` publishes it as is; ``GENRELENS_HEADS=OWNER/REPO`` reads it)."""
+    return Path(out) / key
 
 
 # families built from other models: trained after them, with their parts added to the run
@@ -153,7 +192,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
               command: str = "", log: Callable[[str], None] = print) -> Reproduction:
     """Run every stage for ``keys`` (backbones first, fusion and ensembles last) and write ``out/reproduce.md``.
 
-    Each model's checkpoint goes to ``out/checkpoints/<key>``; while this runs (and after, in this
+    Each model's checkpoint goes to ``out/<key>`` with a model card; while this runs (and after, in this
     process) the registry points the models there, so evaluation and fusion read the new heads. A
     model whose weights are missing is reported and skipped; the others go on.
     """
@@ -168,7 +207,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
     backbones = [s for s in specs if s.family not in COMPOSED]
     composed = [s for s in specs if s.family in COMPOSED]
     for spec in specs:  # evaluation and composed models read the heads this run writes
-        register_model(with_checkpoint(spec, out / "checkpoints" / spec.key), overwrite=True)
+        register_model(with_checkpoint(spec, heads_folder(out, spec.key)), overwrite=True)
 
     for spec in backbones:
         if spec.family in FAMILY_TRAINERS:  # no backbone features (TF-IDF): trained from the text below
@@ -199,7 +238,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
                 continue
         started = time.perf_counter()
         try:
-            result = train_model(spec.key, dataset, out / "checkpoints" / spec.key, options, command=command,
+            result = train_model(spec.key, dataset, heads_folder(out, spec.key), options, command=command,
                                  pool=pool, log=lambda line, key=spec.key: log(f"[{key}] {line}"))
         except GenreLensError as exc:
             skipped[spec.key] = str(exc)
@@ -215,7 +254,8 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
                              pool=ModelPool(), num_workers=options.num_workers, progress=options.progress,
                              command=command, log=log)
     times.append(StageTime("evaluate (+ baselines)", "all", time.perf_counter() - started, len(evaluated)))
-    reproduction = Reproduction(report, times, skipped, machine_summary())
+    reproduction = Reproduction(report, times, skipped, machine_summary(),
+                                [s.key for s in specs if s.key not in skipped and has_config(heads_folder(out, s.key))])
     path = reproduction.write(out)
     log(f"wrote {path}")
     return reproduction

@@ -75,7 +75,7 @@ class EnsemblePredictor(GenrePredictor):
 
     def _load(self) -> None:
         load_parts(self.name, [(part.name, part) for part in self.parts], "all of its members")
-        directory = self.spec.checkpoint_dir()
+        directory = self.head_folder()
         if not has_config(directory):
             return  # plan() says how to fit one
         try:

@@ -40,7 +40,7 @@ class TfidfPredictor(BackbonePredictor):
     """The saved model is both backbone and head: its logits, through a sigmoid, are the answer."""
 
     def _load(self) -> None:
-        directory = self.spec.checkpoint_dir()
+        directory = self.head_folder()
         if not has_config(directory):
             raise WeightsUnavailableError(self.no_head_message(), fix=self.train_command(),
                                           summary="not trained (nothing to download; it trains in under a minute)")
