@@ -113,3 +113,18 @@ def test_the_app_warms_the_lineup_up_in_the_background(tiny_models):
             thread.join(60)
     # the 18 genres and the neutral prompt, for each model
     assert all(len(pool.get(k).scorer._cache) == len(GENRES) + 1 for k in ("tiny-bert", "tiny-clip-vit"))
+
+
+def test_prompt_templates_are_averaged_then_renormalised():
+    """Two unit prompt embeddings at 90°: their mean has norm 0.71; the cached genre embedding must be
+    back on the unit sphere, or cosines (and so every zero-shot logit) shrink with the prompt count."""
+    vectors = {"a western": torch.tensor([1.0, 0.0, 0.0]), "a cowboy film": torch.tensor([0.0, 1.0, 0.0]),
+               "a film": torch.tensor([0.0, 0.0, 1.0])}
+    prompts = {"Western": ["a western", "a cowboy film"], "": ["a film"]}
+    scorer = ZeroShotScorer(lambda texts: torch.stack([vectors[t] for t in texts]), lambda g: prompts[g], 10.0)
+    (embedding,) = scorer.genre_embeddings(["Western"])
+    expected = torch.tensor([1.0, 1.0, 0.0]) / 2 ** 0.5
+    assert torch.allclose(embedding, expected) and abs(float(embedding.norm()) - 1.0) < 1e-6
+    # a poster exactly on that direction is at cosine 1 with the genre and 0 with the neutral prompt
+    logit = scorer.logits(expected.unsqueeze(0), ["Western"])
+    assert torch.allclose(logit, torch.tensor([[10.0]]))

@@ -1,6 +1,7 @@
 """The command-line programs; each is ``main(argv) -> exit code`` (``python -m genre_models.<name>``)."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable
 
@@ -14,3 +15,8 @@ def run(main: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted (Ctrl+C)", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:
+        # the reader closed the pipe (`... | head`): no traceback; stdout goes nowhere so the flush at
+        # exit cannot raise again (the recipe of Python's signal docs, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

@@ -1,0 +1,12 @@
+"""The decision rule every model shares (``Prediction.from_probabilities``)."""
+from genre_models.models.prediction import Prediction
+
+
+def test_a_genre_at_its_threshold_is_predicted():
+    """The README promises "at or above": a probability equal to the threshold counts, one just under does not."""
+    answer = Prediction.from_probabilities("m", {"Drama": 0.5, "Comedy": 0.4999999, "Horror": 0.9},
+                                           {"Drama": 0.5, "Comedy": 0.5, "Horror": 0.95})
+    assert answer.predicted == ["Drama"]
+    # thresholds are per genre, and the order is by probability
+    both = Prediction.from_probabilities("m", {"Drama": 0.3, "War": 0.6}, {"Drama": 0.3, "War": 0.6})
+    assert both.predicted == ["War", "Drama"]
