@@ -274,3 +274,16 @@ def test_a_session_folder_and_its_uploads_go_with_the_session(tmp_path):
     folders.remove_all()
     assert not other.exists()
     assert os.path.isdir(tmp_path)
+
+
+def test_the_chart_shows_each_model_on_the_genres_the_films_have(tiny_models, tmp_path):
+    films, _ = write_films(tmp_path, n=8)
+    result = evaluate_films(ModelPool(), ["tiny-bert", "minilm"], films)
+    wide, narrow = result.chart().axes[0], result.chart(narrow=True).axes[0]
+    for labels in (wide.get_xticklabels(), narrow.get_yticklabels()):
+        # Comedy, Horror, Romance, Sci-Fi: the films' genres, in the 18's order
+        assert [t.get_text() for t in labels] == [g for g in GENRES if g in GENRE_STYLE]
+    for ax in (wide, narrow):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Tiny BERT (zero-shot)", "MiniLM (plot, trained)"]
+    f1 = result.per_genre_f1()["MiniLM (plot, trained)"]
+    assert [b.get_height() for b in wide.containers[1]] == pytest.approx([f1[g] for g in GENRES if g in GENRE_STYLE])

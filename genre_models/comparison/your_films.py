@@ -83,14 +83,17 @@ class FilmsEvaluation:
                 for r in self.results if r.mode != "baseline"}
 
     def chart(self, narrow: bool = False):
-        """Per-genre F1 across models (``narrow``: drawn for a phone's width), or None with no model."""
+        """Per-genre F1 across models, on the genres the films have (``narrow``: drawn for a phone's
+        width), or None with no model."""
         from ..charts import grouped_bars, grouped_barh_narrow
         series = self.per_genre_f1()
         if not series:
             return None
-        genres = [g for g in GENRES if any(g in v for v in series.values())]
+        # only the genres the films have: F1 is 0 for every model on the others, bars that would only take room
+        present = {g for film in self.films for g in film.genres}
+        genres = [g for g in GENRES if g in present and any(g in v for v in series.values())]
         values = {label: [v.get(g, 0.0) for g in genres] for label, v in series.items()}
-        title = f"Per-genre F1 on your {len(self.films)} films"
+        title = f"Per-genre F1 on your {len(self.films)} films (the genres they have)"
         if narrow:
             return grouped_barh_narrow(genres, values, "F1", title=title)
         return grouped_bars(genres, values, "F1", title=title)
