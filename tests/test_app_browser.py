@@ -314,12 +314,16 @@ def _evaluate_films(view, films) -> None:
 
 def test_your_films_shows_the_table_chart_disagreements_and_download(page, tmp_path):
     import csv
+    import time
+    import urllib.parse
     import urllib.request
+    from pathlib import Path
 
     from gradio_client import Client, handle_file
 
     from test_your_films import write_films
     films, _ = write_films(tmp_path, n=8, extra_rows=[["u1", "Odd", "", "Spaghetti", "ghost", ""]])
+    before = _session_folders()
     view = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})
     view.set_default_timeout(60_000)
     view.goto(page.url)
@@ -356,7 +360,22 @@ def test_your_films_shows_the_table_chart_disagreements_and_download(page, tmp_p
     view.wait_for_function("document.querySelector('#plot textarea').value.length > 0")
     assert view.locator("#plot textarea").input_value() == first["plot"]
     assert view.locator("#compare").is_visible()
+    # the session's folder (predictions, unpacked posters) and its upload go when the page is closed
+    (folder,) = [p for p in _session_folders() - before if (p / "predictions.csv").is_file()]
+    upload = view.locator("#films-csv a").first.get_attribute("href").split("file=", 1)[1]
+    assert Path(urllib.parse.unquote(upload)).is_file()
     view.close()
+    for _ in range(100):
+        if not folder.exists():
+            break
+        time.sleep(0.1)
+    assert not folder.exists() and not Path(urllib.parse.unquote(upload)).exists()
+
+
+def _session_folders() -> set:
+    import tempfile
+    from pathlib import Path
+    return set(Path(tempfile.gettempdir()).glob("genrelens-films-*"))
 
 
 def test_your_films_at_phone_width_fits_and_its_chart_is_readable(page, tmp_path):

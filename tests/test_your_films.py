@@ -167,11 +167,11 @@ def _evaluation(probabilities: dict[str, list[list[float]]], n: int) -> FilmsEva
 
 
 def test_disagreement_ranks_films_by_genres_the_decisions_split_on():
-    evaluation = _evaluation({"a": [[0.9, 0.9], [0.9, 0.1], [0.6, 0.1], [0.1, 0.1]],
-                              "b": [[0.1, 0.1], [0.1, 0.1], [0.4, 0.1], [0.2, 0.3]]}, 4)
+    evaluation = _evaluation({"a": [[0.9, 0.9], [0.6, 0.1], [0.9, 0.1], [0.1, 0.1]],
+                              "b": [[0.1, 0.1], [0.4, 0.1], [0.1, 0.1], [0.2, 0.3]]}, 4)
     ranked = evaluation.disagreements()
-    # film 0 splits on both genres; film 1 (gap 0.8) before film 2 (gap 0.2) on one; film 3 agrees (no, no)
-    assert [d["id"] for d in ranked] == ["f0", "f1", "f2"]
+    # film 0 splits on both genres; film 2 (gap 0.8) before film 1 (gap 0.2) on one; film 3 agrees (no, no)
+    assert [d["id"] for d in ranked] == ["f0", "f2", "f1"]
     assert [s["genre"] for s in ranked[0]["split"]] == ["Comedy", "Horror"]  # the 18's order
     assert ranked[0]["split"][1] == {"genre": "Horror", "predicted_by": ["a"], "not_predicted_by": ["b"]}
     assert ranked[0]["line"] == 2 and ranked[0]["plot"] == "plot"
@@ -287,3 +287,14 @@ def test_the_chart_shows_each_model_on_the_genres_the_films_have(tiny_models, tm
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Tiny BERT (zero-shot)", "MiniLM (plot, trained)"]
     f1 = result.per_genre_f1()["MiniLM (plot, trained)"]
     assert [b.get_height() for b in wide.containers[1]] == pytest.approx([f1[g] for g in GENRES if g in GENRE_STYLE])
+
+
+def test_a_backbone_two_models_read_runs_once_per_chunk(tiny_models, tmp_path, monkeypatch):
+    films, posters = write_films(tmp_path, n=5)
+    pool = ModelPool()
+    encoder = pool.get("tiny-clip-vit").encoder_for(False)
+    calls, encode = [], encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda values: calls.append(len(values)) or encode(values))
+    # late fusion of zero-shots reads the CLIP's poster features, as the CLIP itself does
+    result = evaluate_films(pool, ["tiny-clip-vit", "tiny-fusion"], films, posters, workdir=tmp_path / "w")
+    assert [r.films for r in result.results[:2]] == [5, 5] and calls == [5]
