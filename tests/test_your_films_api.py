@@ -69,3 +69,16 @@ def test_a_csv_without_genres_is_one_clear_error(client, tmp_path):
     path.write_text("id,plot\nf1,a ghost\n")
     with pytest.raises(AppError, match=r"^line 1: the CSV lacks column\(s\) genres"):
         _evaluate(client, path, None, ["tiny-bert"])
+
+
+def test_only_the_csv_is_needed(client, tmp_path):
+    films, _ = write_films(tmp_path, n=4)
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/evaluate_films"]
+    defaults = {p["parameter_name"]: (p["parameter_has_default"], p["parameter_default"]) for p in api["parameters"]}
+    assert defaults == {"films": (False, None), "posters": (True, None), "models": (True, []),
+                        "mode": (True, "auto")}
+    # every model in the lineup by default: the poster model is named (no zip), the plot models scored
+    result = client.predict(films=handle_file(str(films)), api_name="/evaluate_films")
+    assert [r["model"] for r in result["table"][:2]] == ["tiny-bert", "minilm"]
+    assert client.predict(films=handle_file(str(films)), models="tiny-bert",
+                          api_name="/evaluate_films")["table"][0]["model"] == "tiny-bert"
