@@ -375,7 +375,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                                    [films_notice, films_table, films_chart, films_chart_narrow, films_disagreement,
                                     films_pick, films_download, films_state],
                                    api_name="evaluate_films_ui", api_visibility="private",
-                                   show_progress_on=[films_table])
+                                   show_progress_on=[films_chart, films_chart_narrow])  # a large box, empty until done
                 films_open.click(open_in_compare, [films_pick, films_state], [poster, plot, tabs],
                                  api_visibility="private")
                 with gr.Column(visible=False):  # the /evaluate_films endpoint's own inputs

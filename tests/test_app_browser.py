@@ -308,6 +308,11 @@ def test_every_tab_fits_and_figure_text_is_readable(page, poster, width):
 def _evaluate_films(view, films) -> None:
     view.get_by_role("tab", name="Your films").first.click()
     view.locator("#films-csv input[type=file]").set_input_files(str(films))
+    # every progress text shown over the chart while the films are scored
+    view.evaluate("""() => { window.__films = new Set();
+        window.__watch = new MutationObserver(() => { const c = document.querySelector('#films-chart');
+            const m = c && c.innerText.match(/[^\\n]*\\d+\\/\\d+ films/); if (m) window.__films.add(m[0]); });
+        window.__watch.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
     view.locator("#evaluate").click()
     view.wait_for_function("document.querySelector('#films-table').innerText.includes('micro-F1')")
 
@@ -342,6 +347,9 @@ def test_your_films_shows_the_table_chart_disagreements_and_download(page, tmp_p
         assert shown[header.index("micro-F1")] == f"{row['micro_f1']:.4f}", row["name"]
         assert shown[header.index("macro AP")] == f"{row['macro_ap']:.4f}", row["name"]
     assert "line 10: unknown genre 'Spaghetti'; row skipped" in view.locator("#films-notice").inner_text()
+    # progress per model, in films done of all
+    shown = view.evaluate("[...window.__films]")
+    assert shown and all(re.fullmatch(r"(Tiny BERT|MiniLM \(plot\)): [1-8]/8 films.*", t) for t in shown), shown
     view.wait_for_selector("#films-chart img")
     assert view.locator("#films-chart-narrow").is_hidden()
     disagreement = view.locator("#films-disagreement").inner_text()
