@@ -402,3 +402,23 @@ def test_your_films_at_phone_width_fits_and_its_chart_is_readable(page, tmp_path
     figure = evaluate_films(ModelPool(), ["tiny-bert", "minilm"], films).chart(narrow=True)
     assert _figure_text_px(view, "#films-chart-narrow", figure) >= 10
     view.close()
+
+
+def test_a_film_with_its_poster_opens_in_compare_with_both(page, tmp_path):
+    from test_your_films import write_films
+    films, posters = write_films(tmp_path, n=6)
+    view = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})
+    view.set_default_timeout(60_000)
+    view.goto(page.url)
+    view.get_by_role("tab", name="Your films").first.click()
+    view.locator("#films-zip input[type=file]").set_input_files(str(posters))
+    view.locator("#films-models").get_by_label("Tiny CLIP ViT").check()
+    _evaluate_films(view, films)
+    rows = [line.split("\t")[:3] for line in view.locator("#films-table").inner_text().splitlines()]
+    assert ["Tiny CLIP ViT", "zero-shot", "6"] in rows and ["Tiny BERT", "zero-shot", "6"] in rows
+    view.locator("#films-pick input").click()
+    view.get_by_role("option").first.click()
+    view.locator("#films-open").click()
+    view.wait_for_selector("#poster img")  # the unpacked poster, served from the session's folder
+    assert view.locator("#plot textarea").input_value().startswith(("ghost", "love", "space", "comedy"))
+    view.close()
