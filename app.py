@@ -29,11 +29,14 @@ from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown,
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
 from genre_models.comparison.results import (checkpoints_markdown, evaluation_report, lineup_markdown,
                                               per_genre_f1_narrow)
+from genre_models.comparison.your_films import disagreements_markdown, evaluate_films, film_choices
+from genre_models.data.film_rows import MAX_EVAL_FILMS
 from genre_models.models import hub
 from genre_models.models.hub_heads import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
 from genre_models.ports import listen_problem
+from genre_models.session_files import SessionFolders
 from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -63,6 +66,14 @@ why = client.predict(poster=None, plot="A family moves into...", models=["minilm
                      genre="Horror", api_name="/explain")
 why["words"]["minilm"]["words"][:5]  # [[word, score], ...]: the genre's probability with it minus without
 ```"""
+FILMS_HELP = """Upload a CSV of films you know the genres of, in the columns `python -m genre_models.evaluate` reads:
+`id,title,year,genres,plot,poster` (genres `|`-separated; `poster` a file name inside the zip, for poster models).
+Each chosen model scores every film as Compare would, at the thresholds the app uses, beside two trivial
+baselines on the same films. A row that cannot be scored is named with its CSV line and skipped; at most
+{limit:,} films per file. Uploads and unpacked posters are deleted when you close the page.
+The same evaluation as JSON: `client.predict(films=handle_file("films.csv"), posters=None, models=["minilm"],
+mode="auto", api_name="/evaluate_films")`; on the command line: `python -m genre_models.evaluate --all-films
+--data films.csv --posters posters.zip --models minilm`."""
 
 THEME = gr.themes.Soft()
 # A model that cannot answer (no weights, no head, refused input) folds its card away: the notice
@@ -88,6 +99,7 @@ CSS = """.model-card {border-radius: 12px}
 # What a ZeroGPU Space asks for per call (genre_models/zerogpu.py): priced from the chosen models
 COMPARE_BUDGET = GpuBudget(PREDICT_COST_S)
 EXPLAIN_BUDGET = GpuBudget(EXPLAIN_COST_S)
+FILMS_BUDGET = GpuBudget({}, allowance=120.0)  # a whole CSV: the most a call may ask for
 
 
 class GenreLabel(gr.Label):
@@ -126,9 +138,10 @@ def load_examples() -> tuple[list[list[str]], list[str]]:
     return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries], [e["title"] for e in entries]
 
 
-def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
-    """The page: inputs and controls, one card per model, the chart, agreement, results and API tabs."""
+def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_FILMS) -> gr.Blocks:
+    """The page: inputs and controls, one card per model, the chart, agreement, your films, results and API tabs."""
     names = {k: get_model_spec(k).name for k in keys}
+    sessions = SessionFolders()  # each browser session's unpacked posters and predictions, gone on unload
     plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
 
     def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres,
@@ -190,118 +203,201 @@ def build_demo(keys: Sequence[str], pool: ModelPool) -> gr.Blocks:
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
                               custom_genres=custom_genres).to_dict()
 
+    def evaluate_films_ui(films, posters, models, request: gr.Request, progress=gr.Progress()):
+        def done(key, films_done, total):
+            progress(films_done / max(total, 1), desc=f"{names.get(key, key)}: {films_done}/{total} films")
+
+        session = request.session_hash if request is not None else None
+        folder = sessions.fresh(session)
+        sessions.track(session, films, posters)
+        chosen = [k for k in keys if k in (models or [])]
+        try:
+            if films is None:
+                raise GenreLensError("upload a films CSV first")
+            result = evaluate_films(pool, chosen, films, posters, max_films=max_films, workdir=folder,
+                                    on_progress=done)
+        except GenreLensError as exc:
+            return [f"⚠️ **{as_text(str(exc))}**", "", None, None, "", gr.Dropdown(choices=[], value=None), None, {}]
+        notes = [f"- {as_text(line)}" for line in result.skipped + result.notes]
+        disagreements = result.disagreements()
+        return ["\n".join(notes), result.table_markdown(), result.chart(), result.chart(narrow=True),
+                disagreements_markdown(disagreements, names),
+                gr.Dropdown(choices=list(film_choices(disagreements)), value=None),
+                str(result.write_predictions(folder / "predictions.csv")), film_choices(disagreements)]
+
+    def open_in_compare(choice, films):
+        film = (films or {}).get(choice)
+        if film is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return film["poster"], film["plot"], gr.Tabs(selected="compare")
+
+    def forget_session(request: gr.Request):
+        """The page was closed: its uploads, unpacked posters and predictions go at once."""
+        sessions.remove(request.session_hash)
+
+    def evaluate_films_api(films, posters=None, models=None, mode="auto"):
+        """Evaluate models on a films CSV (and optionally a zip of its posters). Returns {"films": n,
+        "table": [one row per model and baseline: every metric], "per_genre_f1": ..., "skipped": [...],
+        "notes": [...], "disagreements": [...]}, the numbers `python -m genre_models.evaluate --all-films` gives."""
+        if isinstance(models, str):
+            models = [models]
+        chosen = list(dict.fromkeys(models)) if models else list(keys)
+        if films is None:
+            raise gr.Error("upload a films CSV (films=handle_file(path))")
+        try:  # a temporary folder for the unpacked zip, removed on return
+            return evaluate_films(pool, chosen, films, posters, mode or "auto", max_films).to_dict()
+        except GenreLensError as exc:
+            raise gr.Error(str(exc)) from None
+
     # every handler that runs a model asks ZeroGPU for a GPU, for as long as its models cost (elsewhere: as is)
     compare, compare_api = (gpu_handler(f, COMPARE_BUDGET, keys) for f in (compare, compare_api))
     explain, explain_api = (gpu_handler(f, EXPLAIN_BUDGET, keys) for f in (explain, explain_api))
+    evaluate_films_ui, evaluate_films_api = (gpu_handler(f, FILMS_BUDGET, keys)
+                                             for f in (evaluate_films_ui, evaluate_films_api))
 
     # uploads are gradio temp files: those older than an hour go every hour (and all at restart)
     with gr.Blocks(title="GenreLens", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        with gr.Tab("Compare"):
-            with gr.Row():
-                with gr.Column(scale=2):
-                    poster = PosterImage(label="Poster", type="filepath", image_mode=None, height=360,
-                                         sources=["upload", "clipboard"], elem_id="poster")
-                    plot = gr.Textbox(label="Plot", lines=5, placeholder="Paste the film's plot…",
-                                      elem_id="plot")
-                with gr.Column(scale=1):
-                    models = gr.CheckboxGroup([(names[k], k) for k in keys], value=list(keys),
-                                              label="Models", elem_id="models")
-                    mode = gr.Radio([("Auto: trained head where there is one", "auto"),
-                                     ("Trained head only", "trained"), ("Zero-shot only", "zero-shot")],
-                                    value="auto", label="Mode")
-                    use_tuned = gr.Checkbox(value=True, label="Use each model's tuned thresholds")
-                    # greyed out while the tuned thresholds apply: it would have no effect
-                    threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="One threshold for every genre",
-                                          interactive=False, elem_id="threshold")
-                    top_k = gr.Slider(1, 18, value=5, step=1, label="Top genres shown per model")
-                    custom = gr.Textbox(label="Custom genres (zero-shot models)",
-                                        placeholder="heist, mockumentary, space opera")
-                    button = gr.Button("Compare", variant="primary", elem_id="compare")
-            notice = gr.Markdown(elem_id="notice", elem_classes="gl-notice")
-            gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
-            with gr.Tabs():
-                with gr.Tab("Bars"):
-                    chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart",
-                                    elem_classes="gl-wide")
-                    chart_narrow = gr.Plot(show_label=False, elem_id="chart-narrow", elem_classes="gl-narrow")
-                with gr.Tab("Heatmap"):
-                    heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap",
-                                      elem_classes="gl-wide")
-                    heatmap_narrow = gr.Plot(show_label=False, elem_id="heatmap-narrow", elem_classes="gl-narrow")
-            agreement = gr.Markdown(elem_id="agreement")
-            cards = []
-            with gr.Row(equal_height=True):  # answering models side by side, cards of one height
-                for key in keys:
-                    with gr.Column(min_width=220, elem_classes="model-card"):
-                        cards.append(GenreLabel(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
-                                                elem_classes="gl-label"))
-                        cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
-            inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
-            outputs = [notice, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
-            # progress shows on the figures only: over the text it would hide the answer being read
-            button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
-                         show_progress_on=[chart, chart_narrow])
-            use_tuned.change(lambda tuned: gr.Slider(interactive=not tuned), use_tuned, threshold,
-                             api_visibility="private", show_progress="hidden")
-            with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
-                gr.Markdown("Grad-CAM (pytorch-grad-cam) on each poster model's score for the genre; for the "
-                            "plot models, each word removed in turn, shaded by how much it raises (or lowers) "
-                            "the genre's probability. It costs a backward pass or one pass per word, so it "
-                            "runs only when asked.")
+        with gr.Tabs(selected="compare") as tabs:  # ids, so "Open in Compare" can switch to Compare
+            with gr.Tab("Compare", id="compare"):
                 with gr.Row():
-                    explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
-                    explain_button = gr.Button("Explain", elem_id="explain")
-                explain_notes = gr.Markdown(elem_id="explain-notes")
-                # gradio shades a positive score red and a negative one purple (its HighlightedText colours)
-                gr.Markdown("Words: <span style='background:rgba(239,68,60,.6);padding:0 .3em'>red</span> raises the "
-                            "genre's probability (without the word it falls), "
-                            "<span style='background:rgba(128,90,213,.6);padding:0 .3em'>purple</span> lowers it; the "
-                            "deeper the shade, the larger the change. Unshaded: no effect, or past what the model "
-                            "reads. Posters: the warmer the colour, the more that region raises the genre.",
-                            elem_id="explain-legend")
-                # shown once Explain has something to put in them
-                heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
-                                      elem_id="heatmaps", visible=False)
-                highlights = [gr.HighlightedText(label=names[k], combine_adjacent=False, show_legend=False,
-                                                 color_map=None, elem_id=f"words-{k}", visible=False)
-                              for k in plot_keys]
-            explain_button.click(explain, [poster, plot, models, mode, explain_genre],
-                                 [explain_notes, heatmaps, *highlights], api_name="explain_ui",
-                                 api_visibility="private")
-            examples, example_titles = load_examples()
-            gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
-                        fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
-                        cache_examples=True, cache_mode="lazy", label="Public-domain examples")
-            with gr.Accordion("API", open=False):
-                gr.Markdown(API_HELP)
-                with gr.Column(visible=False):  # the /compare endpoint's own inputs, never shown
-                    # the labels are the keyword names clients use
-                    api_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"), gr.Textbox(label="plot"),
-                                  gr.Dropdown(list(keys), multiselect=True, label="models"),
-                                  gr.Textbox(value="auto", label="mode"), gr.Number(value=None, label="threshold"),
-                                  gr.Textbox(value="", label="custom_genres")]
-                    api_out = gr.JSON(label="comparison")
-                    api_button = gr.Button()
-                api_button.click(compare_api, api_inputs, api_out, api_name="compare")
-                with gr.Column(visible=False):  # the /explain endpoint's own inputs
-                    explain_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"),
-                                      gr.Textbox(label="plot"),
+                    with gr.Column(scale=2):
+                        poster = PosterImage(label="Poster", type="filepath", image_mode=None, height=360,
+                                             sources=["upload", "clipboard"], elem_id="poster")
+                        plot = gr.Textbox(label="Plot", lines=5, placeholder="Paste the film's plot…",
+                                          elem_id="plot")
+                    with gr.Column(scale=1):
+                        models = gr.CheckboxGroup([(names[k], k) for k in keys], value=list(keys),
+                                                  label="Models", elem_id="models")
+                        mode = gr.Radio([("Auto: trained head where there is one", "auto"),
+                                         ("Trained head only", "trained"), ("Zero-shot only", "zero-shot")],
+                                        value="auto", label="Mode")
+                        use_tuned = gr.Checkbox(value=True, label="Use each model's tuned thresholds")
+                        # greyed out while the tuned thresholds apply: it would have no effect
+                        threshold = gr.Slider(0.05, 0.95, value=0.5, step=0.05, label="One threshold for every genre",
+                                              interactive=False, elem_id="threshold")
+                        top_k = gr.Slider(1, 18, value=5, step=1, label="Top genres shown per model")
+                        custom = gr.Textbox(label="Custom genres (zero-shot models)",
+                                            placeholder="heist, mockumentary, space opera")
+                        button = gr.Button("Compare", variant="primary", elem_id="compare")
+                notice = gr.Markdown(elem_id="notice", elem_classes="gl-notice")
+                gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
+                with gr.Tabs():
+                    with gr.Tab("Bars"):
+                        chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart",
+                                        elem_classes="gl-wide")
+                        chart_narrow = gr.Plot(show_label=False, elem_id="chart-narrow", elem_classes="gl-narrow")
+                    with gr.Tab("Heatmap"):
+                        heatmap = gr.Plot(label="Models × genres", show_label=False, elem_id="heatmap",
+                                          elem_classes="gl-wide")
+                        heatmap_narrow = gr.Plot(show_label=False, elem_id="heatmap-narrow", elem_classes="gl-narrow")
+                agreement = gr.Markdown(elem_id="agreement")
+                cards = []
+                with gr.Row(equal_height=True):  # answering models side by side, cards of one height
+                    for key in keys:
+                        with gr.Column(min_width=220, elem_classes="model-card"):
+                            cards.append(GenreLabel(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
+                                                    elem_classes="gl-label"))
+                            cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
+                inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
+                outputs = [notice, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
+                # progress shows on the figures only: over the text it would hide the answer being read
+                button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
+                             show_progress_on=[chart, chart_narrow])
+                use_tuned.change(lambda tuned: gr.Slider(interactive=not tuned), use_tuned, threshold,
+                                 api_visibility="private", show_progress="hidden")
+                with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
+                    gr.Markdown("Grad-CAM (pytorch-grad-cam) on each poster model's score for the genre; for the "
+                                "plot models, each word removed in turn, shaded by how much it raises (or lowers) "
+                                "the genre's probability. It costs a backward pass or one pass per word, so it "
+                                "runs only when asked.")
+                    with gr.Row():
+                        explain_genre = gr.Dropdown([TOP_GENRE, *GENRES], value=TOP_GENRE, label="Genre to explain")
+                        explain_button = gr.Button("Explain", elem_id="explain")
+                    explain_notes = gr.Markdown(elem_id="explain-notes")
+                    # gradio shades a positive score red and a negative one purple (its HighlightedText colours)
+                    gr.Markdown("Words: <span style='background:rgba(239,68,60,.6);padding:0 .3em'>red</span> raises the "
+                                "genre's probability (without the word it falls), "
+                                "<span style='background:rgba(128,90,213,.6);padding:0 .3em'>purple</span> lowers it; the "
+                                "deeper the shade, the larger the change. Unshaded: no effect, or past what the model "
+                                "reads. Posters: the warmer the colour, the more that region raises the genre.",
+                                elem_id="explain-legend")
+                    # shown once Explain has something to put in them
+                    heatmaps = gr.Gallery(label="Where each poster model looks", columns=4, height="auto",
+                                          elem_id="heatmaps", visible=False)
+                    highlights = [gr.HighlightedText(label=names[k], combine_adjacent=False, show_legend=False,
+                                                     color_map=None, elem_id=f"words-{k}", visible=False)
+                                  for k in plot_keys]
+                explain_button.click(explain, [poster, plot, models, mode, explain_genre],
+                                     [explain_notes, heatmaps, *highlights], api_name="explain_ui",
+                                     api_visibility="private")
+                examples, example_titles = load_examples()
+                gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
+                            fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
+                            cache_examples=True, cache_mode="lazy", label="Public-domain examples")
+                with gr.Accordion("API", open=False):
+                    gr.Markdown(API_HELP)
+                    with gr.Column(visible=False):  # the /compare endpoint's own inputs, never shown
+                        # the labels are the keyword names clients use
+                        api_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"), gr.Textbox(label="plot"),
                                       gr.Dropdown(list(keys), multiselect=True, label="models"),
-                                      gr.Textbox(value="auto", label="mode"), gr.Textbox(value="", label="genre")]
-                    explain_out = gr.JSON(label="explanations")
-                    explain_api_button = gr.Button()
-                explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
-        with gr.Tab("Results"):
-            report, chart_path = evaluation_report()
-            gr.Markdown(THESIS_NOTE + "\n\n## How each model answers here\n\n" + lineup_markdown(list(keys))
-                        + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown(),
-                        elem_classes="gl-tables")
-            if chart_path is not None:
-                gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False,
-                         elem_classes="gl-wide", elem_id="results-chart")
-                gr.Plot(per_genre_f1_narrow(), show_label=False, elem_classes="gl-narrow", elem_id="results-chart-narrow")
-            gr.Markdown(report, elem_classes="gl-tables")
+                                      gr.Textbox(value="auto", label="mode"), gr.Number(value=None, label="threshold"),
+                                      gr.Textbox(value="", label="custom_genres")]
+                        api_out = gr.JSON(label="comparison")
+                        api_button = gr.Button()
+                    api_button.click(compare_api, api_inputs, api_out, api_name="compare")
+                    with gr.Column(visible=False):  # the /explain endpoint's own inputs
+                        explain_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"),
+                                          gr.Textbox(label="plot"),
+                                          gr.Dropdown(list(keys), multiselect=True, label="models"),
+                                          gr.Textbox(value="auto", label="mode"), gr.Textbox(value="", label="genre")]
+                        explain_out = gr.JSON(label="explanations")
+                        explain_api_button = gr.Button()
+                    explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
+            with gr.Tab("Your films", id="films"):
+                gr.Markdown(FILMS_HELP.format(limit=max_films))
+                with gr.Row():
+                    films_csv = gr.File(label="Films CSV", file_types=[".csv"], elem_id="films-csv")
+                    films_zip = gr.File(label="Posters (zip, optional)", file_types=[".zip"], elem_id="films-zip")
+                    with gr.Column():
+                        films_models = gr.CheckboxGroup([(names[k], k) for k in keys], value=plot_keys or list(keys),
+                                                        label="Models", elem_id="films-models")
+                        films_button = gr.Button("Evaluate", variant="primary", elem_id="evaluate")
+                films_notice = gr.Markdown(elem_id="films-notice")
+                films_table = gr.Markdown(elem_id="films-table", elem_classes="gl-tables")
+                films_chart = gr.Plot(show_label=False, elem_id="films-chart", elem_classes="gl-wide")
+                films_chart_narrow = gr.Plot(show_label=False, elem_id="films-chart-narrow", elem_classes="gl-narrow")
+                films_disagreement = gr.Markdown(elem_id="films-disagreement")
+                with gr.Row():
+                    films_pick = gr.Dropdown([], label="Open a film in Compare", elem_id="films-pick")
+                    films_open = gr.Button("Open in Compare", elem_id="films-open")
+                films_download = gr.File(label="Every prediction (CSV)", interactive=False, elem_id="films-download")
+                films_state = gr.State({})
+                films_button.click(evaluate_films_ui, [films_csv, films_zip, films_models],
+                                   [films_notice, films_table, films_chart, films_chart_narrow, films_disagreement,
+                                    films_pick, films_download, films_state],
+                                   api_name="evaluate_films_ui", api_visibility="private",
+                                   show_progress_on=[films_chart, films_chart_narrow])  # a large box, empty until done
+                films_open.click(open_in_compare, [films_pick, films_state], [poster, plot, tabs],
+                                 api_visibility="private")
+                with gr.Column(visible=False):  # the /evaluate_films endpoint's own inputs
+                    films_api_inputs = [gr.File(label="films"), gr.File(label="posters"),
+                                        gr.Dropdown(list(keys), multiselect=True, label="models"),
+                                        gr.Textbox(value="auto", label="mode")]
+                    films_api_out = gr.JSON(label="evaluation")
+                    films_api_button = gr.Button()
+                films_api_button.click(evaluate_films_api, films_api_inputs, films_api_out, api_name="evaluate_films")
+            with gr.Tab("Results", id="results"):
+                report, chart_path = evaluation_report()
+                gr.Markdown(THESIS_NOTE + "\n\n## How each model answers here\n\n" + lineup_markdown(list(keys))
+                            + "\n\n## Shipped checkpoints\n\n" + checkpoints_markdown(),
+                            elem_classes="gl-tables")
+                if chart_path is not None:
+                    gr.Image(Image.open(chart_path), label="Per-genre F1", show_label=False, interactive=False,
+                             elem_classes="gl-wide", elem_id="results-chart")
+                    gr.Plot(per_genre_f1_narrow(), show_label=False, elem_classes="gl-narrow", elem_id="results-chart-narrow")
+                gr.Markdown(report, elem_classes="gl-tables")
+        demo.unload(forget_session)
     return demo
 
 
@@ -333,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queue", type=positive_int, default=32, help="requests waiting at most")
     p.add_argument("--max-file-size", type=_file_size, default="10mb", help="largest upload (e.g. 10mb)")
     p.add_argument("--no-preload", action="store_true", help="load models on first use only")
+    p.add_argument("--max-eval-films", type=positive_int, default=MAX_EVAL_FILMS,
+                   help="Your films: refuse a CSV with more rows than this")
     return p
 
 
@@ -373,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
     # on ZeroGPU the lineup is on cuda before the page is up; elsewhere it loads in the background
     pool = start_pool(keys, None if args.no_preload else preload)
-    demo = build_demo(keys, pool)
+    demo = build_demo(keys, pool, args.max_eval_films)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,

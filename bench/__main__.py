@@ -1,4 +1,4 @@
-"""``python -m bench [overhead zeroshot extract startup growth explain plot conse] [--write docs/benchmarks.md] [--quick]``"""
+"""``python -m bench [overhead zeroshot extract startup growth explain plot conse films] [--write docs/benchmarks.md] [--quick]``"""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ from typing import Sequence
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here downloads; a miss must fail fast
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-BENCHMARKS = ("overhead", "zeroshot", "extract", "startup", "growth", "explain", "plot", "conse")
+BENCHMARKS = ("overhead", "zeroshot", "extract", "startup", "growth", "explain", "plot", "conse", "films")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                "extract": {"limit": 64, "raw_batches": 2} if args.quick else {},
                "startup": {"runs": 1 if args.quick else 3}, "growth": {"repeat": 1 if args.quick else 3},
                "explain": {"repeat": 1 if args.quick else 3}, "plot": {"repeat": 10 if args.quick else 40},
-               "conse": {"repeat": 3 if args.quick else 40}}
+               "conse": {"repeat": 3 if args.quick else 40},
+               "films": {"films": 200, "repeat": 1} if args.quick else {}}
     torch.set_num_threads(os.cpu_count() or 1)
     print(f"machine: {machine()}", flush=True)
     results, started = [], time.perf_counter()

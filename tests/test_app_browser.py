@@ -188,7 +188,7 @@ def test_explain_shows_heatmaps_and_highlighted_words(page, poster):
 
 
 def _no_sideways_scroll(page, width: int) -> None:
-    for tab in ("Results", "Compare"):
+    for tab in ("Results", "Your films", "Compare"):
         page.get_by_role("tab", name=tab).first.click()
         page.wait_for_timeout(300)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, tab
@@ -302,4 +302,123 @@ def test_every_tab_fits_and_figure_text_is_readable(page, poster, width):
         view.wait_for_selector("#results-chart-narrow img")
         assert _figure_text_px(view, "#results-chart-narrow", per_genre_f1_narrow()) >= 10
         assert view.locator("#results-chart").is_hidden()
+    view.close()
+
+
+def _evaluate_films(view, films) -> None:
+    view.get_by_role("tab", name="Your films").first.click()
+    view.locator("#films-csv input[type=file]").set_input_files(str(films))
+    # every progress text shown over the chart while the films are scored
+    view.evaluate("""() => { window.__films = new Set();
+        window.__watch = new MutationObserver(() => { const c = document.querySelector('#films-chart');
+            const m = c && c.innerText.match(/[^\\n]*\\d+\\/\\d+ films/); if (m) window.__films.add(m[0]); });
+        window.__watch.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+    view.locator("#evaluate").click()
+    view.wait_for_function("document.querySelector('#films-table').innerText.includes('micro-F1')")
+
+
+def test_your_films_shows_the_table_chart_disagreements_and_download(page, tmp_path):
+    import csv
+    import time
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    from gradio_client import Client, handle_file
+
+    from test_your_films import write_films
+    films, _ = write_films(tmp_path, n=8, extra_rows=[["u1", "Odd", "", "Spaghetti", "ghost", ""]])
+    before = _session_folders()
+    view = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})
+    view.set_default_timeout(60_000)
+    view.goto(page.url)
+    _evaluate_films(view, films)
+    # the tab's plot models by default (no zip: a poster model could not answer), beside the baselines
+    table = view.locator("#films-table").inner_text()
+    assert "8 films scored" in table
+    rows = {line.split("\t")[0]: line.split("\t") for line in table.splitlines() if "\t" in line}
+    assert {"Tiny BERT", "MiniLM (plot)", "baseline: all-negative", "baseline: label-prior"} <= set(rows)
+    # the numbers the endpoint gives for the same file
+    api = Client(page.url, verbose=False).predict(films=handle_file(str(films)), posters=None,
+                                                  models=["tiny-bert", "minilm"], api_name="/evaluate_films")
+    header = rows["model"]
+    for row in api["table"]:
+        shown = rows[row["name"]]
+        assert shown[header.index("micro-F1")] == f"{row['micro_f1']:.4f}", row["name"]
+        assert shown[header.index("macro AP")] == f"{row['macro_ap']:.4f}", row["name"]
+    assert "line 10: unknown genre 'Spaghetti'; row skipped" in view.locator("#films-notice").inner_text()
+    # progress per model, in films done of all
+    shown = view.evaluate("[...window.__films]")
+    assert shown and all(re.fullmatch(r"(Tiny BERT|MiniLM \(plot\)): [1-8]/8 films.*", t) for t in shown), shown
+    view.wait_for_selector("#films-chart img")
+    assert view.locator("#films-chart-narrow").is_hidden()
+    disagreement = view.locator("#films-disagreement").inner_text()
+    assert "Where the models disagree most" in disagreement and disagreement.count("line ") >= 1
+    # every prediction, downloadable: one row per film and model
+    link = view.locator("#films-download a").first.get_attribute("href")
+    with urllib.request.urlopen(link if link.startswith("http") else page.url.rstrip("/") + link) as response:
+        predictions = list(csv.DictReader(response.read().decode().splitlines()))
+    assert len(predictions) == 16 and {p["model"] for p in predictions} == {"tiny-bert", "minilm"}
+    assert {"film_id", "mode", "Horror", "predicted"} <= set(predictions[0])
+    # the film the models disagree on most opens in Compare, its plot filled in
+    first = api["disagreements"][0]
+    view.locator("#films-pick input").click()
+    view.get_by_role("option", name=f"line {first['line']}: {first['title']}").click()
+    view.locator("#films-open").click()
+    view.wait_for_function("document.querySelector('#plot textarea').value.length > 0")
+    assert view.locator("#plot textarea").input_value() == first["plot"]
+    assert view.locator("#compare").is_visible()
+    # the session's folder (predictions, unpacked posters) and its upload go when the page is closed
+    (folder,) = [p for p in _session_folders() - before if (p / "predictions.csv").is_file()]
+    upload = view.locator("#films-csv a").first.get_attribute("href").split("file=", 1)[1]
+    assert Path(urllib.parse.unquote(upload)).is_file()
+    view.close()
+    for _ in range(100):
+        if not folder.exists():
+            break
+        time.sleep(0.1)
+    assert not folder.exists() and not Path(urllib.parse.unquote(upload)).exists()
+
+
+def _session_folders() -> set:
+    import tempfile
+    from pathlib import Path
+    return set(Path(tempfile.gettempdir()).glob("genrelens-films-*"))
+
+
+def test_your_films_at_phone_width_fits_and_its_chart_is_readable(page, tmp_path):
+    from genre_models import ModelPool
+    from genre_models.comparison.your_films import evaluate_films
+    from test_your_films import write_films
+    films, _ = write_films(tmp_path, n=6)
+    view = page.context.browser.new_page(viewport={"width": 390, "height": 900}, device_scale_factor=1)
+    view.set_default_timeout(60_000)
+    view.goto(page.url)
+    _evaluate_films(view, films)
+    view.wait_for_selector("#films-chart-narrow img")
+    assert view.locator("#films-chart").is_hidden()
+    assert view.evaluate("document.documentElement.scrollWidth") <= 390
+    # the same figure, drawn here from the same films by the same models (both have fixed weights)
+    figure = evaluate_films(ModelPool(), ["tiny-bert", "minilm"], films).chart(narrow=True)
+    assert _figure_text_px(view, "#films-chart-narrow", figure) >= 10
+    view.close()
+
+
+def test_a_film_with_its_poster_opens_in_compare_with_both(page, tmp_path):
+    from test_your_films import write_films
+    films, posters = write_films(tmp_path, n=6)
+    view = page.context.browser.new_page(viewport={"width": 1400, "height": 1800})
+    view.set_default_timeout(60_000)
+    view.goto(page.url)
+    view.get_by_role("tab", name="Your films").first.click()
+    view.locator("#films-zip input[type=file]").set_input_files(str(posters))
+    view.locator("#films-models").get_by_label("Tiny CLIP ViT").check()
+    _evaluate_films(view, films)
+    rows = [line.split("\t")[:3] for line in view.locator("#films-table").inner_text().splitlines()]
+    assert ["Tiny CLIP ViT", "zero-shot", "6"] in rows and ["Tiny BERT", "zero-shot", "6"] in rows
+    view.locator("#films-pick input").click()
+    view.get_by_role("option").first.click()
+    view.locator("#films-open").click()
+    view.wait_for_selector("#poster img")  # the unpacked poster, served from the session's folder
+    assert view.locator("#plot textarea").input_value().startswith(("ghost", "love", "space", "comedy"))
     view.close()

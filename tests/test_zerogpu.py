@@ -121,7 +121,8 @@ def test_on_zerogpu_every_model_handler_is_wrapped_with_a_priced_duration(tmp_pa
     assert all(pool.get(k).loaded and pool.get(k).device == torch.device("cuda") for k in keys)
     app.build_demo(keys, pool)
     durations = dict(spaces.WRAPPED)
-    assert sorted(durations) == ["compare", "compare_api", "explain", "explain_api"]
+    assert sorted(durations) == ["compare", "compare_api", "evaluate_films_api", "evaluate_films_ui", "explain",
+                                 "explain_api"]
     # each duration takes the handler's own inputs and prices the models asked for
     for name, budget in [("compare", app.COMPARE_BUDGET), ("compare_api", app.COMPARE_BUDGET),
                          ("explain", app.EXPLAIN_BUDGET), ("explain_api", app.EXPLAIN_BUDGET)]:
@@ -130,6 +131,8 @@ def test_on_zerogpu_every_model_handler_is_wrapped_with_a_priced_duration(tmp_pa
         assert duration(None, "a plot", ["toy-a"], "auto") == budget.seconds(["toy-a"])
         assert duration(None, "a plot", None) == budget.seconds(keys)  # none chosen: the whole lineup
         assert duration(poster=None, plot="x", models="toy-b") == budget.seconds(["toy-b"])
+    for name in ("evaluate_films_ui", "evaluate_films_api"):  # a whole CSV: the most a call may ask for
+        assert durations[name]("films.csv", None, ["toy-a"]) == app.FILMS_BUDGET.ceiling == 120
     priced = app.COMPARE_BUDGET.seconds
     assert priced(["clip-vit-l-14", "minilm"]) > priced(["minilm"]) > 0
 
