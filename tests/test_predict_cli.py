@@ -53,3 +53,14 @@ def test_a_poster_that_cannot_be_read_is_an_error_even_when_poster_models_are_un
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert captured.err.startswith("error: ") and str(tmp_path / name) in captured.err
+
+
+def test_a_plot_file_with_a_byte_order_mark_or_only_invisible_characters(tmp_path, capsys):
+    only_invisible = tmp_path / "blank.txt"
+    only_invisible.write_text("\ufeff\u200b \u2060\n", encoding="utf-8")
+    assert main(["--plot-file", str(only_invisible), "--models", "minilm"]) == 2
+    assert capsys.readouterr().err.strip() == "error: give --poster, --plot or both"
+    marked = tmp_path / "plot.txt"
+    marked.write_bytes(b"\xef\xbb\xbf" + "A ghost haunts a house.".encode())
+    assert main(["--plot-file", str(marked), "--models", "minilm", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["minilm"]["status"] == "ok"

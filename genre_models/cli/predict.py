@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..data.inputs import load_poster
+from ..data.inputs import clean_plot, load_poster
 from ..errors import GenreLensError
 from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
@@ -110,12 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         poster = load_poster(args.poster) if args.poster is not None else None
         plot = args.plot
         if args.plot_file:
-            with open(args.plot_file, encoding="utf-8") as handle:
+            # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the plot
+            with open(args.plot_file, encoding="utf-8-sig") as handle:
                 plot = handle.read()
+        given_plot = clean_plot(plot).present  # a plot of invisible characters only is no plot
     except (GenreLensError, OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.poster is None and not (plot and plot.strip()):
+    if args.poster is None and not given_plot:
         print("error: give --poster, --plot or both", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()

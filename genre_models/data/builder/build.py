@@ -185,7 +185,7 @@ def _existing_rows(path: Path) -> list[list[str]]:
     """The rows of a movies.csv an earlier run wrote (none if there is none or it is not ours)."""
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # a BOM from an editor is no part of "id"
         reader = csv.reader(handle)
         if next(reader, None) != CSV_HEADER:
             return []
