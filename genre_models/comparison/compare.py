@@ -21,6 +21,7 @@ STATUS_TITLES = {
     Status.MISSING_INPUT: "Needs more input",
     Status.INVALID_INPUT: "Could not read the input",
     Status.ERROR: "Failed",
+    Status.NOTHING_READ: "Read nothing it knows",
 }
 
 

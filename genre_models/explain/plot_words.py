@@ -112,7 +112,8 @@ def explain_plot(predictor: GenrePredictor, plot: str, genre: str | None = None,
     # the same mode the answer came from ("auto" could resolve differently on a shorter plot)
     fixed_mode = base.mode if base.mode in ("trained", "zero-shot") else mode
     variants = [" ".join(words[:i] + words[i + 1:]) for i in range(read)]
-    scored = predictor.predict_batch([None] * len(variants), variants, genres=[genre], mode=fixed_mode)
+    scored = predictor.predict_batch([None] * len(variants), variants, genres=[genre], mode=fixed_mode,
+                                     prior_when_unread=True)
     failed = next((p for p in scored if not p.ok), None)
     if failed is not None:
         raise PlanError(failed.message, summary=failed.summary, fix=failed.fix)

@@ -42,10 +42,13 @@ def default_device() -> torch.device:
 
 @dataclass
 class Encoded:
-    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit."""
+    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit and
+    which held nothing the encoder knows (``unread``: no word in a TF-IDF vocabulary, only unknown tokens):
+    its features for those are the same for any such input, not a reading of it."""
 
     features: torch.Tensor
     truncated: list[bool] = field(default_factory=list)
+    unread: list[bool] = field(default_factory=list)
 
 
 class Encoder:
@@ -113,6 +116,7 @@ class TextEncoder(Encoder):
     """Plots (cleaned strings) -> features, with truncation flags."""
 
     modality = PLOT
+    unread_reason = "every token of it is unknown to the model"  # what ``Encoded.unread`` means here
 
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
         return self.encode(texts).features
