@@ -21,6 +21,7 @@ from ..models import hub
 from ..models.prediction import Prediction
 from ..models.predictors import MODES, ModelPool
 from ..models.registry import list_models, resolve_lineup
+from . import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also explain each answering model's top genre (or --explain-genre): Grad-CAM "
                              "PNGs for poster models, word scores (JSON) for plot models")
     parser.add_argument("--explain-genre", metavar="GENRE", help="the genre to explain (default: each model's top)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="log a model's failure with its Python traceback (by default: one line)")
     return parser
 
 
@@ -102,6 +105,7 @@ def format_table(predictions: dict[str, Prediction]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         keys = resolve_lineup(args.models, args.model_config)
         genres = list(resolve_genres(args.genres)) if args.genres else []
