@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import plot_prompts
-from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, missing_weights, register_family
+from .base import (PLOT, Encoded, Fetch, ModelFamily, TextEncoder, looks_like_path, missing_path, missing_weights,
+                   register_family)
 
 # Plots are embedded in chunks so a long batch never holds every activation at once.
 BATCH_SIZE = 32
@@ -123,8 +124,16 @@ class HFTextFamily(ModelFamily):
     path_fields = ("source",)
     identity_excludes = ("local_package", "zero_shot_scale", "zero_shot_bias")
 
-    def download_plan(self, spec) -> list[Fetch]:
+    def _check_source(self, spec) -> str:
+        """The folder or hub id to load; a path that is not there is said as such, not as a bad hub id."""
         source = spec.settings.resolve()
+        if looks_like_path(source) and not os.path.isdir(source):
+            raise missing_path(spec.key, spec.name, "source", spec.settings.source,
+                               "folder")
+        return source
+
+    def download_plan(self, spec) -> list[Fetch]:
+        source = self._check_source(spec)
         if os.path.isdir(source):
             return [Fetch(spec.key, None, note=f"local folder {source}, nothing to fetch")]
         return [Fetch(spec.key, source, HUB_PATTERNS, patterns=True, probe=("config.json",))]
@@ -133,7 +142,7 @@ class HFTextFamily(ModelFamily):
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
         settings: TextSettings = spec.settings
-        source = settings.resolve()
+        source = self._check_source(spec)
         try:
             self.check_weights(spec)
         except WeightsUnavailableError as exc:
