@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 import gradio as gr
+from gradio.data_classes import ImageData as GradioImageData
 from PIL import Image
 
 from genre_models import GENRES, GenreLensError, ModelPool, list_models
@@ -118,12 +119,33 @@ class GenreLabel(gr.Label):
         return super().postprocess(value)
 
 
+HANDLE_FILE_HINT = ("poster: send the file itself, wrapped in gradio_client's handle_file: "
+                    "client.predict(poster=handle_file(\"poster.png\"), ...); a plain path or URL string (or a "
+                    "dict naming a path) is not uploaded, and the server reads no file of its own")
+
+
+class ImageData(GradioImageData):
+    """gradio's image payload, refusing what no upload produced: a bare string (``poster="/path.png"``, the
+    common gradio_client slip, which gradio would answer only with "The upstream Gradio app has raised an
+    exception") or a dict without gradio's file marker, which would name a file on the server's own disk."""
+
+    @classmethod
+    def model_validate(cls, obj, *args, **kwargs):
+        # checked here, not in a pydantic validator: pydantic would wrap gr.Error (a ValueError) into its
+        # own ValidationError, and gradio would hide that behind its generic sentence again
+        if isinstance(obj, str) or (isinstance(obj, dict) and (obj.get("meta") or {}).get("_type") != "gradio.FileData"):
+            raise gr.Error(HANDLE_FILE_HINT)
+        return super().model_validate(obj, *args, **kwargs)
+
+
 class PosterImage(gr.Image):
     """``gr.Image`` that passes the uploaded file on even when PIL cannot open it, so GenreLens' own
     loader can tell the user what is wrong instead of a generic error. Use with type="filepath" and
-    image_mode=None (the file untouched: GenreLens handles modes, EXIF and alpha itself)."""
+    image_mode=None (the file untouched: GenreLens handles modes, EXIF and alpha itself). A poster that
+    was not uploaded (a plain path string from gradio_client) is refused with the ``handle_file`` hint."""
 
     is_template = True  # as gradio's own templates do: rendered by the frontend's Image component
+    data_model = ImageData
 
     def preprocess(self, payload):
         try:

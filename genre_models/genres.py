@@ -5,10 +5,11 @@ names through :func:`canonical_genre` so a head trained on one source answers fo
 """
 from __future__ import annotations
 
-import re
+import unicodedata
 from typing import Iterable
 
 from .errors import InvalidInputError, UnknownGenreError
+from .text import visible_text
 
 GENRES: tuple[str, ...] = (
     "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -48,7 +49,7 @@ def canonical_genre(name: str) -> str | None:
     Returns None for a genre the thesis drops on purpose (e.g. "TV Movie"); raises
     UnknownGenreError for anything else it does not know.
     """
-    key = " ".join(name.strip().lower().split())
+    key = (visible_text(name) or "").lower()
     if key in _BY_LOWER:
         return _BY_LOWER[key]
     if key in ALIASES:
@@ -88,14 +89,26 @@ def resolve_genres(names: Iterable[str] | None) -> tuple[str, ...]:
 # and plain words only (a name is shown as typed, so it must not carry markup).
 MAX_CUSTOM_GENRES = 30
 MAX_GENRE_CHARS = 50
-GENRE_NAME = re.compile(r"[^\W_](?:[^\W_]|[ '&/.-])*")  # letters/digits (any script), no "_": Markdown
+GENRE_PUNCTUATION = " '&/.-"
+
+
+def is_genre_name(name: str) -> bool:
+    """Whether ``name`` (NFC) is words in any script: it starts with a letter or digit, then letters, digits,
+    combining marks (Hindi's vowel signs, a decomposed accent: category M), the zero-width (non-)joiners
+    that shape Indic and Persian words, and ``GENRE_PUNCTUATION``. No "_" or markup (a name is shown as
+    typed, in Markdown)."""
+    if not name or unicodedata.category(name[0])[0] not in "LN":
+        return False
+    return all(unicodedata.category(c)[0] in "LNM" or c in GENRE_PUNCTUATION or c in "\u200c\u200d"
+               for c in name[1:])
 
 
 def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """Free-text genre names for zero-shot scoring ("heist, mockumentary, space opera").
 
-    Canonical names and aliases are normalised; anything else is kept as typed (trimmed),
-    because zero-shot models can score any phrase. Duplicates are removed, order is kept.
+    Canonical names and aliases are normalised; anything else is kept as typed (trimmed, in NFC,
+    invisible characters dropped: ``genre_models.text``), because zero-shot models can score any
+    phrase. A name of invisible characters only is no name. Duplicates are removed, order is kept.
     """
     if text is None:
         return ()
@@ -106,12 +119,12 @@ def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
     out: list[str] = []
     seen: set[str] = set()
     for part in parts:
-        name = " ".join(str(part).split())
+        name = visible_text(str(part))
         if not name:
             continue
         if len(name) > MAX_GENRE_CHARS:
             raise InvalidInputError(f"custom genre {name[:20]!r}… is {len(name)} characters; the limit is {MAX_GENRE_CHARS}")
-        if not GENRE_NAME.fullmatch(name):
+        if not is_genre_name(name):
             raise InvalidInputError(f"custom genre {name!r}: use letters, digits, spaces and - ' & / . only")
         try:
             name = canonical_genre(name) or name

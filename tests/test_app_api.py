@@ -138,3 +138,15 @@ def test_explain_endpoint_takes_a_genre_and_says_what_it_cannot_do(client, poste
     result = _explain(client, None, PLOT, ["tiny-bert"], genre="<b>x</b>")
     assert result == {"words": {}, "heatmaps": {}, "skipped": {
         "tiny-bert": "custom genre '<b>x</b>': use letters, digits, spaces and - ' & / . only"}}
+
+
+@pytest.mark.parametrize("sent", ["path", "dict"])
+def test_a_poster_sent_as_a_plain_path_is_told_to_use_handle_file(client, poster, sent):
+    """gradio_client's common slip (issue 26): poster="/path.png" instead of handle_file(path). gradio alone
+    answers "The upstream Gradio app has raised an exception"; a dict naming a path would name a server file."""
+    value = str(poster) if sent == "path" else {"path": str(poster)}
+    with pytest.raises(Exception) as refused:
+        client.predict(poster=value, plot=PLOT, models=["tiny-clip-vit"], api_name="/compare")
+    assert "wrapped in gradio_client's handle_file" in str(refused.value)
+    assert "upstream Gradio app has raised an exception" not in str(refused.value)
+    assert _compare(client, poster, PLOT, ["tiny-clip-vit"])["models"]["tiny-clip-vit"]["status"] == "ok"

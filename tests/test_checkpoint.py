@@ -305,3 +305,22 @@ def test_a_head_and_its_genres_must_agree_when_saving(tmp_path):
     with safe_open(str(folder / "model.safetensors"), "pt") as weights:
         assert weights.metadata() == {"format": "pt"}
     assert (folder / "config.json").read_text().endswith("}\n")
+
+
+def test_a_retrain_keeps_the_model_card_marked_as_describing_the_old_weights(tmp_path):
+    """`train --model tfidf --overwrite` used to delete checkpoints/tfidf/README.md (issue 26)."""
+    from conftest import registered
+    from films import write_films_csv
+    from genre_models import ModelSpec
+    from genre_models.train import main as train
+    films = write_films_csv(tmp_path / "data", n=60, with_problems=False)
+    folder = tmp_path / "checkpoints" / "tiny-tfidf"
+    with registered([ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder))]):
+        assert train(["--data", str(films), "--model", "tiny-tfidf"]) == 0
+        card = "# Model card: `tiny-tfidf`\n\nmicro-F1 0.61 on the test split.\n"
+        (folder / "README.md").write_text(card)
+        for _ in range(2):  # twice: one notice, not two
+            assert train(["--data", str(films), "--model", "tiny-tfidf", "--overwrite", "--seed", "1"]) == 0
+            kept = (folder / "README.md").read_text()
+            assert kept.startswith("> **Retrained since this card was written (") and kept.endswith("\n\n" + card)
+            assert kept.count("Retrained since") == 1 and "python tools/model_card.py" in kept

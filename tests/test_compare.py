@@ -149,6 +149,15 @@ def test_notices_for_missing_input_and_no_models():
     assert comparison.predictions == {}
 
 
+def test_a_plot_of_invisible_characters_is_told_as_an_empty_one():
+    from genre_models import ModelPool
+    from genre_models.comparison.compare import run_comparison
+    empty = run_comparison(ModelPool(), ["minilm"], None, "")
+    invisible = run_comparison(ModelPool(), ["minilm"], None, "\ufeff\u200b \u2060\u200d")
+    assert invisible.notices == empty.notices == ["Give a poster, a plot, or both."]
+    assert invisible.nothing_given and invisible.predictions["minilm"].to_dict() == empty.predictions["minilm"].to_dict()
+
+
 def test_card_shows_each_top_genre_against_its_own_threshold():
     pred = Prediction.from_probabilities("a", {"Crime": 0.29, "Thriller": 0.31, "Drama": 0.05},
                                          {"Crime": 0.25, "Thriller": 0.40, "Drama": 0.5}, mode="trained")

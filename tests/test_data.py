@@ -74,3 +74,43 @@ def test_pool_errors(tmp_path):
         load_datasets([tmp_path / "missing.txt"])
     with pytest.raises(ValueError, match="no films CSV"):
         load_datasets([])
+
+
+def test_one_stray_delimiter_shifts_nothing_and_wrong_rows_are_named_by_line(tmp_path):
+    path = write_films_csv(tmp_path, n=400, with_problems=False)
+    lines = path.read_text().splitlines()
+    lines[1] += ","  # a stray delimiter at the end of the first film
+    lines[5] += ",,"
+    lines[10] = lines[10] + ",an extra field"  # a row with a field too many, not only empty ones
+    lines[20] = ",".join(lines[20].split(",")[:3])  # a row cut short
+    path.write_text("\n".join(lines) + "\n")
+    dataset = load_dataset(path)
+    report = dataset.report
+    assert report.rows_read == 400 and report.rows_kept == 398
+    assert report.trailing_delimiters == 2
+    assert report.bad_rows == ["films.csv line 11: 7 fields, expected 6", "films.csv line 21: 3 fields, expected 6"]
+    text = "\n".join(report.lines())
+    assert "wrong number of fields (skipped): 2: films.csv line 11" in text and "stray delimiter" in text
+    first = dataset.frame.set_index("id").loc["f0"]
+    assert first["title"] == "Film 0" and first["poster"] is not None and first["genres"]
+
+
+def test_a_byte_order_mark_is_not_part_of_a_column_or_a_path(tmp_path):
+    from genre_models.data.films import load_datasets
+    path = write_films_csv(tmp_path / "a", n=30, with_problems=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as Excel's "CSV UTF-8" saves it
+    assert len(load_dataset(path)) == 30
+    listing = tmp_path / "pool.txt"
+    listing.write_bytes(b"\xef\xbb\xbfa/films.csv\n")
+    assert len(load_datasets([listing])) == 30
+
+
+def test_a_plot_of_invisible_characters_is_an_empty_plot(tmp_path):
+    path = write_films_csv(tmp_path, n=10, with_problems=False)
+    lines = path.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[4] = "\u200b\u2060 \ufeff"
+    lines[1] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dataset = load_dataset(path)
+    assert dataset.report.empty_plots == 1 and dataset.frame.set_index("id").loc["f0", "plot"] is None

@@ -335,3 +335,30 @@ def test_an_api_that_redirects_in_a_loop_stops_the_run_in_one_line(omdb, tmp_pat
     printed = capsys.readouterr()
     assert code == 1 and "Traceback" not in printed.err
     assert "stopped early: OMDb kept failing for tt0000020: redirected in a loop (not retried)" in printed.out
+
+
+@pytest.mark.parametrize("error", ["Error getting data.", "Something went wrong, try later"])
+def test_a_passing_omdb_error_is_never_cached_and_a_later_run_asks_again(omdb, tmp_path, capsys, error):
+    """OMDb sometimes answers a film it has with {"Response": "False", "Error": "Error getting data."};
+    only a definite 'not found' is remembered (issue 26)."""
+    film = "tt0000094"
+    omdb.special[film] = {"Response": "False", "Error": error}
+    assert _run(omdb, tmp_path, [film, "tt0000001", "tt0000002"]) == 0
+    printed = capsys.readouterr().out
+    cache = tmp_path / "out" / "cache" / "omdb"
+    assert not (cache / f"{film}.json").exists() and (cache / "tt0000002.json").is_file()  # not found: cached
+    assert "OMDb errors that may pass (not cached; a later run asks again): 1" in printed
+    assert "may pass" in (tmp_path / "out" / "report.md").read_text()
+    omdb.special[film] = _film(film, "Now Found", "Western")  # the next day OMDb has it
+    assert _run(omdb, tmp_path, [film, "tt0000001", "tt0000002"]) == 0
+    assert omdb.asked[film] == 2 and omdb.asked["tt0000002"] == 1  # asked again; 'not found' was not
+    assert film in load_dataset(tmp_path / "out" / "movies.csv").ids
+    assert "may pass" not in capsys.readouterr().out
+
+
+def test_a_passing_error_an_older_run_cached_is_asked_again(omdb, tmp_path, capsys):
+    cache = tmp_path / "out" / "cache" / "omdb"
+    cache.mkdir(parents=True)
+    (cache / "tt0000001.json").write_text(json.dumps({"Response": "False", "Error": "Error getting data."}))
+    assert _run(omdb, tmp_path, ["tt0000001"]) == 0
+    assert omdb.asked["tt0000001"] == 1 and "tt0000001" in load_dataset(tmp_path / "out" / "movies.csv").ids

@@ -229,3 +229,30 @@ def test_predict_explain_writes_heatmaps_and_word_scores(tiny_models, poster, tm
     words = json.loads((out / "tiny-bert-Horror.json").read_text())
     assert [w for w, _ in words["words"]] == "a ghost haunted the house".split() and words["genre"] == "Horror"
     assert "[tiny-fusion] not explained: explanations are per input" in printed
+
+
+def test_an_explanation_states_what_each_model_reads_not_what_the_explanation_stopped_at(tmp_path, capsys):
+    """TF-IDF reads every word: a long plot's explanation may stop early (one pass per word), but it must
+    not say the model stops there (issue 26: 'reads the first 400 of 840 words; the rest score 0')."""
+    import json
+    from genre_models.predict import main
+    plot = " ".join(["A lone gunslinger rides into town and faces the outlaws."] * 84)  # 840 words
+    out = tmp_path / "why"
+    assert main(["--plot", plot, "--models", "tfidf", "--explain", str(out), "--explain-genre", "Western"]) == 0
+    capsys.readouterr()
+    words = json.loads((out / "tfidf-Western.json").read_text())
+    assert len(words["words"]) == 840 and words["read"] == 840 and words["explained"] == 400
+    assert words["notes"] == ["only the first 400 of the 840 words the model reads were explained (one pass per "
+                              "word; explanations stop at 400); the words after them are read by the model but "
+                              "not scored here"]
+    assert not any("the model reads the first" in note for note in words["notes"])
+
+
+def test_a_model_with_a_token_limit_says_it_and_the_explanation_limit_apart(tiny_models):
+    predictor = ModelPool().get("tiny-bert")  # 24 tokens
+    plot = " ".join(["ghost haunted house"] * 12)
+    explained = explain_plot(predictor, plot, genre="Horror", mode="zero-shot", max_words=5)
+    assert explained.notes[0].startswith(f"the model reads the first {explained.read} of 36 words (its token limit)")
+    assert explained.notes[1].startswith(f"only the first 5 of the {explained.read} words the model reads")
+    marks = [m for text, m in explained.highlighted() if text.strip()]
+    assert all(m is not None for m in marks[:5]) and all(m is None for m in marks[5:])

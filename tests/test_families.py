@@ -110,3 +110,34 @@ def test_encoders_name_their_explanation_layers(tiny_models, key, layer):
     (target,) = predictor.encoder.explanation_target_layers()
     names = {id(m): n for n, m in predictor.encoder.model.named_modules()}
     assert names[id(target)] == layer
+
+
+@pytest.mark.parametrize("family, setting, value, what", [
+    ("hf-text", "source", "/nonexistent/folder", "folder"),
+    ("hf-text", "source", "./models/my-bert", "folder"),
+    ("hf-text", "source", "~/no-such-model-here", "folder"),
+    ("hf-text", "source", "models/plot/bert", "folder"),
+    ("timm-image", "pretrained", "./weights/bit.safetensors", "file"),
+    ("clip", "pretrained", "/nonexistent/clip.bin", "file"),
+])
+def test_a_path_that_is_not_there_is_said_as_such_not_as_a_hub_or_tag_error(family, setting, value, what):
+    """A missing folder used to come back as HFValidationError ("Repo id must be in the form...") (issue 26)."""
+    from PIL import Image
+    from conftest import registered
+    settings = {"hf-text": {}, "timm-image": {"arch": "resnetv2_50x1_bit"}, "clip": {"arch": "ViT-B-16-quickgelu"}}
+    spec = ModelSpec("pathy", family, {**settings[family], setting: value}, "Pathy")
+    with registered([spec]):
+        answer = ModelPool().get("pathy").predict(poster=Image.new("RGB", (32, 48)), plot="a ghost story")
+        assert answer.status.value == "unavailable"
+        assert answer.message.startswith(f"Pathy: no such {what}: {value} (its '{setting}' setting)")
+        assert answer.summary == f"no such {what}: {value}"
+        assert "Repo id" not in answer.message and "HFValidationError" not in answer.message
+        from genre_models.models.registry import get_model_spec
+        with pytest.raises(Exception, match=f"no such {what}"):
+            get_model_spec("pathy").family_impl.download_plan(get_model_spec("pathy"))
+
+
+def test_a_hub_id_is_not_taken_for_a_path():
+    from genre_models.models.families.base import looks_like_path
+    assert not any(map(looks_like_path, ["bert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2", "openai",
+                                         "goog_in21k"]))

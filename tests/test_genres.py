@@ -53,3 +53,29 @@ def test_custom_genres_are_bounded_and_plain_words():
             parse_custom_genres(f"heist, {markup}")
     with pytest.raises(InvalidInputError, match="too long"):
         parse_custom_genres(",".join(f"g{i}" for i in range(20_000)))  # refused before any parsing
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("हॉरर, कॉमेडी", ("हॉरर", "कॉमेडी")),  # Devanagari: vowel signs are combining marks
+    ("come\u0301die", ("com\u00e9die",)),  # a decomposed accent, composed (NFC)
+    ("علمی\u200cتخیلی", ("علمی\u200cتخیلی",)),  # Persian keeps its zero-width non-joiner
+    ("ক্রাইম থ্রিলার", ("ক্রাইম থ্রিলার",)),  # Bengali with virama
+    ("\ufeffhorror", ("Horror",)),  # a byte-order mark in front is no part of the name
+])
+def test_custom_genres_in_any_script(typed, expected):
+    assert parse_custom_genres(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["\u200b", "\ufeff, \u2060", "heist, \u200b\u200b, \u00ad"])
+def test_a_custom_genre_of_invisible_characters_is_no_genre(typed):
+    assert parse_custom_genres(typed) == (() if "heist" not in typed else ("heist",))
+
+
+@pytest.mark.parametrize("typed", ["\u0301abc", "a_b", "<i>x</i>", "x\u200by*"])
+def test_marks_do_not_open_the_door_to_markup(typed):
+    with pytest.raises(Exception, match="use letters"):
+        parse_custom_genres(typed)
+
+
+def test_canonical_names_ignore_invisible_characters():
+    assert canonical_genre("\u200bSci\u2060-Fi\ufeff") == "Sci-Fi"

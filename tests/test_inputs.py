@@ -252,3 +252,74 @@ def test_every_pil_mode_becomes_rgb(mode, value, pixel):
 def test_an_rgb_image_is_returned_as_is():
     image = Image.new("RGB", (3, 2), (1, 2, 3))
     assert load_poster(image).tobytes() == image.tobytes()
+
+
+# -- issue 26: work bounded by what the model sees; vector formats; invisible text --------------------
+
+def _png(path, size):
+    Image.new("L", size).save(path)  # a constant image compresses to a few kilobytes even at 40000 px
+    return path
+
+
+@pytest.mark.parametrize("size", [(40000, 2), (2, 40000), (2100, 100)])
+def test_an_extreme_aspect_ratio_is_refused_from_its_header(tmp_path, size):
+    with pytest.raises(InvalidImageError, match=r":1; posters up to 20:1 are read"):
+        load_poster(_png(tmp_path / "strip.png", size))
+    with pytest.raises(InvalidImageError, match="up to 20:1"):  # arrays and PIL images too
+        load_poster(np.zeros(size[::-1], dtype=np.uint8))
+    assert load_poster(Image.new("RGB", (2000, 100))).size == (2000, 100)  # 20:1 is read
+
+
+def test_no_poster_model_transform_ever_sees_an_extreme_strip(tiny_models, tmp_path):
+    """The CNN's, the CLIPs' and fusion's transforms (resize the short side first) and Grad-CAM's: a
+    40000x2 strip would be a 224 x 4.5-million-pixel image in them; they must never be handed it."""
+    from genre_models import ModelPool
+    from genre_models.explain import explain_poster
+    pool = ModelPool()
+    seen = []
+    for key in ("tiny-bit", "tiny-clip-vit", "tiny-clip-rn"):
+        encoder = pool.get(key).encoder_for(False)
+        transform = encoder.preprocess
+        encoder.preprocess = lambda image, transform=transform: seen.append(image.size) or transform(image)
+    strip = _png(tmp_path / "strip.png", (40000, 2))
+    answers = pool.predict(["tiny-bit", "tiny-clip-vit", "tiny-clip-rn", "tiny-fusion"], strip, "a ghost story",
+                           mode="zero-shot")
+    assert {k: a.status.value for k, a in answers.items()} == {k: "invalid_input" for k in answers}
+    assert all("20:1" in a.message for a in answers.values())
+    with pytest.raises(InvalidImageError, match="20:1"):
+        explain_poster(pool.get("tiny-clip-vit"), strip, mode="zero-shot")
+    assert seen == []
+    pool.predict(["tiny-clip-vit"], Image.new("RGB", (400, 20)), mode="zero-shot")
+    assert seen == [(400, 20)]  # the limit is no wider than it needs to be
+
+
+@pytest.mark.parametrize("fmt, kind", [("EPS", "EPS"), ("PDF", "PDF")])
+def test_vector_formats_are_refused_by_their_bytes_before_pillow_draws_them(tmp_path, fmt, kind, monkeypatch):
+    from PIL import EpsImagePlugin
+    def no_ghostscript(*args, **kwargs):
+        raise AssertionError("Pillow ran Ghostscript")
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", no_ghostscript)
+    path = tmp_path / "poster.png"  # the name says PNG; the bytes say otherwise
+    Image.new("RGB", (20, 30), "red").save(path, format=fmt)
+    for source in (path, path.read_bytes()):
+        with pytest.raises(InvalidImageError, match=f"is {kind}, a vector format .*; upload JPEG, PNG, WebP"):
+            load_poster(source)
+
+
+@pytest.mark.parametrize("text", ['<svg xmlns="http://www.w3.org/2000/svg"/>',
+                                  '\ufeff<?xml version="1.0"?>\n<!-- made by hand -->\n<svg width="2"></svg>'])
+def test_svg_is_called_a_vector_format(tmp_path, text):
+    path = tmp_path / "poster.jpg"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidImageError, match="is SVG, a vector format"):
+        load_poster(path)
+
+
+@pytest.mark.parametrize("plot", ["\u200b", "\ufeff", "\u2060\u200b \u200d", " \u00ad\t\u180e\u3164 ", "\ufe0f"])
+def test_a_plot_of_invisible_characters_is_no_plot(plot):
+    assert clean_plot(plot).text is None
+
+
+def test_invisible_characters_do_not_split_words_and_text_is_nfc():
+    assert clean_plot("\ufeffhor\u200bror in the ho\u0301tel").text == "horror in the h\u00f3tel"
+    assert clean_plot("\U0001F9D9\u200d\u2642\ufe0f wizard").text == "\U0001F9D9\u200d\u2642\ufe0f wizard"

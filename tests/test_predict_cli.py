@@ -53,3 +53,37 @@ def test_a_poster_that_cannot_be_read_is_an_error_even_when_poster_models_are_un
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert captured.err.startswith("error: ") and str(tmp_path / name) in captured.err
+
+
+def test_a_plot_file_with_a_byte_order_mark_or_only_invisible_characters(tmp_path, capsys):
+    only_invisible = tmp_path / "blank.txt"
+    only_invisible.write_text("\ufeff\u200b \u2060\n", encoding="utf-8")
+    assert main(["--plot-file", str(only_invisible), "--models", "minilm"]) == 2
+    assert capsys.readouterr().err.strip() == "error: give --poster, --plot or both"
+    marked = tmp_path / "plot.txt"
+    marked.write_bytes(b"\xef\xbb\xbf" + "A ghost haunts a house.".encode())
+    assert main(["--plot-file", str(marked), "--models", "minilm", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["minilm"]["status"] == "ok"
+
+
+def test_a_broken_extra_model_is_one_line_on_stderr_and_a_traceback_only_with_verbose(tmp_path, poster):
+    """Python's last-resort logging printed the loader's traceback (issue 26)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    config = tmp_path / "models.json"
+    config.write_text(json.dumps({"models": [{"key": "broken", "family": "timm-image", "arch": "resnetv2_50x1_bit",
+                                              "model_kwargs": {"no_such_argument": 1}, "display_name": "Broken"}]}))
+    command = [sys.executable, "-m", "genre_models.predict", "--model-config", str(config), "--models", "minilm",
+               "broken", "--poster", str(poster), "--plot", PLOT]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    root = Path(__file__).resolve().parent.parent
+    quiet = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and "[broken] unavailable - Broken could not be loaded: TypeError" in quiet.stdout
+    assert "Traceback" not in quiet.stderr
+    assert quiet.stderr.strip().splitlines() == [
+        "error: broken: loading failed (TypeError: ResNetV2.__init__() got an unexpected keyword argument "
+        "'no_such_argument')"]
+    verbose = subprocess.run(command + ["--verbose"], env=env, cwd=root, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 0 and "Traceback (most recent call last)" in verbose.stderr

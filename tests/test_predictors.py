@@ -295,3 +295,57 @@ def test_non_finite_probabilities_are_an_error_not_an_answer(tiny_models, poster
     pred = fresh.predict(plot=PLOT, mode="trained")
     assert pred.status is Status.ERROR and "NaN or infinite probabilities" in pred.message
     assert pred.probabilities == {}
+
+
+# -- issue 26: a model that read nothing says so; the blend leaves it out ------------------------------
+
+UNREAD_PLOTS = ["\U0001F9D9\u200d\u2642\ufe0f\U0001F3F0\u26a1\U0001F40D", "zzqx blorfle wibbledy"]
+
+
+@pytest.mark.parametrize("plot", UNREAD_PLOTS)
+def test_tfidf_that_knows_none_of_the_words_says_so_instead_of_answering_its_prior(plot):
+    pool = ModelPool()
+    answer = pool.get("tfidf").predict(plot=plot)
+    assert answer.status is Status.NOTHING_READ and answer.probabilities == {} and answer.predicted == []
+    assert answer.message.startswith("TF-IDF + LR (plot) read nothing of this plot: none of its words is in the "
+                                     "vocabulary")
+    assert answer.summary == "read none of the plot's words"
+    assert pool.get("tfidf").predict(plot="A ghost haunts a house.").status is Status.OK  # a word it knows
+
+
+def test_the_blend_leaves_out_a_member_that_read_nothing_and_says_so():
+    pool = ModelPool()
+    plot = UNREAD_PLOTS[1]  # word pieces MiniLM reads, words TF-IDF never saw
+    minilm, blend = pool.get("minilm").predict(plot=plot), pool.get("minilm-tfidf").predict(plot=plot)
+    assert minilm.ok and blend.ok
+    assert blend.probabilities == pytest.approx(minilm.probabilities, abs=1e-6)  # MiniLM alone, not dragged
+    assert blend.thresholds == minilm.thresholds and blend.predicted == minilm.predicted
+    assert ("TF-IDF + LR (plot) read nothing of this plot (none of its words is in the vocabulary it learned "
+            "from its training plots), so it was left out: MiniLM (plot) answered alone") in blend.message
+    known = pool.get("minilm-tfidf").predict(plot="A ghost haunts a house and a family must flee.")
+    assert known.ok and "left out" not in known.message
+
+
+def test_a_model_that_read_nothing_folds_into_the_notice_with_its_reason():
+    from genre_models.comparison.compare import card_markdown, run_comparison, unavailable_notice
+    comparison = run_comparison(ModelPool(), ["tfidf", "minilm"], None, UNREAD_PLOTS[1])
+    assert list(comparison.answered) == ["minilm"]
+    assert unavailable_notice(comparison, {"tfidf": "TF-IDF"}) == (
+        "**Read nothing it knows (read none of the plot's words):** TF-IDF.")
+    assert card_markdown(comparison.predictions["tfidf"], "TF-IDF").startswith(
+        '<b class="gl-unavailable">Read nothing it knows:</b> read none of the plot\'s words.')
+    assert comparison.to_dict()["models"]["tfidf"]["status"] == "nothing_read"
+
+
+def test_a_transformer_that_sees_only_unknown_tokens_read_nothing(tiny_models):
+    model = ModelPool().get("tiny-bert")
+    answer = model.predict(plot="\u263a\u2603 \u2764")  # none of these is in its word-piece vocabulary
+    assert answer.status is Status.NOTHING_READ
+    assert "every token of it is unknown to the model" in answer.message
+    assert model.predict(plot="\u263a a ghost \u2603").ok  # one word it knows is a reading
+
+
+def test_word_occlusion_still_scores_the_one_word_tfidf_knows():
+    from genre_models.explain import explain_plot
+    words = explain_plot(ModelPool().get("tfidf"), "ghost zzqx blorfle", "Horror")
+    assert dict(words.words)["ghost"] > 0.3 and dict(words.words)["zzqx"] == 0.0  # without it: nothing read

@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..data.inputs import load_poster
+from ..data.inputs import clean_plot, load_poster
 from ..errors import GenreLensError
 from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
 from ..models.prediction import Prediction
 from ..models.predictors import MODES, ModelPool
 from ..models.registry import list_models, resolve_lineup
+from . import configure_logging
 from .options import add_heads_option, apply_heads_option
 
 
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also explain each answering model's top genre (or --explain-genre): Grad-CAM "
                              "PNGs for poster models, word scores (JSON) for plot models")
     parser.add_argument("--explain-genre", metavar="GENRE", help="the genre to explain (default: each model's top)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="log a model's failure with its Python traceback (by default: one line)")
     return parser
 
 
@@ -104,6 +107,7 @@ def format_table(predictions: dict[str, Prediction]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         apply_heads_option(args)
         keys = resolve_lineup(args.models, args.model_config)
@@ -113,12 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         poster = load_poster(args.poster) if args.poster is not None else None
         plot = args.plot
         if args.plot_file:
-            with open(args.plot_file, encoding="utf-8") as handle:
+            # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the plot
+            with open(args.plot_file, encoding="utf-8-sig") as handle:
                 plot = handle.read()
+        given_plot = clean_plot(plot).present  # a plot of invisible characters only is no plot
     except (GenreLensError, OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.poster is None and not (plot and plot.strip()):
+    if args.poster is None and not given_plot:
         print("error: give --poster, --plot or both", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()

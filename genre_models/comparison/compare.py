@@ -21,6 +21,7 @@ STATUS_TITLES = {
     Status.MISSING_INPUT: "Needs more input",
     Status.INVALID_INPUT: "Could not read the input",
     Status.ERROR: "Failed",
+    Status.NOTHING_READ: "Read nothing it knows",
 }
 
 
@@ -82,7 +83,7 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
     try:  # the request's own values, checked once at the boundary: one notice, not one per model
         threshold = check_threshold(threshold)
         genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
-        clean_plot(plot)
+        given_plot = clean_plot(plot).present  # invisible characters alone are no plot
     except InvalidInputError as exc:
         refused = {k: Prediction.failed(k, Status.INVALID_INPUT, str(exc), summary=str(exc)) for k in keys}
         return Comparison(refused, list(GENRES), [f"Nothing was computed: {exc}."])
@@ -94,7 +95,7 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
             notices.append(f"The poster could not be used: {exc}. Poster models skipped; "
                            "plot models still answered.")
             image = poster  # each poster model reports the same problem on its card
-    nothing_given = image is None and not (plot and plot.strip())
+    nothing_given = image is None and not given_plot
     if nothing_given:
         notices.append("Give a poster, a plot, or both.")
     if not keys:

@@ -49,7 +49,7 @@ def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, 
     try:  # the request's own values, checked once: a genre is a name as on /compare (no markup, bounded)
         names = parse_custom_genres([genre]) if genre not in (None, TOP_GENRE) else ()
         genre = names[0] if names else None
-        clean_plot(plot)
+        given_plot = clean_plot(plot).present
     except InvalidInputError as exc:
         result.skipped.update({key: str(exc) for key in keys})
         return result
@@ -69,7 +69,7 @@ def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, 
                     continue
                 result.heatmaps[key] = explain_poster(predictor, image, genre, mode)
             elif spec.needs_plot and not spec.needs_poster:
-                if not (plot and plot.strip()):
+                if not given_plot:
                     result.skipped[key] = "needs a plot"
                     continue
                 result.words[key] = explain_plot(predictor, plot, genre, mode)

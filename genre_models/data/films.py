@@ -9,6 +9,7 @@ film that was already there to another split.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from PIL import Image
 from ..errors import DataError, UnknownGenreError
 from ..files import file_sha256
 from ..genres import GENRES, canonical_genre
+from ..text import visible_text
 
 REQUIRED_COLUMNS = ("id", "genres", "plot")
 SPLITS = ("train", "val", "test")
@@ -42,9 +44,16 @@ class LoadReport:
     broken_posters: int = 0
     no_poster: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
+    bad_rows: list[str] = field(default_factory=list)  # "movies.csv line 7: 8 fields, expected 6" (skipped)
+    trailing_delimiters: int = 0  # rows ending in extra empty fields (a stray ","), read without them
 
     def lines(self) -> list[str]:
         out = [f"rows read: {self.rows_read}, kept: {self.rows_kept}"]
+        if self.bad_rows:
+            out.append(f"rows with the wrong number of fields (skipped): {len(self.bad_rows)}: "
+                       + "; ".join(self.bad_rows[:5]) + ("; …" if len(self.bad_rows) > 5 else ""))
+        if self.trailing_delimiters:
+            out.append(f"rows ending in a stray delimiter (read without it): {self.trailing_delimiters}")
         if self.aliased_genres:
             out.append("genres mapped by alias: " + ", ".join(f"{k} ({n})" for k, n in self.aliased_genres.items()))
         if self.dropped_genres:
@@ -128,23 +137,58 @@ def _check_poster(path: Path, verify: bool) -> str:
     return "ok"
 
 
-def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
-    """Read and validate a films CSV. Raises DataError only when the file itself is unusable."""
-    path = Path(path)
+def _read_rows(path: Path, report: "LoadReport") -> pd.DataFrame:
+    """The CSV's rows as strings, each checked against the header's field count.
+
+    A row ending in extra *empty* fields (a stray "," at its end) is read without them, as pandas'
+    ``index_col=False`` would; any other row with the wrong number of fields is skipped and named by
+    its line, never allowed to shift the columns of the rows after it. pandas cannot do both: with
+    ``index_col=False`` it cuts or pads every such row silently. ``utf-8-sig``: a byte-order mark is
+    not part of the first column's name.
+    """
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            while header and not header[-1].strip():  # a stray delimiter after the header too
+                header = header[:-1]
+            header = [name.strip() for name in header]
+            rows, start = [], reader.line_num + 1
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row:  # a blank line
+                    continue
+                report.rows_read += 1
+                if len(row) > len(header) and not any(value.strip() for value in row[len(header):]):
+                    report.trailing_delimiters += 1
+                    row = row[:len(header)]
+                if len(row) != len(header):
+                    report.bad_rows.append(f"{path.name} line {line}: {len(row)} fields, expected {len(header)}")
+                    continue
+                rows.append(row)
     except FileNotFoundError:
         raise DataError(f"dataset not found: {path}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (csv.Error, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{path} is not a readable CSV: {exc}") from None
+    return pd.DataFrame(rows, columns=header, dtype=str)
+
+
+def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
+    """Read and validate a films CSV. Raises DataError only when the file itself is unusable.
+
+    Loading never stops at a bad row: rows with the wrong number of fields, without an id or a kept
+    genre, or repeating an id, are skipped and counted in the report (the first by line).
+    """
+    path = Path(path)
+    report = LoadReport()
+    raw = _read_rows(path, report)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise DataError(f"{path} lacks column(s) {', '.join(missing)}; expected "
-                         "id,title,year,genres,plot,poster")
-    report = LoadReport(rows_read=len(raw))
+                        "id,title,year,genres,plot,poster")
     rows, seen = [], set()
     for record in raw.to_dict("records"):
-        film_id = record["id"].strip()
+        film_id = visible_text(record["id"]) or ""
         if not film_id:
             continue
         if film_id in seen:
@@ -167,7 +211,7 @@ def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
         if not genres:
             report.no_genre += 1
             continue
-        plot = " ".join(record.get("plot", "").split()) or None
+        plot = visible_text(record.get("plot", ""))  # invisible characters alone are an empty plot
         report.empty_plots += plot is None
         poster = None
         if record.get("poster", "").strip():
@@ -201,7 +245,7 @@ def data_files(arguments: Sequence[str | Path]) -> list[Path]:
             files.append(argument)
             continue
         try:
-            lines = argument.read_text(encoding="utf-8").splitlines()
+            lines = argument.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first path
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError(f"cannot read the list of CSVs {argument}: {exc}") from None
         files += [argument.parent / line.strip() for line in lines if line.strip() and not line.startswith("#")]
@@ -229,7 +273,9 @@ def load_datasets(paths: Sequence[str | Path], verify_posters: bool = True) -> F
         report.rows_read += one.rows_read
         for name in ("aliased_genres", "dropped_genres", "unknown_genres"):
             getattr(report, name).update(getattr(one, name))
-        for name in ("no_genre", "empty_plots", "missing_posters", "broken_posters", "no_poster"):
+        report.bad_rows += one.bad_rows
+        for name in ("no_genre", "empty_plots", "missing_posters", "broken_posters", "no_poster",
+                     "trailing_delimiters"):
             setattr(report, name, getattr(report, name) + getattr(one, name))
         repeated = part.frame["id"].isin(seen).to_numpy()
         report.duplicate_ids += one.duplicate_ids + part.frame["id"][repeated].tolist()

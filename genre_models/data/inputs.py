@@ -19,9 +19,20 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidImageError, InvalidInputError
+from ..text import visible_text
 
 # 50 megapixels is far beyond any poster; larger files are refused instead of decoded.
 MAX_PIXELS = 50_000_000
+# A model's transform scales the *short* side to its input size (224-384 px) before cropping, so a
+# 40000x2 strip would become a 224 x 4.5-million-pixel image (5 GB) on the way to a 224x224 crop. Up to
+# 20:1 that step stays under 20 x input² pixels (3 million at 384 px) whatever the file; a poster is ~2:3.
+MAX_ASPECT = 20
+RASTER_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# Vector formats, told from their first bytes: Pillow would hand EPS to Ghostscript (a program outside
+# Python, with its own security history) and reads none of the others; they are refused, never rasterised.
+VECTOR_MAGIC = ((b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"%PDF-", "PDF"),
+                (b"\xd7\xcd\xc6\x9a", "WMF"), (b"\x01\x00\x09\x00", "WMF"))
+VECTOR_PILLOW_FORMATS = {"EPS": "EPS", "WMF": "WMF", "EMF": "EMF"}  # Image.format -> what to call it
 
 PosterInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, None]
 
@@ -38,6 +49,7 @@ def load_poster(source: PosterInput, max_pixels: int = MAX_PIXELS) -> Image.Imag
         return _array_to_rgb(source)
     if isinstance(source, Image.Image):
         image = source
+        _refuse_vector(image.format, "the poster")
     else:
         image = _open(source, max_pixels)
     _check_pixels(image, max_pixels)
@@ -59,11 +71,14 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
         if path.stat().st_size == 0:
             raise InvalidImageError(f"{name} is empty (0 bytes)")
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    _refuse_vector(_sniff_vector(source), name)
     try:
         with warnings.catch_warnings():
             # PIL warns on large images (and raises on huge ones); our own limit below says it plainly
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(stream)
+        # opening reads the header only; a vector format is refused before load() could rasterise it
+        _refuse_vector(VECTOR_PILLOW_FORMATS.get(image.format or ""), name)
         _check_pixels(image, max_pixels)
         image.load()
     except InvalidImageError:
@@ -73,14 +88,39 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
                                 "image") from exc
     except UnidentifiedImageError as exc:
         raise InvalidImageError(
-            f"{name} is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)"
+            f"{name} is not an image PIL can read (expected {RASTER_FORMATS})"
         ) from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"{name} is damaged or truncated ({exc})") from exc
     return image
 
 
+def _sniff_vector(source: str | os.PathLike | bytes) -> str | None:
+    """The vector format ``source``'s first bytes announce (EPS, PDF, WMF, EMF, SVG), else None."""
+    if isinstance(source, bytes):
+        head = source[:1024]
+    else:
+        with open(source, "rb") as handle:
+            head = handle.read(1024)
+    for magic, kind in VECTOR_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[40:44] == b" EMF":
+        return "EMF"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in head.lower():
+        return "SVG"
+    return None
+
+
+def _refuse_vector(kind: str | None, name: str) -> None:
+    if kind:
+        raise InvalidImageError(f"{name} is {kind}, a vector format GenreLens does not draw; "
+                                f"upload {RASTER_FORMATS}")
+
+
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    """Refuse a size no model should be handed: no pixels, over ``max_pixels``, or past ``MAX_ASPECT``:1."""
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidImageError(
@@ -89,6 +129,11 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
         )
     if width == 0 or height == 0:
         raise InvalidImageError("the poster has no pixels")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InvalidImageError(
+            f"the poster is {width}x{height} pixels, {max(width, height) / min(width, height):,.0f}:1; posters "
+            f"up to {MAX_ASPECT}:1 are read (crop it closer to the poster)"
+        )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -145,7 +190,9 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_plot(plot: str | None) -> PlotText:
-    """Fold whitespace; an empty or whitespace-only plot means no plot.
+    """Fold whitespace; a plot of only whitespace and invisible characters (a byte-order mark, zero-width
+    spaces: ``genre_models.text``) means no plot. Text is NFC-normalised and invisible format
+    characters are dropped, as for every text a user types.
 
     Raises InvalidInputError for non-text or a plot over ``MAX_PLOT_CHARS``. Characters that cannot
     be encoded (a lone surrogate from a broken paste) become U+FFFD instead of failing the tokenizer.
@@ -156,9 +203,7 @@ def clean_plot(plot: str | None) -> PlotText:
         raise InvalidInputError(f"the plot must be text, got {type(plot).__name__}")
     if len(plot) > MAX_PLOT_CHARS:
         raise InvalidInputError(f"the plot is {len(plot):,} characters; the limit is {MAX_PLOT_CHARS:,}")
-    plot = LONE_SURROGATE.sub("\ufffd", plot)
-    folded = " ".join(plot.split())
-    return PlotText(folded or None)
+    return PlotText(visible_text(LONE_SURROGATE.sub("\ufffd", plot)))
 
 
 def check_threshold(threshold) -> float | None:

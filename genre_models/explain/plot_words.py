@@ -5,7 +5,9 @@ the genre's probability falls without it (negative: the genre is *more* likely w
 perturbed plots go through ``predict_batch``, the same path the app answers with (trained head,
 fine-tuned backbone, zero-shot prompts alike), so the explanation is of the prediction the user saw,
 and whole words come out directly (no merging of word pieces). Words past the model's token limit
-are not read, so they score 0 and are marked.
+are not read, so they score 0 and are marked; a model without one (TF-IDF) reads every word. Apart
+from that, the explanation itself stops after ``max_words`` words (one pass each): the notes tell
+the two apart, so nobody reads a cost limit of the explanation as a limit of the model.
 
 Cost: one extra forward pass per word read, batched; numbers in docs/benchmarks.md.
 """
@@ -31,28 +33,34 @@ class WordAttribution:
     genre: str
     probability: float
     mode: str
-    words: list[tuple[str, float]]  # (word, score) in plot order
-    read: int  # the first ``read`` words are within the model's token limit
+    words: list[tuple[str, float]]  # (word, score) in plot order; 0 for a word unread or unexplained
+    read: int  # the first ``read`` words are within the model's token limit (all of them without one)
+    explained: int = -1  # the first ``explained`` words were scored (at most ``read``); -1: as many as read
     method: str = METHOD
     random_weights: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        if self.explained < 0:
+            self.explained = self.read
+
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         """The k words that raise the genre most."""
-        return sorted(self.words[:self.read], key=lambda ws: -ws[1])[:k]
+        return sorted(self.words[:self.explained], key=lambda ws: -ws[1])[:k]
 
     def highlighted(self) -> list[tuple[str, float | None]]:
-        """For ``gr.HighlightedText``: each word with its score scaled to [-1, 1] (None: not read).
+        """For ``gr.HighlightedText``: each word with its score scaled to [-1, 1] (None: not read, or not
+        explained).
 
         Punctuation around a word is shown unshaded beside it ("lair." -> "lair" shaded, "." not): the
         score is the word's, and a shaded full stop would read as if the stop mattered.
         """
-        peak = max((abs(s) for _, s in self.words[:self.read]), default=0.0) or 1.0
+        peak = max((abs(s) for _, s in self.words[:self.explained]), default=0.0) or 1.0
         spans: list[tuple[str, float | None]] = []
         for i, (token, score) in enumerate(self.words):
             lead, core, trail = _split_punctuation(token)
-            value = round(score / peak, 3) if i < self.read else None
+            value = round(score / peak, 3) if i < self.explained else None
             spans += [(lead, None)] if lead else []
             spans.append((core, value))
             spans.append((trail + " ", None))
@@ -105,21 +113,28 @@ def explain_plot(predictor: GenrePredictor, plot: str, genre: str | None = None,
     started = time.perf_counter()
     base, genre = answer_and_genre(predictor, genre, mode, plot=text)
     words = text.split()
-    read = min(words_read(predictor, words), max_words)
+    read = words_read(predictor, words)  # the model's own limit: every word for TF-IDF
+    explained = min(read, max_words)  # the explanation's limit: one pass per word costs
     notes = []
     if read < len(words):
-        notes.append(f"the model reads the first {read} of {len(words)} words; the rest score 0")
+        notes.append(f"the model reads the first {read} of {len(words)} words (its token limit); the rest "
+                     "do not change its answer and score 0")
+    if explained < read:
+        notes.append(f"only the first {explained} of the {read} words the model reads were explained (one "
+                     f"pass per word; explanations stop at {max_words}); the words after them are read by the "
+                     "model but not scored here")
     # the same mode the answer came from ("auto" could resolve differently on a shorter plot)
     fixed_mode = base.mode if base.mode in ("trained", "zero-shot") else mode
-    variants = [" ".join(words[:i] + words[i + 1:]) for i in range(read)]
-    scored = predictor.predict_batch([None] * len(variants), variants, genres=[genre], mode=fixed_mode)
+    variants = [" ".join(words[:i] + words[i + 1:]) for i in range(explained)]
+    scored = predictor.predict_batch([None] * len(variants), variants, genres=[genre], mode=fixed_mode,
+                                     prior_when_unread=True)
     failed = next((p for p in scored if not p.ok), None)
     if failed is not None:
         raise PlanError(failed.message, summary=failed.summary, fix=failed.fix)
     full = base.probabilities[genre]
-    scores = [full - p.probabilities[genre] for p in scored] + [0.0] * (len(words) - read)
+    scores = [full - p.probabilities[genre] for p in scored] + [0.0] * (len(words) - explained)
     if predictor.random_weights:
         notes.append("random weights (test/development model): the scores explain nothing real")
-    return WordAttribution(predictor.key, genre, full, base.mode, list(zip(words, scores)), read,
+    return WordAttribution(predictor.key, genre, full, base.mode, list(zip(words, scores)), read, explained=explained,
                            random_weights=predictor.random_weights, seconds=time.perf_counter() - started,
                            notes=notes)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,10 +208,31 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         yield staging
+        carry_model_card(target, staging)
         replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+CARD_NAME = "README.md"
+STALE_CARD = "> **Retrained since this card was written"
+
+
+def carry_model_card(old: Path, new: Path) -> None:
+    """Keep the model card (``README.md``, written by ``tools/model_card.py``) when a checkpoint is replaced,
+    marked as describing the weights before: a retrain never deletes the card, nor lets its figures pass
+    for the new weights'. A new folder that brings a card of its own keeps that one."""
+    card = old / CARD_NAME
+    if not card.is_file() or (new / CARD_NAME).exists():
+        return
+    text = card.read_text(encoding="utf-8")
+    if text.startswith(STALE_CARD):  # retrained twice: one notice, not two
+        text = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    notice = (f"{STALE_CARD} ({time.strftime('%Y-%m-%d')}):** the figures below describe the weights it "
+              "replaced. Regenerate it from an evaluation of the new ones: `python -m genre_models.evaluate`, then "
+              "`python tools/model_card.py <this folder> <its evaluation.json>`.")
+    (new / CARD_NAME).write_text(notice + "\n\n" + text, encoding="utf-8")
 
 
 def replace_folder(new: Path, target: Path) -> None:

@@ -13,6 +13,9 @@ class Status(str, Enum):
     MISSING_INPUT = "missing_input"  # e.g. a poster model asked without a poster
     INVALID_INPUT = "invalid_input"  # e.g. the poster is not an image
     ERROR = "error"  # anything unexpected, reported without a stack trace
+    # the input held nothing the model knows (not one of the plot's words in its vocabulary): it has no
+    # reading of this film, only what it says for every such plot, so it gives no probabilities
+    NOTHING_READ = "nothing_read"
 
 
 @dataclass

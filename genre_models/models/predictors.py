@@ -275,9 +275,14 @@ class GenrePredictor:
 
     def predict_batch(self, posters: Sequence[PosterInput], plots: Sequence[str | None],
                       genres: Sequence[str] | None = None, mode: str = "auto",
-                      threshold: float | None = None, shared: dict | None = None) -> list[Prediction]:
+                      threshold: float | None = None, shared: dict | None = None,
+                      prior_when_unread: bool = False) -> list[Prediction]:
         """Score several films at once; one Prediction per film, failures in place. Never raises
-        (except for a caller bug: two lists of different lengths)."""
+        (except for a caller bug: two lists of different lengths).
+
+        ``prior_when_unread``: answer a film the model read nothing of with what it says for any such film
+        instead of the ``nothing_read`` status (word occlusion needs that probability: a plot left with no
+        word the model knows once a word is taken out)."""
         if len(posters) != len(plots):
             raise ValueError(f"{len(posters)} posters but {len(plots)} plots")
         start = time.perf_counter()
@@ -291,8 +296,8 @@ class GenrePredictor:
             todo = [i for i, film in enumerate(films) if film.failure is None]
             if not todo:
                 return [film.failure for film in films]
-            features, truncated = self.compute_features(self.feature_requests(plan), [films[i] for i in todo],
-                                                        shared)
+            features, truncated, unread = self.compute_features(self.feature_requests(plan),
+                                                                [films[i] for i in todo], shared)
             probabilities = self.score(plan, features)
             if not torch.isfinite(torch.as_tensor(probabilities)).all():
                 raise GenreLensError(f"{self.name} produced NaN or infinite probabilities (corrupt weights?)")
@@ -302,6 +307,14 @@ class GenrePredictor:
         latency = (time.perf_counter() - start) * 1000 / len(todo)
         results = {}
         for row, i in enumerate(todo):
+            if unread[row]:
+                try:
+                    answer = self.answer_unread(plan, features, row, unread[row], latency, truncated[row])
+                except Exception as exc:  # the error contract holds here too
+                    answer = self.failure(exc, latency / 1000)
+                if answer.ok or not prior_when_unread:  # an ensemble still answers, without that member
+                    results[i] = answer
+                    continue
             values = {g: float(p) for g, p in zip(plan.genres, probabilities[row].tolist())}
             results[i] = Prediction.from_probabilities(
                 self.key, values, plan.thresholds, mode=plan.mode, latency_ms=latency,
@@ -309,14 +322,16 @@ class GenrePredictor:
                 method=self.zero_shot_method if plan.mode == ZERO_SHOT else "")
         return [results.get(i) or film.failure for i, film in enumerate(films)]
 
-    def compute_features(self, requests: list[FeatureRequest], films: list[_Film],
-                         shared: dict | None = None) -> tuple[Features, list[bool]]:
-        """Run the encoders for each request on the films; also which films' plots were truncated.
+    def compute_features(self, requests: list[FeatureRequest], films: list[_Film], shared: dict | None = None
+                         ) -> tuple[Features, list[bool], list[dict[str, str]]]:
+        """Run the encoders for each request on the films; also which films' plots were truncated, and per
+        film which of the predictors read nothing of it (key -> why, ``Encoded.unread``).
 
         ``shared`` (request key -> Encoded) holds what other models already computed for the same films.
         """
         features: Features = {}
         truncated = [False] * len(films)
+        unread: list[dict[str, str]] = [{} for _ in films]
         for request in requests:
             if request.key in features:
                 continue
@@ -328,7 +343,25 @@ class GenrePredictor:
                     shared[request.key] = encoded
             features[request.key] = encoded.features
             truncated = [a or b for a, b in zip(truncated, encoded.truncated or [False] * len(films))]
-        return features, truncated
+            reason = getattr(request.predictor.encoder_for(request.trained), "unread_reason", "")
+            for row, nothing in enumerate(encoded.unread or []):
+                if nothing:
+                    unread[row][request.predictor.key] = reason
+        return features, truncated, unread
+
+    def answer_unread(self, plan: Plan, features: Features, row: int, unread: dict[str, str], latency_ms: float,
+                      truncated: bool) -> Prediction:
+        """The answer for film ``row`` when this model, or a part of it, read nothing of it (``unread``: the
+        predictor key -> why). A model's answer to a plot it read none of is the same for every such plot,
+        not a reading of this one: it says so instead of answering. An ensemble overrides this (its other
+        members still read the film)."""
+        pool = {self.key: self, **{p.key: p for p in _parts(self)}}
+        whose = "; ".join(why if key == self.key else f"its part {pool[key].name}: {why}"
+                          for key, why in unread.items() if key in pool)
+        return Prediction.failed(self.key, Status.NOTHING_READ,
+                                 f"{self.name} read nothing of this plot: {whose}; its answer would be the same "
+                                 "for any such plot, so it gives none", latency_ms=latency_ms,
+                                 summary="read none of the plot's words")
 
     def failure(self, exc: BaseException, seconds: float = 0.0) -> Prediction:
         """The Prediction that reports ``exc`` for this model."""
@@ -371,6 +404,12 @@ class GenrePredictor:
                                              f"{self.name} needs {' and '.join(missing)}",
                                              summary=f"needs {' and '.join(missing)}")
         return film
+
+
+def _parts(predictor: GenrePredictor) -> list[GenrePredictor]:
+    """The models a composed model (fusion, an ensemble) is made of; [] for a model alone."""
+    parts = getattr(predictor, "parts", None)
+    return list(parts.values()) if isinstance(parts, dict) else list(parts or [])
 
 
 def load_parts(owner: str, parts: Sequence[tuple[str, GenrePredictor]], needs: str) -> None:

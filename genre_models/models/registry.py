@@ -163,7 +163,7 @@ def load_model_config(path: str | Path) -> list[str]:
     """Register (or re-point) the models listed in a JSON file; returns their keys."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is not JSON, but editors write one
     except FileNotFoundError:
         raise ConfigError(f"model config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:

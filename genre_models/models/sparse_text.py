@@ -78,8 +78,13 @@ class TfidfLogReg:
 
     def decision(self, texts: Sequence[str]) -> np.ndarray:
         """[N, G] logits (float32)."""
+        return self.read(texts)[0]
+
+    def read(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """([N, G] logits, [N] how many vocabulary terms each text holds). A text with none gets the bias
+        alone: the same logits for every such text, so it was not read, only answered."""
         x = self.vectorizer.transform(list(texts))
-        return (np.asarray(x @ self._weight_t) + self.bias).astype(np.float32)
+        return (np.asarray(x @ self._weight_t) + self.bias).astype(np.float32), np.diff(x.indptr)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """[N, G] independent genre probabilities."""

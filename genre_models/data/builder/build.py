@@ -42,6 +42,7 @@ class BuildSummary:
     ids: int = 0
     asked: int = 0
     from_cache: int = 0
+    transient: int = 0  # refusals that may pass (OMDb's "Error getting data."): not cached, asked again next run
     skipped: Counter = field(default_factory=Counter)  # OMDb's reasons
     dropped: Counter = field(default_factory=Counter)  # preprocessing reasons
     dropped_genres: Counter = field(default_factory=Counter)
@@ -61,6 +62,8 @@ class BuildSummary:
                                ("genres dropped", self.dropped_genres), ("posters skipped", self.poster_skips)):
             if counter:
                 out.append(f"{title}: " + ", ".join(f"{k} ({n})" for k, n in counter.most_common()))
+        if self.transient:
+            out.append(f"OMDb errors that may pass (not cached; a later run asks again): {self.transient}")
         if self.stopped:
             out.append(f"stopped early: {self.stopped}")
         out += self.notes
@@ -145,6 +148,7 @@ def build(ids: list[str], out: Path, client: OmdbClient, posters: bool = True, m
             continue
         summary.from_cache += answer.from_cache
         summary.asked += not answer.from_cache
+        summary.transient += answer.transient
         if answer.data is None:
             summary.skipped[answer.skip_reason] += 1
         else:
@@ -185,7 +189,7 @@ def _existing_rows(path: Path) -> list[list[str]]:
     """The rows of a movies.csv an earlier run wrote (none if there is none or it is not ours)."""
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # a BOM from an editor is no part of "id"
         reader = csv.reader(handle)
         if next(reader, None) != CSV_HEADER:
             return []

@@ -16,9 +16,10 @@ ID_COLUMNS = ("imdb_id", "tconst", "imdbID", "id")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: a byte-order mark (Excel, Notepad) is not part of the first line or column name
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def read_id_list(path: str | Path) -> list[str]:

@@ -1,7 +1,8 @@
 """A polite OMDb client: rate limit, daily limit, retries with backoff, and an on-disk cache.
 
-Every answer for a film (found or "not found") is cached as JSON under ``cache_dir``, keyed by the
-IMDb id alone, so a rerun or an interrupted run never asks again. The API key is sent as a query
+Every answer for a film (found, or a definite "not found") is cached as JSON under ``cache_dir``, keyed
+by the IMDb id alone, so a rerun or an interrupted run never asks again. Any other refusal
+(OMDb's passing "Error getting data.", or words it may use tomorrow) is not cached: a later run asks again. The API key is sent as a query
 parameter and is never written to the cache, to logs or into error messages: text that comes back
 from the server is scrubbed of it first (a server may echo it in an error). Posters are streamed and
 cut off past a size limit, so a huge or endless response costs no more than the limit.
@@ -23,6 +24,15 @@ from ...errors import BuilderError
 DEFAULT_URL = "https://www.omdbapi.com/"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 MAX_POSTER_BYTES = 20 * 2**20  # an OMDb poster is ~100 KB; anything this big is not a poster
+# OMDb's refusals that will be the same tomorrow ("Movie not found!", "Incorrect IMDb ID."): only these are
+# cached. Anything else it says without a film may pass ("Error getting data." when its backend hiccups),
+# so it is asked again on a later run, never remembered as the film's answer.
+LASTING_REFUSALS = ("not found", "incorrect imdb id")
+
+
+def lasting(error: str) -> bool:
+    """Whether OMDb's error text says the film is not there (cached), rather than that it failed now."""
+    return any(words in error.lower() for words in LASTING_REFUSALS)
 
 
 class OmdbFatalError(BuilderError):
@@ -47,6 +57,7 @@ class OmdbAnswer:
     data: dict | None  # OMDb's JSON when found
     skip_reason: str | None = None  # why there is no film (OMDb's own error text)
     from_cache: bool = False
+    transient: bool = False  # a refusal that may pass: not cached, asked again on a later run
 
 
 class RateLimiter:
@@ -141,7 +152,11 @@ class OmdbClient:
             path.unlink()
             return None
         if data.get("Response") == "False":
-            return OmdbAnswer(imdb_id, None, data.get("Error", "not found"), from_cache=True)
+            error = str(data.get("Error", "not found"))
+            if not lasting(error):  # a passing error an older version cached: ask again
+                path.unlink()
+                return None
+            return OmdbAnswer(imdb_id, None, error, from_cache=True)
         return OmdbAnswer(imdb_id, data, from_cache=True)
 
     def lookup(self, imdb_id: str) -> OmdbAnswer:
@@ -157,6 +172,8 @@ class OmdbClient:
             error = str(data.get("Error", "unknown error"))
             if "api key" in error.lower() or "limit" in error.lower():
                 raise OmdbFatalError(f"OMDb refused the request: {error}")
+            if not lasting(error):
+                return OmdbAnswer(imdb_id, None, error, transient=True)  # not cached: asked again next run
             answer = OmdbAnswer(imdb_id, None, error)
         else:
             answer = OmdbAnswer(imdb_id, data)

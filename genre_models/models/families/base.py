@@ -42,10 +42,13 @@ def default_device() -> torch.device:
 
 @dataclass
 class Encoded:
-    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit."""
+    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit and
+    which held nothing the encoder knows (``unread``: no word in a TF-IDF vocabulary, only unknown tokens):
+    its features for those are the same for any such input, not a reading of it."""
 
     features: torch.Tensor
     truncated: list[bool] = field(default_factory=list)
+    unread: list[bool] = field(default_factory=list)
 
 
 class Encoder:
@@ -113,6 +116,7 @@ class TextEncoder(Encoder):
     """Plots (cleaned strings) -> features, with truncation flags."""
 
     modality = PLOT
+    unread_reason = "every token of it is unknown to the model"  # what ``Encoded.unread`` means here
 
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
         return self.encode(texts).features
@@ -136,6 +140,27 @@ class Fetch:
     note: str = ""
 
 
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
+
+
+def looks_like_path(text: str) -> bool:
+    """Whether a model source or weights setting names a place on disk rather than a hub id or a library tag.
+
+    A hub id is ``name`` or ``namespace/name``: one "/" at most, never first. A path starts with "/", "~" or
+    ".", holds a backslash or more than one "/", or ends with a weights file's suffix.
+    """
+    text = text.strip()
+    return (text.startswith(("/", "~", ".")) or "\\" in text or text.count("/") > 1 or text.count(os.sep) > 1
+            or text.lower().endswith(WEIGHT_SUFFIXES))
+
+
+def missing_path(key: str, name: str, setting: str, value: str, what: str = "folder") -> WeightsUnavailableError:
+    """The error for a setting naming a file or folder that is not there (not a hub or library failure)."""
+    return WeightsUnavailableError(
+        f"{name}: no such {what}: {value} (its '{setting}' setting). Fix: point '{key}' at an existing {what}, "
+        "or at a hub id, with --model-config.", summary=f"no such {what}: {value}")
+
+
 class PretrainedWeights:
     """For settings with a ``pretrained`` field: a library tag, a local weights file, or None (random)."""
 
@@ -146,8 +171,14 @@ class PretrainedWeights:
         path = os.path.expanduser(self.pretrained) if self.pretrained else None
         return path if path and os.path.isfile(path) else None
 
-    def local_fetch(self, key: str) -> list[Fetch] | None:
+    def check_local(self, key: str, name: str) -> None:
+        """Raise when ``pretrained`` names a file that is not there (a library would call it an unknown tag)."""
+        if self.pretrained and looks_like_path(self.pretrained) and not self.weights_file:
+            raise missing_path(key, name, "pretrained", self.pretrained, "file")
+
+    def local_fetch(self, key: str, name: str = "") -> list[Fetch] | None:
         """The plan when nothing comes from the hub (random or local weights), else None."""
+        self.check_local(key, name or key)
         if not self.pretrained:
             return [Fetch(key, None, note="random weights, nothing to fetch")]
         if self.weights_file:

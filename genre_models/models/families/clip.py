@@ -112,7 +112,7 @@ class ClipFamily(ModelFamily):
     def download_plan(self, spec) -> list[Fetch]:
         import open_clip
         settings: ClipSettings = spec.settings
-        local = settings.local_fetch(spec.key)
+        local = settings.local_fetch(spec.key, spec.name)
         if local is not None:
             return local
         cfg = open_clip.get_pretrained_cfg(settings.arch, settings.pretrained)
@@ -127,6 +127,7 @@ class ClipFamily(ModelFamily):
         settings: ClipSettings = spec.settings
         if settings.arch not in open_clip.list_models():
             raise WeightsUnavailableError(f"{spec.name}: open_clip has no model config '{settings.arch}'")
+        settings.check_local(spec.key, spec.name)
         self.check_weights(spec)
         pretrained = os.path.expanduser(settings.pretrained) if settings.pretrained else None
         try:

@@ -18,6 +18,7 @@ import torch
 from ...errors import CheckpointError, ConfigError, GenreLensError, PlanError
 from ...genres import resolve_genres
 from ..checkpoint import CONFIG_NAME, HeadCheckpoint, has_config
+from ..prediction import Prediction
 from ..predictors import TRAINED, FeatureRequest, GenrePredictor, Plan, load_parts
 from .base import PLOT, Fetch, ModelFamily, parts_download_plan, register_family
 
@@ -122,7 +123,7 @@ class EnsemblePredictor(GenrePredictor):
                             summary=exc.summary, fix=exc.fix) from exc
         for part in self.parts:
             try:
-                plan.parts[part.key] = part.plan(plan.genres, TRAINED)
+                plan.parts[part.key] = part.plan(plan.genres, TRAINED, threshold)
             except GenreLensError as exc:
                 raise PlanError(f"{self.name}: its member {part.name} cannot answer ({exc})") from exc
         return plan
@@ -135,6 +136,31 @@ class EnsemblePredictor(GenrePredictor):
 
     def score(self, plan: Plan, features) -> torch.Tensor:
         return blend([part.score(plan.parts[part.key], features) for part in self.parts], self.weights)
+
+    def answer_unread(self, plan: Plan, features, row: int, unread: dict[str, str], latency_ms: float,
+                      truncated: bool) -> Prediction:
+        """Blend only the members that read the film, and say which were left out and why.
+
+        A member that read nothing would pull every blend towards its prior. With one member left its own
+        answer stands, at its own thresholds (the blend's were tuned on the blend); with several, their
+        weights are scaled up to the blend's total and the blend's thresholds decide.
+        """
+        kept = [(part, w) for part, w in zip(self.parts, self.weights) if part.key not in unread]
+        if not kept or not sum(w for _, w in kept) > 0:
+            return super().answer_unread(plan, features, row, unread, latency_ms, truncated)
+        scored = [part.score(plan.parts[part.key], features)[row:row + 1] for part, _ in kept]
+        if len(kept) == 1:
+            probabilities, thresholds = scored[0][0], plan.parts[kept[0][0].key].thresholds
+        else:
+            scale = sum(self.weights) / sum(w for _, w in kept)
+            probabilities, thresholds = blend(scored, [w * scale for _, w in kept])[0], plan.thresholds
+        left_out = "; ".join(f"{part.name} read nothing of this plot ({unread[part.key]}), so it was left out"
+                             for part in self.parts if part.key in unread)
+        note = f"{left_out}: {' and '.join(part.name for part, _ in kept)} answered alone"
+        return Prediction.from_probabilities(
+            self.key, {g: float(p) for g, p in zip(plan.genres, probabilities.tolist())}, thresholds,
+            mode=plan.mode, latency_ms=latency_ms, plot_truncated=truncated,
+            message="; ".join(filter(None, [self._note(truncated), note])))
 
 
 class EnsembleFamily(ModelFamily):

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import plot_prompts
-from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, missing_weights, register_family
+from .base import (PLOT, Encoded, Fetch, ModelFamily, TextEncoder, looks_like_path, missing_path, missing_weights,
+                   register_family)
 
 # Plots are embedded in chunks so a long batch never holds every activation at once.
 BATCH_SIZE = 32
@@ -77,13 +78,22 @@ class HFTextEncoder(TextEncoder):
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Token counts before truncation (special tokens included)."""
-        encoded = self.tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)
-        return [len(ids) for ids in encoded["input_ids"]]
+        return [len(ids) for ids in self._token_ids(texts)]
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+
+    def _unknown_only(self, ids: list[int]) -> bool:
+        """Whether every token but the special ones is the unknown token ("🧙🏰⚡" to a BERT vocabulary)."""
+        special = set(self.tokenizer.all_special_ids) - {self.tokenizer.unk_token_id}
+        return self.tokenizer.unk_token_id is not None and all(
+            i == self.tokenizer.unk_token_id for i in ids[:self.max_length] if i not in special)
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str]) -> Encoded:
         texts = list(texts)
-        counts = self.token_counts(texts)
+        ids = self._token_ids(texts)
+        counts = [len(i) for i in ids]
         # Batches of similar length pad far less than batches in the caller's order.
         order = sorted(range(len(texts)), key=counts.__getitem__)
         chunks = [self._encode_chunk([texts[i] for i in order[s:s + BATCH_SIZE]])
@@ -91,7 +101,7 @@ class HFTextEncoder(TextEncoder):
         embeddings = torch.empty(len(texts), self.embedding_dim)
         if chunks:
             embeddings[torch.tensor(order)] = torch.cat(chunks)
-        return Encoded(embeddings, [n > self.max_length for n in counts])
+        return Encoded(embeddings, [n > self.max_length for n in counts], [self._unknown_only(i) for i in ids])
 
     def _encode_chunk(self, texts: list[str]) -> torch.Tensor:
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
@@ -114,8 +124,16 @@ class HFTextFamily(ModelFamily):
     path_fields = ("source",)
     identity_excludes = ("local_package", "zero_shot_scale", "zero_shot_bias")
 
-    def download_plan(self, spec) -> list[Fetch]:
+    def _check_source(self, spec) -> str:
+        """The folder or hub id to load; a path that is not there is said as such, not as a bad hub id."""
         source = spec.settings.resolve()
+        if looks_like_path(source) and not os.path.isdir(source):
+            raise missing_path(spec.key, spec.name, "source", spec.settings.source,
+                               "folder")
+        return source
+
+    def download_plan(self, spec) -> list[Fetch]:
+        source = self._check_source(spec)
         if os.path.isdir(source):
             return [Fetch(spec.key, None, note=f"local folder {source}, nothing to fetch")]
         return [Fetch(spec.key, source, HUB_PATTERNS, patterns=True, probe=("config.json",))]
@@ -124,7 +142,7 @@ class HFTextFamily(ModelFamily):
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
         settings: TextSettings = spec.settings
-        source = settings.resolve()
+        source = self._check_source(spec)
         try:
             self.check_weights(spec)
         except WeightsUnavailableError as exc:

@@ -33,7 +33,10 @@ class TfidfEncoder(TextEncoder):
         self.embedding_dim = len(model.genres)
 
     def encode(self, inputs: Sequence[str]) -> Encoded:
-        return Encoded(torch.from_numpy(self.sparse_model.decision(inputs)), [False] * len(inputs))
+        logits, terms = self.sparse_model.read(inputs)
+        return Encoded(torch.from_numpy(logits), [False] * len(inputs), [int(n) == 0 for n in terms])
+
+    unread_reason = "none of its words is in the vocabulary it learned from its training plots"
 
 
 class TfidfPredictor(BackbonePredictor):

@@ -195,7 +195,7 @@ class TimmImageFamily(ModelFamily):
 
     def download_plan(self, spec) -> list[Fetch]:
         settings: TimmSettings = spec.settings
-        local = settings.local_fetch(spec.key)
+        local = settings.local_fetch(spec.key, spec.name)
         if local is not None:
             return local
         import timm
@@ -208,6 +208,7 @@ class TimmImageFamily(ModelFamily):
     def load(self, spec, device: torch.device) -> TimmImageEncoder:
         import timm
         settings: TimmSettings = spec.settings
+        settings.check_local(spec.key, spec.name)
         self.check_weights(spec)
         extra: dict[str, Any] = {}
         name = settings.arch
