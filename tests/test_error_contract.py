@@ -85,7 +85,7 @@ def test_fusion_says_which_part_failed_and_why(tiny_models, poster):
         pred = ModelPool().get("ghost-fusion").predict(poster=poster, plot=PLOT)
         assert pred.status is Status.UNAVAILABLE
         assert pred.message.startswith("Ghost fusion needs both of its parts: its plot part Ghost text is "
-                                       "unavailable (Ghost text could not be loaded: ")
+                                       "unavailable (Ghost text: no such folder: /nonexistent/folder")
         # a part that loads but cannot answer in the asked mode: named, with its own reason
         plan_failure = ModelPool().get("tiny-fusion").predict(poster=poster, plot=PLOT, mode="trained")
         assert plan_failure.status is Status.UNAVAILABLE and "no trained genre head" in plan_failure.message
