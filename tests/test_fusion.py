@@ -37,10 +37,10 @@ def test_both_missing_parts_are_named(tiny_models, extra_models, poster):
     pred = ModelPool().get("hollow").predict(poster=poster, plot=PLOT)
     assert pred.status is Status.UNAVAILABLE
     assert pred.message.startswith("Hollow needs both of its parts: its poster part No image is unavailable (")
-    assert "); its plot part No text is unavailable (No text could not be loaded: " in pred.message
+    assert "); its plot part No text is unavailable (No text: no such folder: /nonexistent/folder" in pred.message
     # the card's one line: each part and its own short reason
     # (open_clip's refusal carries no short reason of its own: "unavailable" stands in)
-    assert pred.summary.startswith("needs No image: unavailable; needs No text: could not be loaded (HFValidationError")
+    assert pred.summary == "needs No image: unavailable; needs No text: no such folder: /nonexistent/folder"
 
 
 def test_the_head_records_both_parts_backbones(tiny_models):

@@ -330,7 +330,7 @@ def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
     expected_refusals = {"text named .jpg": "not an image PIL can read", "an empty file": "is empty (0 bytes)",
                          "a truncated JPEG": "damaged or truncated",
                          "a 400-megapixel PNG header (decompression bomb)": "over the limit of 50,000,000 pixels",
-                         "an SVG": "not an image PIL can read"}
+                         "an SVG": "a vector format GenreLens does not draw"}
     for case, path in posters.items():
         if case.startswith("a 3 MB"):
             continue
