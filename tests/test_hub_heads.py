@@ -13,12 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from app_server import free_port
+from app_server import app_process, free_port
 from films import write_films_csv
 from genre_models.errors import ConfigError
 from genre_models.loopback_hub import LoopbackHub
@@ -186,25 +185,12 @@ def test_offline_and_never_downloaded_says_how_to_fetch(heads):
 
 
 def test_app_answers_from_the_heads_repo(heads, local_minilm):
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
     hub, folder, config = heads
-    port = free_port()
     env = {**os.environ, "HF_HOME": str(folder / "hf_app"), "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0",
-           "GRADIO_SERVER_PORT": str(port), hub_heads.HEADS_ENV: REPO}
-    process = subprocess.Popen([sys.executable, str(HUB_CLI), "app", "--model-config", str(config), "--models",
-                                "minilm", "heads-bit"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        client, deadline = None, time.time() + 240
-        while client is None:
-            if process.poll() is not None:
-                pytest.fail(f"app exited {process.returncode}: {process.stdout.read()}")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # not up yet
-                if time.time() > deadline:
-                    raise
-                time.sleep(1)
+           hub_heads.HEADS_ENV: REPO}
+    with app_process(["--model-config", str(config), "--models", "minilm", "heads-bit"], env, free_port(),
+                     timeout=240) as client:
         result = client.predict(poster=handle_file(str(folder / "films" / "posters" / "f5.png")), plot=PLOT,
                                 models=["minilm", "heads-bit"], mode="auto", threshold=None, custom_genres="",
                                 api_name="/compare")
@@ -212,12 +198,6 @@ def test_app_answers_from_the_heads_repo(heads, local_minilm):
             {"minilm": ("ok", "trained"), "heads-bit": ("ok", "trained")}, result["models"]
         answer = result["models"]["minilm"]
         assert answer["probabilities"] == pytest.approx(local_minilm["probabilities"], abs=1e-6)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_loopback_hub_serves_a_folder_as_a_repo(heads):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from app_server import free_port
+from app_server import app_process, free_port
 from films import write_films_csv
 from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
 from genre_models.models.registry import get_model_spec, load_model_config
@@ -288,26 +288,11 @@ def check_cnn_answers_zero_shot_through_its_class_names(session: HubSession, pos
 
 
 def check_offline_app_answers(session: HubSession, poster: Path) -> None:
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
     session.ensure_head()
-    port = free_port()
     keys = session.lineup.keys
-    env = {**session.lineup.environment(session.closed_endpoint, session.hf_home), "GRADIO_SERVER_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, str(HUB_CLI), "app", "--model-config", str(session.lineup.config),
-                                "--models", *keys], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    try:
-        client = None
-        deadline = time.time() + 300
-        while client is None:
-            if process.poll() is not None:
-                pytest.fail(f"app exited {process.returncode}: {process.stdout.read()}")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # not up yet
-                if time.time() > deadline:
-                    raise
-                time.sleep(1)
+    env = session.lineup.environment(session.closed_endpoint, session.hf_home)
+    with app_process(["--model-config", str(session.lineup.config), "--models", *keys], env, free_port()) as client:
         result = client.predict(poster=handle_file(str(poster)), plot=PLOT, models=keys, mode="auto",
                                 threshold=None, custom_genres="", api_name="/compare")
         statuses = {k: p["status"] for k, p in result["models"].items()}
@@ -317,12 +302,6 @@ def check_offline_app_answers(session: HubSession, poster: Path) -> None:
                                threshold=None, custom_genres="", api_name="/compare")
         assert {k: p["probabilities"] for k, p in again["models"].items()} == \
                {k: p["probabilities"] for k, p in result["models"].items()}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 # -- tiny variant: in the README's test command ----------------------------------------------------

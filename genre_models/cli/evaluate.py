@@ -84,12 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no model could be evaluated", file=sys.stderr)
         return 1
     out = report.write(args.out)
-    print(f"{'model':<34} {'mode':<12} {'films':>5}  " + "  ".join(f"{h:>11}" for _, h in TABLE_COLUMNS))
-    for r in report.results:
-        print(f"{r.name:<34} {r.mode[:12]:<12} {r.films:>5}  "
-              + "  ".join(f"{r.metrics[k]:>11.4f}" for k, _ in TABLE_COLUMNS))
+    print_table(report.results)
     print(f"wrote {out / 'evaluation.md'}, evaluation.json, per_genre_f1.png")
     return 0
+
+
+def print_table(results) -> None:
+    """One line per result (model, mode, films, the table's metrics), as both kinds of evaluation print it."""
+    print(f"{'model':<34} {'mode':<12} {'films':>5}  " + "  ".join(f"{h:>11}" for _, h in TABLE_COLUMNS))
+    for r in results:
+        print(f"{r.name:<34} {r.mode[:12]:<12} {r.films:>5}  "
+              + "  ".join(f"{r.metrics[k]:>11.4f}" for k, _ in TABLE_COLUMNS))
 
 
 def _all_films(args, command: str) -> int:
@@ -109,10 +114,7 @@ def _all_films(args, command: str) -> int:
     for line in evaluation.skipped + evaluation.notes:
         print(f"  {line}")
     out = evaluation.write(args.out, command)
-    print(f"{'model':<34} {'mode':<12} {'films':>5}  " + "  ".join(f"{h:>11}" for _, h in TABLE_COLUMNS))
-    for r in evaluation.results:
-        print(f"{r.name:<34} {r.mode[:12]:<12} {r.films:>5}  "
-              + "  ".join(f"{r.metrics[k]:>11.4f}" for k, _ in TABLE_COLUMNS))
+    print_table(evaluation.results)
     print(f"wrote {out / 'evaluation.md'}, evaluation.json, per_genre_f1.png, predictions.csv")
     return 0
 
