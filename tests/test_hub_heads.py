@@ -44,20 +44,20 @@ def test_hub_checkpoint_forms():
     with pytest.raises(ConfigError, match="OWNER/NAME"):
         ModelSpec("k", "tfidf-text", {}, checkpoint="hf-hub:nobody")
     spec = ModelSpec("k", "tfidf-text", {}, checkpoint="hf-hub:me/heads")
-    assert spec.checkpoint_dir() is None and hub_heads.hub_folder(spec) == hub_heads.HubFolder("me/heads", "k")
+    assert spec.checkpoint_dir() is None and spec.hub_folder() == hub_heads.HubFolder("me/heads", "k")
 
 
 def test_heads_repo_applies_only_where_no_local_model(monkeypatch, tmp_path):
     monkeypatch.setenv(hub_heads.HEADS_ENV, "")  # recorded: --heads below changes os.environ, undone after
     local = ModelSpec("k", "tfidf-text", {}, checkpoint=str(tmp_path / "k"))
-    assert hub_heads.hub_folder(local) is None
+    assert local.hub_folder() is None
     hub_heads.use_heads_repo("me/heads")  # --heads
     assert os.environ[hub_heads.HEADS_ENV] == "me/heads"
-    assert hub_heads.hub_folder(local) == hub_heads.HubFolder("me/heads", "k")
+    assert local.hub_folder() == hub_heads.HubFolder("me/heads", "k")
     (tmp_path / "k").mkdir()
     (tmp_path / "k" / "config.json").write_text("{}")
-    assert hub_heads.hub_folder(local) is None  # a local trained model wins
-    assert hub_heads.hub_folder(ModelSpec("n", "tfidf-text", {}, checkpoint=None)) is None  # "no head" asked
+    assert local.hub_folder() is None  # a local trained model wins
+    assert ModelSpec("n", "tfidf-text", {}, checkpoint=None).hub_folder() is None  # "no head" asked
     monkeypatch.setenv(hub_heads.HEADS_ENV, "not a repo")
     with pytest.raises(ConfigError, match="GENRELENS_HEADS"):
         hub_heads.use_heads_repo(None)

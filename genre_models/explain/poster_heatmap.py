@@ -8,18 +8,17 @@ transform of pytorch-grad-cam's documentation).
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..data.inputs import PosterInput, load_poster
 from ..errors import InvalidInputError
-from ..models.predictors import TRAINED, GenrePredictor
+from ..models.encoders import ImageEncoder
+from ..models.predictors import TRAINED, BackbonePredictor, GenrePredictor
 from .target import answer_and_genre
 
 METHOD = "Grad-CAM (pytorch-grad-cam) on the genre's score"
@@ -55,46 +54,20 @@ class PosterHeatmap:
 
 
 class _GenreScores(torch.nn.Module):
-    """pixels -> [N, len(genres)] scores before the sigmoid, through the predictor's own head or prompts."""
+    """pixels -> [N, len(genres)] scores before the sigmoid: the encoder's forward pass, then the
+    predictor's own head or prompts (``BackbonePredictor.genre_logits``)."""
 
-    def __init__(self, predictor, encoder, mode: str, genres: list[str]):
+    def __init__(self, predictor: BackbonePredictor, encoder: ImageEncoder, mode: str, genres: list[str]):
         super().__init__()
         self.encoder, self.mode, self.genres, self.predictor = encoder, mode, genres, predictor
         self.backbone = encoder.model  # registered, so pytorch-grad-cam can hook its layers
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        model = self.encoder.model
-        if hasattr(model, "encode_image"):  # open_clip: normalised image embeddings
-            features = F.normalize(model.encode_image(pixels).float(), dim=-1)
-        else:  # timm: pooled pre-logits
-            features = model(pixels).float()
-        if self.mode == TRAINED:
-            head = self.predictor.checkpoint.head
-            index = [self.predictor.trained_genres.index(g) for g in self.genres]
-            return head(features)[:, index]
-        return self.predictor.scorer.logits(self.encoder.zero_shot_features(features), self.genres)
-
-
-def _vit_tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
-    """[N, 1 + H*W, C] (class token first) -> [N, C, H, W], as pytorch-grad-cam's ViT example does."""
-    patches = tokens[:, 1:, :]
-    side = int(math.isqrt(patches.shape[1]))
-    return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
+        return self.predictor.genre_logits(self.mode, self.encoder.pixel_features(pixels), self.genres)
 
 
 def _layer_name(model: torch.nn.Module, layer: torch.nn.Module) -> str:
     return next((name for name, module in model.named_modules() if module is layer), type(layer).__name__)
-
-
-def _unnormalise(encoder, pixels: torch.Tensor) -> Image.Image:
-    """The preprocessed tensor back to an RGB image (what the model saw)."""
-    from torchvision.transforms import Normalize
-    steps = getattr(encoder.preprocess, "transforms", [])
-    norm = next((t for t in steps if isinstance(t, Normalize)), None)
-    image = pixels[0].detach().float()
-    if norm is not None:
-        image = image * torch.as_tensor(norm.std).view(3, 1, 1) + torch.as_tensor(norm.mean).view(3, 1, 1)
-    return Image.fromarray(np.uint8(255 * image.clamp(0, 1).permute(1, 2, 0).numpy()))
 
 
 def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | None = None,
@@ -106,7 +79,7 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
     """
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    if not predictor.spec.needs_poster or predictor.spec.needs_plot:
+    if not isinstance(predictor, BackbonePredictor) or predictor.modality != "poster" or predictor.spec.needs_plot:
         raise InvalidInputError(f"{predictor.name} does not read posters on their own: heatmaps are for "
                                 "poster models")
     image = load_poster(poster)
@@ -118,12 +91,11 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
         raise InvalidInputError(f"{predictor.name}: its encoder names no layer to explain")
     scores = _GenreScores(predictor, encoder, base.mode, list(base.probabilities)).eval()
     pixels = encoder.preprocess(image).unsqueeze(0).to(encoder.device)
-    vit = hasattr(encoder.model, "visual") and hasattr(encoder.model.visual, "transformer")
-    with GradCAM(model=scores, target_layers=layers, reshape_transform=_vit_tokens_to_grid if vit else None) as cam:
+    with GradCAM(model=scores, target_layers=layers, reshape_transform=encoder.explanation_reshape()) as cam:
         heatmap = cam(input_tensor=pixels, targets=[ClassifierOutputTarget(list(base.probabilities).index(genre))])[0]
     notes = ["random weights (test/development model): the heatmap explains nothing real"] \
         if predictor.random_weights else []
     return PosterHeatmap(predictor.key, genre, base.probabilities[genre], base.mode, np.asarray(heatmap, np.float32),
-                         _unnormalise(encoder, pixels.cpu()), _layer_name(encoder.model, layers[0]),
+                         encoder.seen_image(pixels), _layer_name(encoder.model, layers[0]),
                          random_weights=predictor.random_weights, seconds=time.perf_counter() - started,
                          notes=notes)

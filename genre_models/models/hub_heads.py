@@ -19,14 +19,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import CheckpointError, ConfigError
 from . import hub
 from .checkpoint import has_config
-
-if TYPE_CHECKING:
-    from .registry import ModelSpec
 
 HUB_PREFIX = "hf-hub:"
 HEADS_ENV = "GENRELENS_HEADS"
@@ -89,19 +85,7 @@ def use_heads_repo(repo: str | None) -> None:
     heads_repo()
 
 
-def hub_folder(spec: "ModelSpec") -> HubFolder | None:
-    """Where ``spec``'s trained model comes from on the hub: its own ``hf-hub:`` checkpoint, else the
-    heads repo's ``<key>/`` when its local folder holds no trained model; None when neither applies
-    (a spec with no checkpoint at all asks for none: training reads the bare backbone so)."""
-    if is_hub_source(spec.checkpoint):
-        return parse_hub_folder(spec.checkpoint, spec.key)
-    if spec.checkpoint is None or has_config(spec.checkpoint_dir()):
-        return None
-    repo = heads_repo()
-    return HubFolder(repo, spec.key) if repo else None
-
-
-def fetch(folder: HubFolder) -> Path | None:
+def fetch_folder(folder: HubFolder) -> Path | None:
     """The local copy of ``folder`` (downloaded into the HF cache when the hub is reachable), or None
     when the repo has no trained model there.
 
@@ -124,10 +108,3 @@ def fetch(folder: HubFolder) -> Path | None:
             from None
     local = Path(root) / folder.subfolder
     return local if has_config(local) else None
-
-
-def head_folder(spec: "ModelSpec") -> Path | None:
-    """The local folder holding ``spec``'s trained model: its checkpoint folder, or the hub copy
-    (:func:`fetch`); None when there is none. Raises CheckpointError as :func:`fetch` does."""
-    source = hub_folder(spec)
-    return spec.checkpoint_dir() if source is None else fetch(source)

@@ -1,4 +1,4 @@
-"""Model keys -> specs -> predictors (the timm ``register_model`` / ``create_model`` pattern).
+"""Model keys -> specs (the timm ``register_model`` / ``create_model`` pattern), and family names -> families.
 
 A :class:`ModelSpec` names a model, its family and the family's own settings (architecture and
 where the weights come from), apart from the weights themselves. Users add or re-point keys without
@@ -14,17 +14,78 @@ import dataclasses
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Protocol
+
+import torch
 
 from ..errors import ConfigError, UnknownModelError
 from ..keyed_registry import KeyedRegistry
-from .families.base import PLOT, POSTER, ModelFamily, get_family, list_families
-from .hub_heads import is_hub_source, parse_hub_folder
+from .checkpoint import has_config
+from .encoders import PLOT, POSTER, Encoder
+from .hub_heads import HubFolder, fetch_folder, heads_repo, is_hub_source, parse_hub_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
 
 COMMON_FIELDS = ("key", "family", "display_name", "description", "checkpoint")
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What one model needs from the Hugging Face Hub (a step of a family's download plan).
+
+    ``repo`` is None when there is nothing to fetch (a local file, a model shipped in a package,
+    random weights); ``note`` says why. ``files`` are alternatives (the first present on the hub is
+    fetched) unless ``patterns`` is set, when every matching file is. ``probe`` are the files whose
+    presence in the local cache means the weights are there.
+    """
+
+    key: str
+    repo: str | None
+    files: tuple[str, ...] = ()
+    patterns: bool = False
+    probe: tuple[str, ...] = ()
+    note: str = ""
+
+
+class Family(Protocol):
+    """What the registry and its callers ask of a model family (``families/base.py``'s ``ModelFamily``
+    implements it; the family modules register one object each)."""
+
+    name: str
+    settings_type: type
+    inputs: tuple[str, ...]
+    path_fields: tuple[str, ...]
+    prompts: Callable[[str], list[str]] | None
+
+    def has_zero_shot(self, spec: "ModelSpec") -> bool: ...
+    def parse_settings(self, key: str, fields: dict[str, Any]) -> Any: ...
+    def download_plan(self, spec: "ModelSpec") -> list[Fetch]: ...
+    def check_weights(self, spec: "ModelSpec") -> None: ...
+    def load(self, spec: "ModelSpec", device: torch.device) -> Encoder: ...
+    def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]: ...
+
+
+_FAMILIES: KeyedRegistry[Family] = KeyedRegistry(
+    "family", lambda name, valid: ConfigError(f"unknown model family {name!r}; valid: {', '.join(valid)}"))
+
+
+def register_family(family: Family, overwrite: bool = False) -> Family:
+    """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
+    return _FAMILIES.add(family.name, family, overwrite)
+
+
+def unregister_family(name: str) -> None:
+    _FAMILIES.remove(name)
+
+
+def list_families() -> list[str]:
+    return _FAMILIES.names()
+
+
+def get_family(name: str) -> Family:
+    """The registered family; an unknown name raises ConfigError listing the valid ones."""
+    return _FAMILIES[name]
 
 
 @dataclass(frozen=True)
@@ -67,7 +128,7 @@ class ModelSpec:
         return self.display_name or self.key
 
     @property
-    def family_impl(self) -> ModelFamily:
+    def family_impl(self) -> Family:
         return get_family(self.family)
 
     @property
@@ -88,6 +149,28 @@ class ModelSpec:
             return None
         path = Path(self.checkpoint).expanduser()
         return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def hub_folder(self) -> HubFolder | None:
+        """Where the trained model comes from on the hub: its own ``hf-hub:`` checkpoint, else the heads
+        repo's ``<key>/`` (``GENRELENS_HEADS``, :mod:`.hub_heads`) when its local folder holds no trained
+        model; None when neither applies (a spec with no checkpoint at all asks for none: training reads the
+        bare backbone so)."""
+        if is_hub_source(self.checkpoint):
+            return parse_hub_folder(self.checkpoint, self.key)
+        if self.checkpoint is None or has_config(self.checkpoint_dir()):
+            return None
+        repo = heads_repo()
+        return HubFolder(repo, self.key) if repo else None
+
+    def head_folder(self) -> Path | None:
+        """The local folder holding the trained model: the checkpoint folder, or the hub copy; None when
+        there is none.
+
+        Raises:
+            CheckpointError: the hub copy cannot be had (see :func:`.hub_heads.fetch_folder`).
+        """
+        source = self.hub_folder()
+        return self.checkpoint_dir() if source is None else fetch_folder(source)
 
     def to_dict(self) -> dict[str, Any]:
         """Flat fields, as a ``--model-config`` entry writes them."""

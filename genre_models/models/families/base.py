@@ -6,10 +6,14 @@ that family:
 - its settings, validated where they are declared (``settings_type``, a frozen dataclass);
 - the inputs it needs (``inputs``) and whether it can score genres it was not trained on;
 - the download plan (which hub repos and files) and, from it, the offline weights check;
-- loading, which returns an :class:`Encoder` (features, feature size, explanation target layers);
-- the predictor that answers for it (a backbone + head by default; fusion composes two models).
+- loading, which returns an :class:`~genre_models.models.encoders.Encoder` (features, feature size,
+  explanation target layers).
 
-Adding a family is one module that subclasses :class:`ModelFamily` and calls :func:`register_family`.
+Families build; they never answer: the predictor that answers for a family's models is chosen in
+``predictors/pool.py`` (a backbone + head unless the pool's table names another kind).
+
+Adding a family is one module that subclasses :class:`ModelFamily` and calls
+:func:`~genre_models.models.registry.register_family`.
 Library imports (timm, open_clip, transformers) happen inside ``load``/``download_plan``, so a call
 that needs one family never pays for importing the others.
 """
@@ -18,127 +22,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
-from PIL import Image
 
 from ...errors import ConfigError, WeightsUnavailableError
-from ...keyed_registry import KeyedRegistry
 from .. import hub
-
-if TYPE_CHECKING:
-    from ..predictors import GenrePredictor, ModelPool
-    from ..registry import ModelSpec
-
-POSTER, PLOT = "poster", "plot"
-
-
-def default_device() -> torch.device:
-    """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-@dataclass
-class Encoded:
-    """Features for a batch of inputs ([N, D]) and, for text, which inputs were cut at the token limit and
-    which held nothing the encoder knows (``unread``: no word in a TF-IDF vocabulary, only unknown tokens):
-    its features for those are the same for any such input, not a reading of it."""
-
-    features: torch.Tensor
-    truncated: list[bool] = field(default_factory=list)
-    unread: list[bool] = field(default_factory=list)
-
-
-class Encoder:
-    """A loaded backbone: inputs of one modality -> [N, D] feature vectors.
-
-    Attributes:
-        model: the torch module (hooks, Grad-CAM, fine-tuning reach it here).
-        embedding_dim: D, the feature size a head sits on.
-        random_weights: built without pretrained weights (tests, development): predictions say so.
-        default_zero_shot_scale: the scale zero-shot uses when the spec sets none.
-    """
-
-    modality: ClassVar[str]
-    model: torch.nn.Module
-    embedding_dim: int
-    random_weights: bool = False
-    default_zero_shot_scale: float = 20.0
-
-    def encode(self, inputs: Sequence[Any]) -> Encoded:
-        raise NotImplementedError
-
-    def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
-        """[N, D] L2-normalised embeddings of zero-shot prompts, in the space of ``encode``."""
-        raise NotImplementedError(f"{type(self).__name__} has no text side for zero-shot prompts")
-
-    def explanation_target_layers(self) -> list[torch.nn.Module]:
-        """The layers a saliency method (Grad-CAM) should look at; [] when none fits."""
-        return []
-
-    # -- zero-shot: most encoders read prompts in their own feature space; ConSE reads another one --------
-    method: str = ""  # how zero-shot reaches genres, when it is not the usual prompt similarity
-
-    def zero_shot_encoder(self) -> "Encoder":
-        """The encoder zero-shot features come from (itself, unless the family says otherwise)."""
-        return self
-
-    def zero_shot_features(self, features: torch.Tensor) -> torch.Tensor:
-        """``model``'s output -> what zero-shot scores (identity here); differentiable, for Grad-CAM."""
-        return features
-
-    def identity(self) -> dict:
-        """What, beyond the backbone's weights, makes this encoder's features (keys the feature cache)."""
-        return {}
-
-    def prepare(self) -> None:
-        """Work a first zero-shot request would otherwise wait on, done ahead (the app's preload)."""
-
-
-class ImageEncoder(Encoder):
-    """Posters (RGB PIL images) -> features. ``preprocess`` runs in DataLoader workers for corpora."""
-
-    modality = POSTER
-    preprocess: Callable[[Image.Image], torch.Tensor]
-
-    def encode(self, inputs: Sequence[Image.Image]) -> Encoded:
-        return Encoded(self.encode_pixels(torch.stack([self.preprocess(im) for im in inputs])),
-                       [False] * len(inputs))
-
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        """A preprocessed [N, 3, H, W] batch -> [N, D] features on the CPU."""
-        raise NotImplementedError
-
-
-class TextEncoder(Encoder):
-    """Plots (cleaned strings) -> features, with truncation flags."""
-
-    modality = PLOT
-    unread_reason = "every token of it is unknown to the model"  # what ``Encoded.unread`` means here
-
-    def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.encode(texts).features
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """What one model needs from the Hugging Face Hub.
-
-    ``repo`` is None when there is nothing to fetch (a local file, a model shipped in a package,
-    random weights); ``note`` says why. ``files`` are alternatives (the first present on the hub is
-    fetched) unless ``patterns`` is set, when every matching file is. ``probe`` are the files whose
-    presence in the local cache means the weights are there.
-    """
-
-    key: str
-    repo: str | None
-    files: tuple[str, ...] = ()
-    patterns: bool = False
-    probe: tuple[str, ...] = ()
-    note: str = ""
-
+from ..encoders import Encoder
+from ..registry import Fetch, ModelSpec, get_model_spec
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
 
@@ -188,7 +79,6 @@ class PretrainedWeights:
 
 def parts_download_plan(keys: Sequence[str]) -> list[Fetch]:
     """What a model made of others (fusion, an ensemble) fetches: each part's plan, in order."""
-    from ..registry import get_model_spec
     specs = [get_model_spec(key) for key in keys]
     return [fetch for spec in specs for fetch in spec.family_impl.download_plan(spec)]
 
@@ -218,7 +108,7 @@ class ModelFamily:
     # settings fields that do not change the backbone's features (left out of its identity)
     identity_excludes: ClassVar[tuple[str, ...]] = ()
 
-    def has_zero_shot(self, spec: "ModelSpec") -> bool:
+    def has_zero_shot(self, spec: ModelSpec) -> bool:
         """Whether this model answers zero-shot (the family's flag; a family may decide per model)."""
         return self.zero_shot
 
@@ -238,10 +128,10 @@ class ModelFamily:
         return self.settings_type(**fields)
 
     # -- weights -----------------------------------------------------------------------------------
-    def download_plan(self, spec: "ModelSpec") -> list[Fetch]:
+    def download_plan(self, spec: ModelSpec) -> list[Fetch]:
         return [Fetch(spec.key, None, note="nothing to fetch")]
 
-    def check_weights(self, spec: "ModelSpec") -> None:
+    def check_weights(self, spec: ModelSpec) -> None:
         """Fail at once, before building anything, when we are offline and the weights are not cached."""
         if hub.hub_reachable():
             return
@@ -249,39 +139,11 @@ class ModelFamily:
             if fetch.repo and hub.cached_file(fetch.repo, fetch.probe or fetch.files) is None:
                 raise missing_weights(fetch.key, spec.name, f"hf-hub:{fetch.repo}")
 
-    def load(self, spec: "ModelSpec", device: torch.device) -> Encoder:
+    def load(self, spec: ModelSpec, device: torch.device) -> Encoder:
         raise NotImplementedError
 
-    def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]:
+    def backbone_identity(self, spec: ModelSpec) -> dict[str, Any]:
         """What identifies the backbone's weights: recorded in checkpoints, keys the feature cache."""
         settings = dataclasses.asdict(spec.settings)
         identity = {"family": self.name, **{k: v for k, v in settings.items() if k not in self.identity_excludes}}
         return json.loads(json.dumps(identity, default=str))  # as config.json will hold it (tuples -> lists)
-
-    # -- answering -----------------------------------------------------------------------------------
-    def create_predictor(self, spec: "ModelSpec", pool: "ModelPool",
-                         device: torch.device | None) -> "GenrePredictor":
-        from ..predictors import BackbonePredictor
-        return BackbonePredictor(spec, device)
-
-
-_FAMILIES: KeyedRegistry[ModelFamily] = KeyedRegistry(
-    "family", lambda name, valid: ConfigError(f"unknown model family {name!r}; valid: {', '.join(valid)}"))
-
-
-def register_family(family: ModelFamily, overwrite: bool = False) -> ModelFamily:
-    """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
-    return _FAMILIES.add(family.name, family, overwrite)
-
-
-def unregister_family(name: str) -> None:
-    _FAMILIES.remove(name)
-
-
-def list_families() -> list[str]:
-    return _FAMILIES.names()
-
-
-def get_family(name: str) -> ModelFamily:
-    """The registered family; an unknown name raises ConfigError listing the valid ones."""
-    return _FAMILIES[name]

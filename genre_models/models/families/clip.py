@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import poster_prompts
-from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights, register_family
+from ..encoders import POSTER, ImageEncoder, vit_tokens_to_grid
+from ..registry import Fetch, register_family
+from .base import ModelFamily, PretrainedWeights, missing_weights
 
 HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
@@ -60,18 +62,24 @@ class ClipEncoder(ImageEncoder):
         self.embedding_dim = int(model.visual.output_dim)
         self.default_zero_shot_scale = float(model.logit_scale.exp().item())
 
-    @torch.inference_mode()
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.model.encode_image(pixels.to(self.device)).float(), dim=-1).cpu()
+    def pixel_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.model.encode_image(pixels).float(), dim=-1)
 
     @torch.inference_mode()
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
         tokens = self.tokenizer(list(texts)).to(self.device)
         return F.normalize(encode_text_trimmed(self.model, tokens).float(), dim=-1).cpu()
 
+    @property
+    def _vit(self) -> bool:
+        return hasattr(self.model.visual, "transformer")  # open_clip's VisionTransformer; ModifiedResNet has none
+
+    def explanation_reshape(self):
+        return vit_tokens_to_grid if self._vit else None
+
     def explanation_target_layers(self) -> list[torch.nn.Module]:
         visual = self.model.visual
-        if hasattr(visual, "transformer"):
+        if self._vit:
             return [visual.transformer.resblocks[-1].ln_1]
         return [visual.layer4] if hasattr(visual, "layer4") else []
 

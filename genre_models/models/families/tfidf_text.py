@@ -1,4 +1,5 @@
-"""TF-IDF + logistic regression on the plot (``models/sparse_text.py``) as a model the app can show.
+"""TF-IDF + logistic regression on the plot (``models/sparse_text.py``) as a model family (its predictor:
+``predictors/tfidf.py``).
 
 It is the baseline every evaluation reports, trained by ``python -m genre_models.train --model tfidf``
 and shipped in its checkpoint folder; there is nothing to download. Its "features" are the per-genre
@@ -12,11 +13,10 @@ from typing import Sequence
 
 import torch
 
-from ...errors import WeightsUnavailableError
-from ..checkpoint import HeadCheckpoint, has_config
-from ..predictors import BackbonePredictor
+from ..encoders import PLOT, Encoded, TextEncoder
+from ..registry import Fetch, register_family
 from ..sparse_text import TfidfLogReg
-from .base import PLOT, Encoded, Fetch, ModelFamily, TextEncoder, register_family
+from .base import ModelFamily
 
 
 @dataclass(frozen=True)
@@ -39,30 +39,6 @@ class TfidfEncoder(TextEncoder):
     unread_reason = "none of its words is in the vocabulary it learned from its training plots"
 
 
-class TfidfPredictor(BackbonePredictor):
-    """The saved model is both backbone and head: its logits, through a sigmoid, are the answer."""
-
-    def _load(self) -> None:
-        directory = self.head_folder()
-        if not has_config(directory):
-            raise WeightsUnavailableError(self.no_head_message(), fix=self.train_command(),
-                                          summary="not trained (nothing to download; it trains in under a minute)")
-        model = TfidfLogReg.load(directory)  # a CheckpointError becomes "could not be loaded" in load()
-        self.encoder = self.trained_encoder = TfidfEncoder(model)
-        self.checkpoint = HeadCheckpoint(head=None, config=model.config)
-
-    def backbone_identity(self) -> dict:
-        identity = super().backbone_identity()
-        if self.checkpoint is not None:  # the cache of its logits must follow a retrained model
-            identity["weights_sha256"] = self.checkpoint.config.get("weights_sha256")
-        return identity
-
-    def score(self, plan, features) -> torch.Tensor:
-        (request,) = self.feature_requests(plan)
-        index = [self.trained_genres.index(g) for g in plan.genres]
-        return torch.sigmoid(features[request.key][:, index])
-
-
 class TfidfFamily(ModelFamily):
     name = "tfidf-text"
     settings_type = TfidfSettings
@@ -70,9 +46,6 @@ class TfidfFamily(ModelFamily):
 
     def download_plan(self, spec) -> list[Fetch]:
         return [Fetch(spec.key, None, note=f"trained here and kept in {spec.checkpoint}, nothing to fetch")]
-
-    def create_predictor(self, spec, pool, device) -> TfidfPredictor:
-        return TfidfPredictor(spec, torch.device("cpu"))  # sparse algebra: the CPU whatever the device
 
 
 register_family(TfidfFamily())
