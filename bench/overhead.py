@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from genre_models.models.encoders import ImageEncoder
+from genre_models.models.families.base import ImageEncoder
 from genre_models.models.predictors import ModelPool
 from .common import BenchResult, median_seconds
 from .lineup import PLOT, poster_file, register_full_size

@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from ..errors import CheckpointError, GenreLensError
-from ..models import hub, hub_heads
+from ..models import hub
 from ..models.registry import Fetch
 from ..models.registry import ModelSpec, get_model_spec
 from .options import add_heads_option, add_model_choice, apply_heads_option, chosen_specs
@@ -72,7 +72,7 @@ def download_heads(specs: Sequence[ModelSpec]) -> list[str]:
         if source is None:
             continue
         try:
-            folder = hub_heads.fetch_folder(source)
+            folder = hub.fetch_folder(source)
         except CheckpointError as exc:
             failed.append(spec.key)
             print(f"[{spec.key}] failed: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..data.inputs import PosterInput, load_poster
 from ..errors import InvalidInputError
-from ..models.encoders import ImageEncoder
+from ..models.families.base import ImageEncoder
 from ..models.predictors import TRAINED, BackbonePredictor, GenrePredictor
 from .target import answer_and_genre
 

@@ -14,20 +14,58 @@ import dataclasses
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
 
 import torch
 
-from ..errors import ConfigError, UnknownModelError
-from ..keyed_registry import KeyedRegistry
+from ..errors import ConfigError, GenreLensError, UnknownModelError
 from .checkpoint import has_config
-from .encoders import PLOT, POSTER, Encoder
-from .hub_heads import HubFolder, fetch_folder, heads_repo, is_hub_source, parse_hub_folder
+from .hub import HubFolder, fetch_folder, heads_repo, is_hub_source, parse_hub_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
 
 COMMON_FIELDS = ("key", "family", "display_name", "description", "checkpoint")
+POSTER, PLOT = "poster", "plot"  # the inputs a family's models read
+
+T = TypeVar("T")
+
+
+class KeyedRegistry(Generic[T]):
+    """One name -> object table (the models, the families): names in registration order; an unknown name raises ``unknown(name, valid_names)``.
+
+    Args:
+        what: what the entries are, for messages ("model", "family").
+        unknown: builds the error for a name that is not registered (it lists the valid names).
+    """
+
+    def __init__(self, what: str, unknown: Callable[[str, list[str]], GenreLensError]):
+        self.what, self._unknown = what, unknown
+        self._entries: dict[str, T] = {}
+
+    def add(self, name: str, entry: T, overwrite: bool = False) -> T:
+        if name in self._entries and not overwrite:
+            raise ConfigError(f"{self.what} {name!r} is already registered; pass overwrite=True to replace it")
+        self._entries[name] = entry
+        return entry
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        return iter(list(self._entries.items()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):  # TypeError: an unhashable "name" from a JSON file
+            raise self._unknown(name, self.names()) from None
 
 
 @dataclass(frozen=True)
@@ -62,7 +100,7 @@ class Family(Protocol):
     def parse_settings(self, key: str, fields: dict[str, Any]) -> Any: ...
     def download_plan(self, spec: "ModelSpec") -> list[Fetch]: ...
     def check_weights(self, spec: "ModelSpec") -> None: ...
-    def load(self, spec: "ModelSpec", device: torch.device) -> Encoder: ...
+    def load(self, spec: "ModelSpec", device: torch.device) -> Any: ...  # an Encoder (families/base.py)
     def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]: ...
 
 
@@ -99,7 +137,7 @@ class ModelSpec:
         display_name, description: what the page shows.
         checkpoint: folder with a trained head (``model.safetensors`` + ``config.json``); relative
             paths are taken from the project root. Missing folder = no trained head. Or a hub repo
-            folder, ``hf-hub:OWNER/REPO[/SUBFOLDER]`` (see :mod:`.hub_heads`).
+            folder, ``hf-hub:OWNER/REPO[/SUBFOLDER]`` (see :mod:`.hub`).
     """
 
     key: str
@@ -152,7 +190,7 @@ class ModelSpec:
 
     def hub_folder(self) -> HubFolder | None:
         """Where the trained model comes from on the hub: its own ``hf-hub:`` checkpoint, else the heads
-        repo's ``<key>/`` (``GENRELENS_HEADS``, :mod:`.hub_heads`) when its local folder holds no trained
+        repo's ``<key>/`` (``GENRELENS_HEADS``, :mod:`.hub`) when its local folder holds no trained
         model; None when neither applies (a spec with no checkpoint at all asks for none: training reads the
         bare backbone so)."""
         if is_hub_source(self.checkpoint):
@@ -167,7 +205,7 @@ class ModelSpec:
         there is none.
 
         Raises:
-            CheckpointError: the hub copy cannot be had (see :func:`.hub_heads.fetch_folder`).
+            CheckpointError: the hub copy cannot be had (see :func:`.hub.fetch_folder`).
         """
         source = self.hub_folder()
         return self.checkpoint_dir() if source is None else fetch_folder(source)

@@ -15,9 +15,8 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import poster_prompts
-from ..encoders import POSTER, ImageEncoder, vit_tokens_to_grid
 from ..registry import Fetch, register_family
-from .base import ModelFamily, PretrainedWeights, missing_weights
+from .base import POSTER, ImageEncoder, ModelFamily, PretrainedWeights, missing_weights, vit_tokens_to_grid
 
 HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 

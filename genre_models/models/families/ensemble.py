@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import ConfigError
-from ..encoders import PLOT
+from ..registry import PLOT
 from ..registry import Fetch, register_family
 from .base import ModelFamily, parts_download_plan
 

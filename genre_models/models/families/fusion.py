@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import ConfigError
-from ..encoders import PLOT, POSTER
+from ..registry import PLOT, POSTER
 from ..registry import Fetch, register_family
 from .base import ModelFamily, parts_download_plan
 

@@ -16,9 +16,8 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import plot_prompts
-from ..encoders import PLOT, Encoded, TextEncoder
 from ..registry import Fetch, register_family
-from .base import ModelFamily, looks_like_path, missing_path, missing_weights
+from .base import PLOT, Encoded, ModelFamily, TextEncoder, looks_like_path, missing_path, missing_weights
 
 # Plots are embedded in chunks so a long batch never holds every activation at once.
 BATCH_SIZE = 32

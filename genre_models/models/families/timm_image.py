@@ -17,9 +17,8 @@ import torch
 from ...errors import ConfigError, WeightsUnavailableError
 from .. import conse
 from ..prompts import conse_prompts
-from ..encoders import POSTER, Encoder, ImageEncoder
 from ..registry import Fetch, get_model_spec, register_family
-from .base import ModelFamily, PretrainedWeights, missing_weights
+from .base import POSTER, Encoder, ImageEncoder, ModelFamily, PretrainedWeights, missing_weights
 
 # The files timm's loader reads, first one found on the hub wins.
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")

@@ -11,7 +11,7 @@ import torch
 from ...errors import GenreLensError
 from ...genres import GENRES
 from ..checkpoint import load_finetuned_encoder
-from ..encoders import PLOT, POSTER, Encoder
+from ..families.base import PLOT, POSTER, Encoder
 from ..registry import ModelSpec, with_checkpoint
 from ..zero_shot import ZeroShotScorer
 from .base import TRAINED, FeatureRequest, Features, GenrePredictor, Plan

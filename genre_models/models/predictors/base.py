@@ -25,12 +25,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ...data.inputs import PosterInput, check_threshold, clean_plot, load_poster
+from ...data.inputs import FilmInput, PosterInput, check_threshold, read_film
 from ...errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
                        WeightsUnavailableError)
 from ...genres import GENRES
 from ..checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint
-from ..encoders import POSTER, Encoder, default_device
+from ..families.base import POSTER, Encoder, default_device
 from ..lineup import HEAD_TRAINING_COST
 from ..prediction import Prediction, Status
 from ..registry import PROJECT_ROOT, ModelSpec
@@ -169,7 +169,7 @@ class GenrePredictor:
 
     def head_folder(self) -> Path | None:
         """The local folder of this model's trained model (its checkpoint folder, or the copy fetched
-        from a heads repo: :mod:`..hub_heads`); None when there is none. A heads repo that cannot be
+        from a heads repo: :mod:`..hub`); None when there is none. A heads repo that cannot be
         read is remembered in ``head_error`` (the card says why) and counts as none."""
         try:
             self.head_dir = self.spec.head_folder()
@@ -268,7 +268,8 @@ class GenrePredictor:
     # -- prediction ----------------------------------------------------------------------------
     def predict(self, poster: PosterInput = None, plot: str | None = None,
                 genres: Sequence[str] | None = None, mode: str = "auto",
-                threshold: float | None = None, shared: dict | None = None) -> Prediction:
+                threshold: float | None = None, shared: dict | None = None,
+                film: FilmInput | None = None) -> Prediction:
         """Score one film. Never raises: every failure is a ``Prediction.status`` with a plain message.
 
         Args:
@@ -279,9 +280,12 @@ class GenrePredictor:
             threshold: one threshold for every genre, instead of the tuned per-genre ones.
             shared: features already computed for this same film by other models (a Compare): read
                 and filled here, so a backbone two models use runs once.
+            film: the poster and plot already read (``read_film``), instead of ``poster`` and ``plot``.
         """
-        return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold,
-                                  shared=shared)[0]
+        if film is None:
+            return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold,
+                                      shared=shared)[0]
+        return self.answer([film], genres, mode, threshold, shared)[0]
 
     def predict_batch(self, posters: Sequence[PosterInput], plots: Sequence[str | None],
                       genres: Sequence[str] | None = None, mode: str = "auto",
@@ -295,11 +299,20 @@ class GenrePredictor:
         word the model knows once a word is taken out)."""
         if len(posters) != len(plots):
             raise ValueError(f"{len(posters)} posters but {len(plots)} plots")
+        films = [read_film(poster, plot, self.spec.needs_poster, self.spec.needs_plot)
+                 for poster, plot in zip(posters, plots)]
+        return self.answer(films, genres, mode, threshold, shared, prior_when_unread)
+
+    def answer(self, inputs: Sequence[FilmInput], genres: Sequence[str] | None = None, mode: str = "auto",
+               threshold: float | None = None, shared: dict | None = None,
+               prior_when_unread: bool = False) -> list[Prediction]:
+        """``predict_batch`` on films already read (:func:`~genre_models.data.inputs.read_film`): a
+        request reads its inputs once, whatever the number of models. Never raises."""
         start = time.perf_counter()
-        films = [_Film() for _ in posters]
+        films = [_Film() for _ in inputs]
         try:
             threshold = check_threshold(threshold)
-            films = [self._validate(poster, plot) for poster, plot in zip(posters, plots)]
+            films = [self._validate(film) for film in inputs]
             self.load()
             start = time.perf_counter()  # latency is inference only; loading happens once
             plan = self.plan(genres, mode, threshold)
@@ -396,16 +409,14 @@ class GenrePredictor:
             notes.append(f"trained head not loaded: {self.head_error}")
         return "; ".join(notes)
 
-    def _validate(self, poster: PosterInput, plot: str | None) -> _Film:
+    def _validate(self, given: FilmInput) -> _Film:
         film = _Film()
-        try:
-            if self.spec.needs_poster:
-                film.poster = load_poster(poster)
-            if self.spec.needs_plot:
-                film.plot = clean_plot(plot).text
-        except InvalidInputError as exc:
-            film.failure = self.failure(exc)
-            return film
+        for needed, error in ((self.spec.needs_poster, given.poster_error), (self.spec.needs_plot, given.plot_error)):
+            if needed and error is not None:
+                film.failure = self.failure(error)
+                return film
+        film.poster = given.poster if self.spec.needs_poster else None
+        film.plot = given.plot if self.spec.needs_plot else None
         missing = [what for what, needed, value in (("a poster", self.spec.needs_poster, film.poster),
                                                      ("a plot", self.spec.needs_plot, film.plot))
                    if needed and value is None]

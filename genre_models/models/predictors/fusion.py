@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ...errors import ConfigError, GenreLensError, PlanError
-from ..encoders import PLOT, POSTER
+from ..registry import PLOT, POSTER
 from ..registry import with_checkpoint
 from .backbone import BackbonePredictor
 from .base import TRAINED, ZERO_SHOT, FeatureRequest, Features, GenrePredictor, Plan, load_parts

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ...data.inputs import PosterInput
+from ...data.inputs import FilmInput, PosterInput, read_film
 from ...errors import GenreLensError
 from ..prediction import Prediction, Status
 from ..registry import ModelSpec, get_model_spec
@@ -49,11 +49,15 @@ class ModelPool:
             return self._predictors[key]
 
     def predict(self, keys: Sequence[str], poster: PosterInput = None, plot: str | None = None,
-                on_load: Callable[[str, int, int], None] | None = None, **kwargs) -> dict[str, Prediction]:
+                on_load: Callable[[str, int, int], None] | None = None, film: FilmInput | None = None,
+                **kwargs) -> dict[str, Prediction]:
         """Every model's answer for one film, keyed by model; a key that cannot be built is an error status.
 
+        The poster and plot are read once for all the models (``film``, when the caller has read them).
         ``on_load(key, index, total)`` is called before a model that is not loaded yet loads (progress).
         """
+        if film is None:
+            film = read_film(poster, plot)
         out = {}
         shared: dict = {}  # one film for every model: a backbone two of them use (fusion) runs once
         for index, key in enumerate(keys):
@@ -64,7 +68,7 @@ class ModelPool:
                 continue
             if on_load is not None and not predictor.settled:
                 on_load(key, index, len(keys))
-            out[key] = predictor.predict(poster, plot, shared=shared, **kwargs)
+            out[key] = predictor.predict(film=film, shared=shared, **kwargs)
         return out
 
 

@@ -5,8 +5,7 @@ import torch
 
 from ...errors import WeightsUnavailableError
 from ..checkpoint import HeadCheckpoint, has_config
-from ..families.tfidf_text import TfidfEncoder
-from ..sparse_text import TfidfLogReg
+from ..tfidf import TfidfEncoder, TfidfLogReg
 from .backbone import BackbonePredictor
 
 
