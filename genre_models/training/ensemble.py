@@ -25,6 +25,7 @@ from ..models.registry import ModelSpec, with_checkpoint
 from .evaluate import record_test_scores, score_split
 from .feature_cache import FeatureCache
 from .fit import selection_score
+from .parallel import cache_options
 from .result import TrainResult, data_record
 
 WEIGHT_STEPS = 20  # weights are multiples of 1/20
@@ -64,8 +65,7 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     genres = list(dataset.genres)
     cache = FeatureCache(options.cache_dir)
-    feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           processes=options.processes, progress=options.progress)
+    feature_options = cache_options(options)
     rows, val_probabilities = member_scores(members, splits["val"], cache, genres, feature_options)
     if len(rows) == 0:
         raise DataError("the validation split has no film every member can score")

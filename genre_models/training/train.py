@@ -25,6 +25,7 @@ from .evaluate import record_test_scores
 from .feature_cache import DEFAULT_CACHE, FeatureCache
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
+from .parallel import cache_options
 from .result import TrainResult, data_record
 from .sparse import train_tfidf
 
@@ -112,8 +113,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     predictor = create_predictor(with_checkpoint(spec, None), pool)
     predictor.load()
     cache = FeatureCache(options.cache_dir)
-    feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           processes=options.processes, progress=options.progress)
+    feature_options = cache_options(options)
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     data = {name: _head_features(predictor, part, cache, feature_options) for name, part in splits.items()}
     sizes = {name: len(part) for name, (part, _) in data.items()}
