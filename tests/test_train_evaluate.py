@@ -242,7 +242,7 @@ def test_a_pool_of_csvs_trains_and_is_reported_per_source(tiny_models, tmp_path,
 
 
 def test_a_report_shows_one_row_per_set_of_answers_and_one_bracket_per_label(tmp_path):
-    from genre_models.training.evaluate import Report, Result
+    from genre_models.training.report import Report, Result
     per_genre = {"Horror": {"f1": 0.5, "ap": 0.6, "support": 3}}
     metrics = {"label_accuracy": 0.9, "hamming_loss": 0.1, "subset_accuracy": 0.2, "micro_f1": 0.58,
                "macro_f1": 0.54, "samples_f1": 0.57, "macro_ap": 0.54, "per_genre": per_genre}

@@ -22,11 +22,11 @@ from ..models.checkpoint import CONFIG_NAME, staged_folder
 from ..models.families.ensemble import FORMAT, blend, member_digest
 from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
-from .evaluate import record_test_scores, score_split
 from .feature_cache import FeatureCache
 from .fit import selection_score
 from .parallel import cache_options
 from .result import TrainResult, data_record
+from .scoring import record_test_metrics, score_split
 
 WEIGHT_STEPS = 20  # weights are multiples of 1/20
 
@@ -38,14 +38,14 @@ def weight_grid(members: int, steps: int = WEIGHT_STEPS) -> list[tuple[float, ..
     return [tuple(k / steps for k in combo) for combo in grid]
 
 
-def member_scores(members, split, cache: FeatureCache, genres, feature_options) -> tuple[np.ndarray, list]:
+def member_probabilities(members, split, cache: FeatureCache, genres, feature_options) -> tuple[np.ndarray, list]:
     """(rows every member scored, each member's [rows, G] probabilities on them)."""
-    scored = [score_split(member, split, cache, TRAINED, genres, **feature_options) for member in members]
+    answers = [score_split(member, split, cache, TRAINED, genres, **feature_options) for member in members]
     rows = np.ones(len(split), dtype=bool)
-    for s in scored:
-        rows &= np.isin(np.arange(len(split)), s.rows)
+    for a in answers:
+        rows &= np.isin(np.arange(len(split)), a.rows)
     kept = np.flatnonzero(rows)
-    return kept, [s.probabilities[np.searchsorted(s.rows, kept)] for s in scored]
+    return kept, [a.probabilities[np.searchsorted(a.rows, kept)] for a in answers]
 
 
 def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, pool: ModelPool,
@@ -66,7 +66,7 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
     genres = list(dataset.genres)
     cache = FeatureCache(options.cache_dir)
     feature_options = cache_options(options)
-    rows, val_probabilities = member_scores(members, splits["val"], cache, genres, feature_options)
+    rows, val_probabilities = member_probabilities(members, splits["val"], cache, genres, feature_options)
     if len(rows) == 0:
         raise DataError("the validation split has no film every member can score")
     y_val = splits["val"].labels()[rows]
@@ -96,8 +96,8 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
         saved.load()
         if saved.checkpoint is None:
             raise ConfigError(f"the blend just written does not load: {saved.head_error}")
-        scores, test_metrics = record_test_scores(saved, splits["test"], cache, genres, staging, val_metrics,
-                                                  **feature_options)
-    log(f"test ({len(scores.rows)} films): micro-F1 {test_metrics['micro_f1']:.4f}, "
+        answers, test_metrics = record_test_metrics(saved, splits["test"], cache, genres, staging, val_metrics,
+                                                    **feature_options)
+    log(f"test ({len(answers.rows)} films): micro-F1 {test_metrics['micro_f1']:.4f}, "
         f"macro AP {test_metrics['macro_ap']:.4f}")
     return TrainResult(target, sizes, None, test_metrics, grid_rows, round(time.time() - started, 1))

@@ -23,9 +23,10 @@ from ..errors import GenreLensError
 from ..models.checkpoint import has_config, read_config
 from ..models.predictors import TRAINED, ZERO_SHOT, ModelPool, create_predictor
 from ..models.registry import get_model_spec, register_model, with_checkpoint
-from .evaluate import Report, evaluate_models
+from .evaluate import evaluate_models
 from .feature_cache import FeatureCache
 from .parallel import cache_options
+from .report import Report
 from .train import FAMILY_TRAINERS, TrainOptions, train_model
 
 # What the thesis reported on its own IMDb/OMDb data (not measured here): label accuracy is

@@ -21,12 +21,12 @@ from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .calibrate import fit_zero_shot
 from .ensemble import fit_ensemble
-from .evaluate import record_test_scores
 from .feature_cache import DEFAULT_CACHE, FeatureCache
 from .finetune import finetune_text, save_backbone
 from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .parallel import cache_options
 from .result import TrainResult, data_record
+from .scoring import record_test_metrics
 from .sparse import train_tfidf
 
 # families whose models are not a head on backbone features, and the function that trains each
@@ -180,10 +180,10 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         trained = predictor.with_head(staging)
         if trained.checkpoint is None:
             raise ConfigError(f"the checkpoint just written does not load: {trained.head_error}")
-        scores, test_metrics = record_test_scores(trained, splits["test"], cache, genres, staging,
-                                                  best.val_metrics, **feature_options)
+        answers, test_metrics = record_test_metrics(trained, splits["test"], cache, genres, staging,
+                                                    best.val_metrics, **feature_options)
     m = test_metrics
-    log(f"test ({len(scores.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
+    log(f"test ({len(answers.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
         f"{m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, macro AP {m['macro_ap']:.4f}")
     return TrainResult(target, sizes, best, test_metrics, grid_rows, round(time.time() - started, 1))
 
