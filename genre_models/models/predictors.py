@@ -31,7 +31,8 @@ from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
 from ..errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
                       WeightsUnavailableError)
 from ..genres import GENRES
-from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
+from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint
+from .finetuned_backbone import load_finetuned_encoder
 from .families.base import PLOT, POSTER, Encoder, default_device
 from .hub_heads import head_folder, hub_folder
 from .prediction import Prediction, Status

@@ -8,7 +8,6 @@ scored once, by the saved blend as the app loads it.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,7 +17,7 @@ import torch
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import CONFIG_NAME, staged_folder
+from ..models.checkpoint import staged_checkpoint, write_config
 from ..models.families.ensemble import FORMAT, blend, member_digest
 from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
@@ -83,7 +82,7 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
     log("val micro-F1 alone: " + ", ".join(f"{k} {v:.4f}" for k, v in alone.items())
         + f"; blended ({', '.join(f'{m.key} {w:g}' for m, w in zip(members, weights))}): {score:.4f}")
     sizes = {"train": len(splits["train"]), "val": len(rows), "test": len(splits["test"])}
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         config = {"format": FORMAT, "model_key": spec.key, "members": [m.key for m in members],
                   "weights": list(weights), "space": "logit",
                   "member_digests": {m.key: member_digest(m) for m in members},
@@ -91,7 +90,7 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
                   "data": data_record(dataset, options, sizes),
                   "training": {"selected_by": "validation micro-F1 at tuned thresholds", "grid": grid_rows,
                                "seconds": round(time.time() - started, 1), "command": command}}
-        (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        write_config(staging, config)
         saved = create_predictor(with_checkpoint(spec, staging), pool)
         saved.load()
         if saved.checkpoint is None:

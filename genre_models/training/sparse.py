@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import DataError
-from ..models.checkpoint import staged_folder
+from ..models.checkpoint import staged_checkpoint
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
 from ..models.sparse_text import TfidfLogReg
@@ -38,7 +38,7 @@ def train_tfidf(spec: ModelSpec, dataset: FilmDataset, target: Path, options, po
     thresholds = tune_thresholds(parts["val"].labels(), val_probabilities)
     val_metrics = multilabel_metrics(parts["val"].labels(), val_probabilities, thresholds, genres)
     log(f"TF-IDF + LR: {model.vocabulary_size} terms, val micro-F1 {val_metrics['micro_f1']:.4f}")
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         model.save(staging, dict(zip(genres, thresholds.tolist())), model_key=spec.key,
                    data=data_record(dataset, options, sizes),
                    training={"seconds": round(time.time() - started, 1), "command": command})

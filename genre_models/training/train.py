@@ -16,13 +16,14 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import has_config, save_checkpoint, staged_folder
+from ..models.checkpoint import has_config, save_checkpoint, staged_checkpoint
+from ..models.finetuned_backbone import save_backbone
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .calibrate import fit_zero_shot
 from .ensemble import fit_ensemble
 from .feature_cache import DEFAULT_CACHE, FeatureCache
-from .finetune import finetune_text, save_backbone
+from .finetune import finetune_text
 from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .parallel import cache_options
 from .result import TrainResult, data_record
@@ -157,7 +158,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         backbone_state = result.backbone_state
         log(f"fine-tuned: best epoch {best.best_epoch}, val micro-F1 {best.val_metrics['micro_f1']:.4f}")
 
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         extra = {}
         if backbone_state is not None:
             name, digest = save_backbone(staging, backbone_state)
