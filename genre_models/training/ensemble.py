@@ -47,6 +47,27 @@ def member_probabilities(members, split, cache: FeatureCache, genres, feature_op
     return kept, [a.probabilities[np.searchsorted(a.rows, kept)] for a in answers]
 
 
+def fit_weights(y_val: np.ndarray, probabilities: list[np.ndarray], genres) -> tuple[tuple, list[dict]]:
+    """The members' weighting that blends best on validation, as the shipped ensemble blends (logits).
+
+    Args:
+        y_val: [N, G] multi-hot labels of the validation films.
+        probabilities: each member's [N, G] probabilities on those films.
+
+    Returns:
+        (validation micro-F1, weights, [G] thresholds tuned on that blend, its metrics) of the best
+        weighting on :func:`weight_grid`, and a row (weights, val micro-F1, val macro AP) per weighting.
+    """
+    rows, best = [], None
+    for weights in weight_grid(len(probabilities)):
+        blended = blend([torch.from_numpy(p) for p in probabilities], list(weights)).numpy()
+        micro_f1, thresholds, metrics = selection_score(y_val, blended, genres)
+        rows.append({"weights": list(weights), "val_micro_f1": micro_f1, "val_macro_ap": metrics["macro_ap"]})
+        if best is None or micro_f1 > best[0]:
+            best = (micro_f1, weights, thresholds, metrics)
+    return best, rows
+
+
 def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, pool: ModelPool,
                  command: str, log: Callable[[str], None]):
     """Choose the members' weights and thresholds on validation, save to ``target``, score the test split.
@@ -68,19 +89,12 @@ def fit_ensemble(spec: ModelSpec, dataset: FilmDataset, target: Path, options, p
     rows, val_probabilities = member_probabilities(members, splits["val"], cache, genres, feature_options)
     if len(rows) == 0:
         raise DataError("the validation split has no film every member can score")
-    y_val = splits["val"].labels()[rows]
-    grid_rows, best = [], None
-    for weights in weight_grid(len(members)):
-        blended = blend([torch.from_numpy(p) for p in val_probabilities], list(weights)).numpy()
-        score, thresholds, metrics = selection_score(y_val, blended, genres)
-        grid_rows.append({"weights": list(weights), "val_micro_f1": score, "val_macro_ap": metrics["macro_ap"]})
-        if best is None or score > best[0]:
-            best = (score, weights, thresholds, metrics)
-    score, weights, thresholds, val_metrics = best
+    (micro_f1, weights, thresholds, val_metrics), grid_rows = fit_weights(splits["val"].labels()[rows],
+                                                                          val_probabilities, genres)
     alone = {m.key: next(r["val_micro_f1"] for r in grid_rows if r["weights"][i] == 1.0)
              for i, m in enumerate(members)}
     log("val micro-F1 alone: " + ", ".join(f"{k} {v:.4f}" for k, v in alone.items())
-        + f"; blended ({', '.join(f'{m.key} {w:g}' for m, w in zip(members, weights))}): {score:.4f}")
+        + f"; blended ({', '.join(f'{m.key} {w:g}' for m, w in zip(members, weights))}): {micro_f1:.4f}")
     sizes = {"train": len(splits["train"]), "val": len(rows), "test": len(splits["test"])}
     with staged_checkpoint(target) as staging:
         config = {"format": FORMAT, "model_key": spec.key, "members": [m.key for m in members],
