@@ -78,3 +78,12 @@ def test_training_modules_form_no_import_cycle():
     graph = import_graph("genre_models.training")
     assert len(graph) > 10
     assert find_cycle(graph) == []
+
+
+def test_the_cache_and_the_process_group_meet_only_in_extract():
+    # parallel's ranks and the cache's own loop share extract.py; either importing the other is how the
+    # old circle began
+    graph = import_graph("genre_models.training")
+    cache, parallel, extract = (f"genre_models.training.{m}" for m in ("feature_cache", "parallel", "extract"))
+    assert parallel not in graph[cache] and cache not in graph[parallel]
+    assert extract in graph[cache] and extract in graph[parallel]
