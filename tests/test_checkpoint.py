@@ -86,18 +86,18 @@ def test_missing_files(tmp_path):
 
 
 def test_a_failed_write_leaves_the_old_checkpoint_intact(tmp_path):
-    from genre_models.models.checkpoint import staged_folder
+    from genre_models.models.checkpoint import staged_checkpoint
     target = tmp_path / "ckpt"
     head = GenreHead(8, len(GENRES))
     save_checkpoint(target, head, list(GENRES), {g: 0.3 for g in GENRES})
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     with pytest.raises(KeyboardInterrupt):
-        with staged_folder(target) as staging:
+        with staged_checkpoint(target) as staging:
             save_checkpoint(staging, GenreHead(8, len(GENRES)), list(GENRES), {g: 0.9 for g in GENRES})
             raise KeyboardInterrupt  # Ctrl+C after writing, before the swap
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no partial folder left
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         save_checkpoint(staging, GenreHead(8, len(GENRES)), list(GENRES), {g: 0.9 for g in GENRES})
     assert load_checkpoint(target).thresholds == {g: 0.9 for g in GENRES}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
@@ -121,7 +121,7 @@ def _finetuned(tmp_path, state):
 
 
 def test_a_finetuned_backbone_goes_into_a_copy_of_the_encoder(tmp_path):
-    from genre_models.models.checkpoint import load_finetuned_encoder
+    from genre_models.models.finetuned_backbone import load_finetuned_encoder
     from genre_models.files import file_sha256
     base = _Encoder()
     before = {k: v.clone() for k, v in base.model.state_dict().items()}
@@ -141,7 +141,7 @@ def test_a_finetuned_backbone_goes_into_a_copy_of_the_encoder(tmp_path):
 
 
 def test_a_finetuned_backbone_that_does_not_fit_is_refused(tmp_path):
-    from genre_models.models.checkpoint import load_finetuned_encoder
+    from genre_models.models.finetuned_backbone import load_finetuned_encoder
     config = _finetuned(tmp_path, {f"{i}.weight": torch.zeros(3, 4) for i in range(2, 9)})
     with pytest.raises(CheckpointError, match=r"^fine-tuned backbone backbone.safetensors not loaded: "
                                               r"tensors this backbone lacks: 2.weight, 3.weight, 4.weight, "
@@ -152,33 +152,6 @@ def test_a_finetuned_backbone_that_does_not_fit_is_refused(tmp_path):
         load_finetuned_encoder(_Encoder(), tmp_path, {**config, "finetuned_backbone_sha256": "0" * 64})
     with pytest.raises(CheckpointError, match="missing.safetensors not loaded"):
         load_finetuned_encoder(_Encoder(), tmp_path, {"finetuned_backbone": "missing.safetensors"})
-
-
-def test_a_swap_that_fails_puts_the_old_folder_back(tmp_path, monkeypatch):
-    import genre_models.models.checkpoint as checkpoint
-    target, new = tmp_path / "ckpt", tmp_path / "new"
-    target.mkdir()
-    (target / "old.txt").write_text("old")
-    new.mkdir()
-    (new / "new.txt").write_text("new")
-    real = checkpoint.os.replace
-    calls = []
-
-    def replace(src, dst):
-        calls.append((Path(src).name, Path(dst).name))
-        if len(calls) == 2:  # the old folder is aside; putting the new one in fails
-            raise OSError("disk full")
-        return real(src, dst)
-
-    monkeypatch.setattr(checkpoint.os, "replace", replace)
-    with pytest.raises(OSError, match="disk full"):
-        checkpoint.replace_folder(new, target)
-    assert (target / "old.txt").read_text() == "old" and (new / "new.txt").is_file()
-    assert calls[0][1].startswith(".ckpt.old-") and calls[2] == (calls[0][1], "ckpt")
-    monkeypatch.setattr(checkpoint.os, "replace", real)
-    checkpoint.replace_folder(new, target)
-    assert [p.name for p in target.iterdir()] == ["new.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the old one is gone
 
 
 def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):

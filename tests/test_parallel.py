@@ -8,6 +8,7 @@ from genre_models.data.films import load_dataset
 from genre_models.models.predictors import FeatureRequest
 from genre_models.training import feature_cache
 from genre_models.training.feature_cache import FeatureCache
+from genre_models.training.parallel import extractor
 from films import write_films_csv
 
 
@@ -17,7 +18,7 @@ def test_two_processes_give_the_features_one_process_gives(tiny_models, tmp_path
     request = FeatureRequest(ModelPool().get("tiny-bert"), "plot", False)
     alone, alone_mask = FeatureCache(tmp_path / "one").features(request, dataset, progress=False)
     cache = FeatureCache(tmp_path / "two")
-    pooled, pooled_mask = cache.features(request, dataset, progress=False, processes=2)
+    pooled, pooled_mask = cache.features(request, dataset, progress=False, extract=extractor(2))
     assert cache.computed == 79 and (pooled_mask == alone_mask).all()
     # the same numbers, up to float rounding (each rank pads its own batches)
     assert np.allclose(pooled, alone, atol=1e-5) and np.abs(pooled).sum() > 0

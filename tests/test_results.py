@@ -31,7 +31,7 @@ def test_evaluation_report_or_a_note(tmp_path):
 
 def test_the_results_chart_redrawn_for_a_phone_keeps_its_text_readable():
     from genre_models.comparison.results import EVALUATION_DIR, per_genre_f1_narrow
-    from genre_models.training.evaluate import Report
+    from genre_models.training.report import Report
     from test_compare import _min_text_px
     fig = per_genre_f1_narrow()
     assert _min_text_px(fig, 350) >= 10

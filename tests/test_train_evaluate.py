@@ -12,6 +12,7 @@ from genre_models import evaluate as evaluate_cli
 from genre_models import train as train_cli
 from genre_models.models.checkpoint import read_config
 from genre_models.data.films import load_dataset
+from genre_models.training import extract
 from genre_models.training.feature_cache import FeatureCache
 from films import write_films_csv
 
@@ -67,7 +68,7 @@ def test_grid_trains_saves_reloads_and_evaluates(tiny_models, tmp_path, films, c
 
 def test_cached_features_are_reused(tiny_models, tmp_path, films, monkeypatch):
     _train(tmp_path, films, "tiny-clip-vit")
-    monkeypatch.setattr(FeatureCache, "_encode", lambda *a, **k: pytest.fail("features recomputed"))
+    monkeypatch.setattr(extract, "encode", lambda *a, **k: pytest.fail("features recomputed"))
     _train(tmp_path, films, "tiny-clip-vit", "--lr", "3e-3")
 
 
@@ -78,7 +79,7 @@ def test_interrupted_feature_run_resumes(tiny_models, tmp_path, films, monkeypat
     dataset = load_dataset(films)
     predictor = ModelPool().get("tiny-bert")
     cache = FeatureCache(tmp_path / "cache")
-    real = FeatureCache._encode
+    real = extract.encode
     calls = []
 
     def flaky(*args, **kwargs):
@@ -87,10 +88,10 @@ def test_interrupted_feature_run_resumes(tiny_models, tmp_path, films, monkeypat
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(FeatureCache, "_encode", staticmethod(flaky))
+    monkeypatch.setattr(extract, "encode", flaky)
     with pytest.raises(KeyboardInterrupt):
         cache.features(FeatureRequest(predictor, "plot", False), dataset, progress=False)
-    monkeypatch.setattr(FeatureCache, "_encode", staticmethod(real))
+    monkeypatch.setattr(extract, "encode", real)
     x, mask = cache.features(FeatureRequest(predictor, "plot", False), dataset, progress=False)
     assert cache.computed == mask.sum() - 32  # two parts of 16 were kept from the first run
     assert mask.sum() == 79  # one film has an empty plot
@@ -241,7 +242,7 @@ def test_a_pool_of_csvs_trains_and_is_reported_per_source(tiny_models, tmp_path,
 
 
 def test_a_report_shows_one_row_per_set_of_answers_and_one_bracket_per_label(tmp_path):
-    from genre_models.training.evaluate import Report, Result
+    from genre_models.training.report import Report, Result
     per_genre = {"Horror": {"f1": 0.5, "ap": 0.6, "support": 3}}
     metrics = {"label_accuracy": 0.9, "hamming_loss": 0.1, "subset_accuracy": 0.2, "micro_f1": 0.58,
                "macro_f1": 0.54, "samples_f1": 0.57, "macro_ap": 0.54, "per_genre": per_genre}

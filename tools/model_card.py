@@ -40,6 +40,10 @@ LIMITS_ENSEMBLE = f"""\
 {SHARED_LIMITS}"""
 
 
+# how a sweep blended: plot_sweep records it since it blends as the shipped ensemble; older files did not
+BLEND_SPACES = {"probability": "averaging probabilities", "logit": "in logit space, as the shipped ensemble blends"}
+
+
 def _token_limit(key: str) -> str:
     """The model's own token limit (what fine-tuning used when no --max-length was given)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -176,8 +180,10 @@ def card(checkpoint: Path, report: dict, sweeps: list[Path], machine: str = "") 
                   "zero-shot row above is scored with it.", ""]
     if sweeps:
         lines += ["## Recipes compared on the validation split", "",
-                  "`tools/plot_sweep.py`; never the test split. Blends average the model's probabilities with "
-                  "TF-IDF + logistic regression's at the weight best on validation.", ""]
+                  "`tools/plot_sweep.py`; never the test split. Blends weigh the model with TF-IDF + logistic "
+                  "regression at the weight best on validation, " + " or ".join(dict.fromkeys(
+                      BLEND_SPACES[json.loads(p.read_text()).get("blend_space", "probability")] for p in sweeps))
+                  + ".", ""]
         for path in sweeps:
             sweep = json.loads(path.read_text())
             sizes = sweep["split_sizes"]
@@ -186,7 +192,7 @@ def card(checkpoint: Path, report: dict, sweeps: list[Path], machine: str = "") 
                       "| recipe | val micro-F1 | val macro AP | blended with TF-IDF (weight) |", "|---|---:|---:|---|"]
             for row in sweep["results"]:
                 blend = row.get("blend")
-                extra = f"{blend['val_micro_f1']:.4f} ({blend['tfidf_weight']:.1f})" if blend else "–"
+                extra = f"{blend['val_micro_f1']:.4f} ({blend['tfidf_weight']:g})" if blend else "–"
                 lines.append(f"| {row['name']} | {row['val_micro_f1']:.4f} | {row['val_macro_ap']:.4f} | {extra} |")
             lines.append("")
     lines += ["## Limits", "", limits, ""]

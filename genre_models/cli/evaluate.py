@@ -27,9 +27,10 @@ from ..models import hub
 from ..models.predictors import ModelPool
 from ..models.registry import list_models, resolve_lineup
 from ..training.baselines import BASELINES
-from ..training.evaluate import EVALUATION_MODES, TABLE_COLUMNS, evaluate_models
+from ..training.evaluate import EVALUATION_MODES, evaluate_models
 from .options import positive_int
 from ..training.feature_cache import DEFAULT_CACHE, FeatureCache
+from ..training.report import TABLE_COLUMNS
 from .options import add_heads_option, apply_heads_option
 
 

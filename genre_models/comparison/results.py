@@ -78,7 +78,7 @@ def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:
 def per_genre_f1_narrow(folder: Path = EVALUATION_DIR):
     """The report's per-genre F1 chart redrawn for a phone's width (from ``evaluation.json``), or None."""
     from ..charts import grouped_barh_narrow
-    from ..training.evaluate import Report
+    from ..training.report import Report
     saved = folder / "evaluation.json"
     if not saved.is_file():
         return None

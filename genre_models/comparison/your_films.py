@@ -26,7 +26,7 @@ from ..genres import GENRES
 from ..models.prediction import Status
 from ..models.predictors import MODES, TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
 from ..training.baselines import run_baseline
-from ..training.evaluate import TABLE_COLUMNS, Result
+from ..training.report import TABLE_COLUMNS, Result
 from ..training.metrics import multilabel_metrics
 
 CHUNK = 64  # films per predict_batch call: the batch `python -m bench plot` measures

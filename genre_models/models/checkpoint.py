@@ -8,29 +8,22 @@ size, metrics, and how it was trained.
 """
 from __future__ import annotations
 
-import copy
 import json
-import os
-import shutil
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Mapping
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import CheckpointError, UnknownGenreError
-from ..files import file_sha256
+from ..files import file_sha256, staged_folder, write_text_atomic
 from ..genres import resolve_genres
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
-BACKBONE_FILE = "backbone.safetensors"  # a fine-tuned plot model's changed weights (fp16)
 FORMAT = "genrelens-head/1"
 
 
@@ -108,21 +101,25 @@ def save_checkpoint(directory: str | Path, head: GenreHead, genres: list[str] | 
     if not all(torch.isfinite(v).all() for v in state.values()):
         raise CheckpointError("the head has NaN or infinite weights: training diverged; nothing was written")
     save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
-    # flipped bytes in a float tensor still load: only a recorded digest tells them apart
-    config["weights_sha256"] = file_sha256(directory / WEIGHTS_NAME)
-    _write_config(directory, config)
+    write_config(directory, config, {"weights_sha256": WEIGHTS_NAME})
     return directory
 
 
 def update_config(directory: str | Path, **fields: Any) -> dict[str, Any]:
     """Add or replace top-level fields of a checkpoint's config.json (e.g. metrics measured after saving)."""
-    config = {**read_config(directory), **fields}
-    _write_config(Path(directory), config)
+    return write_config(directory, {**read_config(directory), **fields})
+
+
+def write_config(directory: str | Path, config: dict[str, Any],
+                 digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Write ``config`` as the folder's config.json: the one writer every trained model goes through (a
+    head, a TF-IDF model, a blend). ``digests`` maps a config field to a file already written in
+    ``directory``, whose sha256 goes into that field: flipped bytes in a float tensor still load, only a
+    recorded digest tells them apart. Returns the config as written."""
+    directory = Path(directory)
+    config = {**config, **{field: file_sha256(directory / name) for field, name in (digests or {}).items()}}
+    write_text_atomic(directory / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=False) + "\n")
     return config
-
-
-def _write_config(directory: Path, config: dict[str, Any]) -> None:
-    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:
@@ -214,48 +211,10 @@ def load_checkpoint(directory: str | Path, embedding_dim: int | None = None,
     return HeadCheckpoint(head=head, config=config)
 
 
-def encoder_with_backbone(encoder, state: dict[str, torch.Tensor]):
-    """A copy of ``encoder`` carrying the fine-tuned tensors in ``state``; the tensors not stored (the
-    frozen word embeddings) stay the base model's. The original keeps serving zero-shot."""
-    tuned = copy.deepcopy(encoder)
-    # load_state_dict copies into the model's own tensors, so fp16 files come back in the model's dtype
-    result = tuned.model.load_state_dict(state, strict=False)
-    if result.unexpected_keys:
-        raise CheckpointError(f"tensors this backbone lacks: {', '.join(result.unexpected_keys[:5])}")
-    tuned.model.eval()
-    return tuned
-
-
-def load_finetuned_encoder(encoder, directory: str | Path, config: dict[str, Any]):
-    """(encoder copy with the checkpoint's fine-tuned backbone, its sha256), checked against config.json."""
-    path = Path(directory) / config["finetuned_backbone"]
-    try:
-        digest = file_sha256(path)
-        recorded = config.get("finetuned_backbone_sha256")
-        if recorded and digest != recorded:
-            raise CheckpointError("the file does not match the sha256 its config records")
-        state = load_file(str(path))
-        return encoder_with_backbone(encoder, state), digest
-    except Exception as exc:  # missing, corrupt (safetensors' own error types) or another architecture
-        raise CheckpointError(f"fine-tuned backbone {path.name} not loaded: {exc}") from exc
-
-
-@contextmanager
-def staged_folder(target: str | Path) -> Iterator[Path]:
-    """Write a checkpoint folder beside ``target`` and swap it in only when the block completes.
-
-    On any failure (an exception, Ctrl+C) the partial folder is removed and ``target`` is untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
-        yield staging
-        carry_model_card(target, staging)
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def staged_checkpoint(target: str | Path):
+    """``files.staged_folder`` for a checkpoint: written beside ``target``, swapped in when complete, the
+    old folder's model card carried over (see :func:`carry_model_card`)."""
+    return staged_folder(target, before_swap=carry_model_card)
 
 
 CARD_NAME = "README.md"
@@ -276,18 +235,3 @@ def carry_model_card(old: Path, new: Path) -> None:
               "replaced. Regenerate it from an evaluation of the new ones: `python -m genre_models.evaluate`, then "
               "`python tools/model_card.py <this folder> <its evaluation.json>`.")
     (new / CARD_NAME).write_text(notice + "\n\n" + text, encoding="utf-8")
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target`` (same parent folder); an old ``target`` goes only once ``new`` is in."""
-    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}" if target.exists() else None
-    if old is not None:
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

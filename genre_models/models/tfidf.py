@@ -27,6 +27,7 @@ from safetensors.numpy import load_file, save_file
 from ..errors import CheckpointError
 from ..files import file_sha256
 from ..genres import resolve_genres
+from .checkpoint import write_config
 from .families.base import Encoded, TextEncoder
 
 FORMAT = "genrelens-tfidf/1"
@@ -108,11 +109,9 @@ class TfidfLogReg:
         config = {"format": FORMAT, "genres": list(self.genres),
                   "thresholds": {g: float(thresholds[g]) for g in self.genres},
                   "vectorizer": self.config.get("vectorizer", VECTORIZER), "C": self.config.get("C"),
-                  "vocabulary_size": len(terms), **extra,
-                  "weights_sha256": file_sha256(directory / WEIGHTS_NAME),
-                  "vocabulary_sha256": file_sha256(directory / VOCABULARY_NAME)}
-        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        self.config = config
+                  "vocabulary_size": len(terms), **extra}
+        self.config = write_config(directory, config, {"weights_sha256": WEIGHTS_NAME,
+                                                       "vocabulary_sha256": VOCABULARY_NAME})
         return directory
 
     @classmethod

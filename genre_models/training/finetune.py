@@ -9,17 +9,13 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..files import file_sha256
-from ..models.checkpoint import BACKBONE_FILE
 from ..models.families.hf_text import mean_pool
 from ..models.checkpoint import GenreHead
 from .fit import HeadConfig, selection_score
@@ -196,11 +192,3 @@ def finetune_text(encoder, train_texts: list[str], y_train: np.ndarray, val_text
     head.load_state_dict(best[2])
     head.eval()
     return FinetuneResult(head.cpu(), best[1], best[3], best[4], best[5], history, best[6])
-
-
-def save_backbone(directory: Path, state: dict[str, torch.Tensor]) -> tuple[str, str]:
-    """Write the fine-tuned tensors as fp16 safetensors; returns (file name, sha256)."""
-    path = Path(directory) / BACKBONE_FILE
-    save_file({k: v.half().contiguous() if v.is_floating_point() else v.contiguous()
-               for k, v in state.items()}, str(path), metadata={"format": "pt"})
-    return BACKBONE_FILE, file_sha256(path)

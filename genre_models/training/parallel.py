@@ -10,13 +10,17 @@ instead of spawning one.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from ..models.predictors import FeatureRequest, ModelPool
+from ..models.registry import register_model
 from ..ports import free_port
+from .extract import Chunk, Extract, encode_here, encode_part
 
 
 def _rank_device(rank: int) -> torch.device:
@@ -26,21 +30,18 @@ def _rank_device(rank: int) -> torch.device:
 
 
 def encode_shard(rank: int, world: int, specs, key: str, trained: bool, modality: str, folder: str,
-                 chunks: list[list[tuple[str, object]]], batch_size: int, num_workers: int) -> None:
+                 chunks: list[Chunk], batch_size: int, num_workers: int) -> None:
     """Rank ``rank``'s share of ``chunks`` (lists of (content hash, poster path or plot)), written as
     cache parts named after the rank. Registers ``specs`` first: a spawned process starts with the
     default lineup only."""
-    from ..models.predictors import ModelPool
-    from ..models.registry import register_model
-    from .feature_cache import FeatureCache
     for spec in specs:
         register_model(spec, overwrite=True)
     if not torch.cuda.is_available():
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     encoder = ModelPool(_rank_device(rank)).get(key).encoder_for(trained)
     for index, chunk in enumerate(chunks[rank::world]):
-        FeatureCache.encode_part(encoder, modality, Path(folder), chunk, batch_size, num_workers,
-                                 name=f"part-r{rank}of{world}-{index:05d}")
+        encode_part(encoder, modality, Path(folder), chunk, batch_size, num_workers,
+                    name=f"part-r{rank}of{world}-{index:05d}")
     dist.barrier()
 
 
@@ -52,11 +53,25 @@ def _spawned(rank: int, world: int, port: int, *args) -> None:
         dist.destroy_process_group()
 
 
-def extract_in_processes(processes: int, specs, key: str, trained: bool, modality: str, folder: Path,
-                         chunks: list[list[tuple[str, object]]], batch_size: int, num_workers: int) -> None:
-    """Encode ``chunks`` in ``processes`` ranks (spawned here, or the torchrun group this runs in)."""
-    args = (specs, key, trained, modality, str(folder), chunks, batch_size, num_workers)
+def extract_in_processes(processes: int, request: FeatureRequest, folder: Path, chunks: list[Chunk],
+                         batch_size: int, num_workers: int, progress: bool = False) -> None:
+    """Encode ``chunks`` in ``processes`` ranks (spawned here, or the torchrun group this runs in); an
+    :data:`~.extract.Extract` once ``processes`` is bound. Ranks show no progress bar."""
+    predictor = request.predictor
+    args = ([predictor.spec], predictor.key, request.trained, request.modality, str(folder), chunks, batch_size,
+            num_workers)
     if dist.is_available() and dist.is_initialized():  # under torchrun: this process is one rank
         encode_shard(dist.get_rank(), dist.get_world_size(), *args)
         return
     mp.spawn(_spawned, args=(processes, free_port(), *args), nprocs=processes, join=True)
+
+
+def extractor(processes: int) -> Extract:
+    """How ``FeatureCache.features`` encodes what is missing: in this process (1) or in ``processes``."""
+    return encode_here if processes == 1 else partial(extract_in_processes, processes)
+
+
+def cache_options(options) -> dict:
+    """``FeatureCache.features``' keyword arguments from a run's ``TrainOptions`` (``--processes`` included)."""
+    return dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
+                extract=extractor(options.processes), progress=options.progress)

@@ -23,8 +23,10 @@ from ..errors import GenreLensError
 from ..models.checkpoint import has_config, read_config
 from ..models.predictors import TRAINED, ZERO_SHOT, ModelPool, create_predictor
 from ..models.registry import get_model_spec, register_model, with_checkpoint
-from .evaluate import Report, evaluate_models
+from .evaluate import evaluate_models
 from .feature_cache import FeatureCache
+from .parallel import cache_options
+from .report import Report
 from .train import FAMILY_TRAINERS, TrainOptions, train_model
 
 # What the thesis reported on its own IMDb/OMDb data (not measured here): label accuracy is
@@ -201,8 +203,7 @@ def reproduce(dataset: FilmDataset, keys: Sequence[str], out: str | Path, option
     pool = ModelPool()
     times: list[StageTime] = []
     skipped: dict[str, str] = {}
-    feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           processes=options.processes, progress=options.progress)
+    feature_options = cache_options(options)
     specs = _with_parts([get_model_spec(k) for k in keys])
     backbones = [s for s in specs if s.family not in COMPOSED]
     composed = [s for s in specs if s.family in COMPOSED]

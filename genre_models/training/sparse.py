@@ -11,14 +11,14 @@ from typing import Callable
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import DataError
-from ..models.checkpoint import staged_folder
+from ..models.checkpoint import staged_checkpoint
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
 from ..models.tfidf import TfidfLogReg
-from .evaluate import record_test_scores
 from .feature_cache import FeatureCache
 from .metrics import multilabel_metrics, tune_thresholds
 from .result import TrainResult, data_record
+from .scoring import record_test_metrics
 
 
 def train_tfidf(spec: ModelSpec, dataset: FilmDataset, target: Path, options, pool: ModelPool,
@@ -38,14 +38,14 @@ def train_tfidf(spec: ModelSpec, dataset: FilmDataset, target: Path, options, po
     thresholds = tune_thresholds(parts["val"].labels(), val_probabilities)
     val_metrics = multilabel_metrics(parts["val"].labels(), val_probabilities, thresholds, genres)
     log(f"TF-IDF + LR: {model.vocabulary_size} terms, val micro-F1 {val_metrics['micro_f1']:.4f}")
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         model.save(staging, dict(zip(genres, thresholds.tolist())), model_key=spec.key,
                    data=data_record(dataset, options, sizes),
                    training={"seconds": round(time.time() - started, 1), "command": command})
         saved = create_predictor(with_checkpoint(spec, staging), pool)
-        scores, test_metrics = record_test_scores(saved, parts["test"], FeatureCache(options.cache_dir), genres,
-                                                  staging, val_metrics, num_workers=options.num_workers,
-                                                  progress=options.progress)
-    log(f"test ({len(scores.rows)} films): micro-F1 {test_metrics['micro_f1']:.4f}, "
+        answers, test_metrics = record_test_metrics(saved, parts["test"], FeatureCache(options.cache_dir), genres,
+                                                    staging, val_metrics, num_workers=options.num_workers,
+                                                    progress=options.progress)
+    log(f"test ({len(answers.rows)} films): micro-F1 {test_metrics['micro_f1']:.4f}, "
         f"macro AP {test_metrics['macro_ap']:.4f}")
     return TrainResult(target, sizes, None, test_metrics, [], round(time.time() - started, 1))

@@ -16,16 +16,18 @@ import numpy as np
 
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
-from ..models.checkpoint import has_config, save_checkpoint, staged_folder
+from ..models.checkpoint import has_config, save_checkpoint, staged_checkpoint
+from ..models.finetuned_backbone import save_backbone
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, get_model_spec, with_checkpoint
 from .calibrate import fit_zero_shot
 from .ensemble import fit_ensemble
-from .evaluate import record_test_scores
 from .feature_cache import DEFAULT_CACHE, FeatureCache
-from .finetune import finetune_text, save_backbone
+from .finetune import finetune_text
 from .fit import HeadConfig, TrainedHead, grid, run_grid
+from .parallel import cache_options
 from .result import TrainResult, data_record
+from .scoring import record_test_metrics
 from .sparse import train_tfidf
 
 # families whose models are not a head on backbone features, and the function that trains each
@@ -112,8 +114,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
     predictor = create_predictor(with_checkpoint(spec, None), pool)
     predictor.load()
     cache = FeatureCache(options.cache_dir)
-    feature_options = dict(batch_size=options.feature_batch_size, num_workers=options.num_workers,
-                           processes=options.processes, progress=options.progress)
+    feature_options = cache_options(options)
     splits = split_dataset(dataset, seed=options.split_seed, val=options.val_frac, test=options.test_frac)
     data = {name: _head_features(predictor, part, cache, feature_options) for name, part in splits.items()}
     sizes = {name: len(part) for name, (part, _) in data.items()}
@@ -157,7 +158,7 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         backbone_state = result.backbone_state
         log(f"fine-tuned: best epoch {best.best_epoch}, val micro-F1 {best.val_metrics['micro_f1']:.4f}")
 
-    with staged_folder(target) as staging:
+    with staged_checkpoint(target) as staging:
         extra = {}
         if backbone_state is not None:
             name, digest = save_backbone(staging, backbone_state)
@@ -180,10 +181,10 @@ def train_model(key: str, dataset: FilmDataset, out: str | Path | None = None,
         trained = predictor.with_head(staging)
         if trained.checkpoint is None:
             raise ConfigError(f"the checkpoint just written does not load: {trained.head_error}")
-        scores, test_metrics = record_test_scores(trained, splits["test"], cache, genres, staging,
-                                                  best.val_metrics, **feature_options)
+        answers, test_metrics = record_test_metrics(trained, splits["test"], cache, genres, staging,
+                                                    best.val_metrics, **feature_options)
     m = test_metrics
-    log(f"test ({len(scores.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
+    log(f"test ({len(answers.rows)} films): label accuracy {m['label_accuracy']:.4f}, micro-F1 "
         f"{m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, macro AP {m['macro_ap']:.4f}")
     return TrainResult(target, sizes, best, test_metrics, grid_rows, round(time.time() - started, 1))
 

@@ -10,7 +10,7 @@ import torch
 
 from ...errors import GenreLensError
 from ...genres import GENRES
-from ..checkpoint import load_finetuned_encoder
+from ..finetuned_backbone import load_finetuned_encoder
 from ..families.base import PLOT, POSTER, Encoder
 from ..registry import ModelSpec, with_checkpoint
 from ..zero_shot import ZeroShotScorer
