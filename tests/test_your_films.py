@@ -77,6 +77,22 @@ def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp
     assert [r.films for r in result.results] == [6, 6, 6, 6]
 
 
+def test_a_stray_delimiter_shifts_nothing_and_an_extra_cell_is_named_by_line(tiny_models, tmp_path):
+    """Issue 26: a stray "," at a row's end (or the header's) is read without it; a row with more non-empty
+    cells than the header (an unquoted comma in a plot) would read shifted cells, so it is named and skipped."""
+    films, _ = write_films(tmp_path, n=6)
+    lines = films.read_text().splitlines()
+    lines[0] += ","
+    lines[1] += ","
+    lines[3] += ",,"
+    lines[4] = "f3,Film 3,2000,Comedy,a joke, a wedding,posters/f3.png"
+    films.write_text("\n".join(lines) + "\n")
+    result = evaluate_films(ModelPool(), ["tiny-bert"], films)
+    assert result.skipped == ["line 5: 7 fields, expected 6 (a comma in an unquoted cell?); row skipped"]
+    assert [f.id for f in result.films] == ["f0", "f1", "f2", "f4", "f5"]
+    assert result.films[0].poster is None and result.films[0].title == "Film 0"
+
+
 def test_a_poster_that_is_not_an_image_skips_its_row(tiny_models, tmp_path):
     films, posters = write_films(tmp_path, n=4, extra_rows=[["t1", "Text", "", "Horror", "ghost", "notes.png"]])
     with zipfile.ZipFile(posters, "a") as zf:
