@@ -60,6 +60,7 @@ def write_films(folder: Path, n: int = 12, extra_rows: list[list[str]] = ()) -> 
 def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp_path):
     bad = [["u1", "Unknown", "", "Horror|Spaghetti", "ghost house", "posters/f0.png"],
            ["e1", "Empty", "", "Horror", "   ", "posters/f0.png"],
+           ["z1", "Invisible", "", "Horror", "\ufeff\u200b \u2060", "posters/f0.png"],
            ["m1", "Missing", "", "Horror", "a ghost\nhaunted house", "posters/nope.png"],  # two lines long
            ["s1", "Short", "", "Horror"],
            ["f0", "Again", "", "Horror", "ghost house", "posters/f0.png"],
@@ -69,10 +70,11 @@ def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp
     assert result.skipped == [
         "line 8: unknown genre 'Spaghetti'; row skipped",
         "line 9: empty plot; row skipped",
-        "line 10: poster 'posters/nope.png' is not in the zip; row skipped",
-        "line 12: missing column(s) plot, poster (fewer cells than the header); row skipped",
-        "line 13: id 'f0' repeats an earlier row; row skipped",
-        "line 14: poster '../films.csv' points outside the zip; row skipped"]
+        "line 10: empty plot; row skipped",
+        "line 11: poster 'posters/nope.png' is not in the zip; row skipped",
+        "line 13: missing column(s) plot, poster (fewer cells than the header); row skipped",
+        "line 14: id 'f0' repeats an earlier row; row skipped",
+        "line 15: poster '../films.csv' points outside the zip; row skipped"]
     assert [f.id for f in result.films] == [f"f{i}" for i in range(6)]
     assert [r.films for r in result.results] == [6, 6, 6, 6]
 

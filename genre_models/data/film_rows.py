@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import DataError, UnknownGenreError
 from ..genres import canonical_genre
+from ..text import visible_text
 
 MAX_EVAL_FILMS = 2000
 REQUIRED = ("id", "genres")
@@ -105,7 +106,7 @@ def validate_records(records: list[Record], poster_root: Path | None = None, nee
         elif film_id in seen:
             problem = f"id {film_id!r} repeats an earlier row"
         genres, problem = _genres(cells["genres"]) if problem is None else ([], problem)
-        plot = " ".join((cells.get("plot") or "").split()) or None
+        plot = visible_text(cells.get("plot") or "")  # a plot of zero-width spaces is an empty plot
         if problem is None and needs_plot and plot is None:
             problem = "empty plot"
         poster = None
