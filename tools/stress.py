@@ -759,8 +759,9 @@ def _rss_over(server: Server, request, requests: int, warmup: int):
 
 def memory(report: Report, server: Server, poster: Path, requests: int, warmup: int, judge: bool = True) -> None:
     """Server RSS after warm-up, then after ``requests`` more. The page path levels off only after about
-    200 clicks (matplotlib's rendering leaves heap that glibc keeps), so a short run measures without
-    judging: ``judge=False`` reports the figures and leaves the ≤ 5% verdict to the full run."""
+    200 clicks (matplotlib's rendering leaves heap that glibc keeps; the app caps its malloc arenas,
+    ``genre_models/native_memory.py``), so a short run measures without judging: ``judge=False`` reports
+    the figures and leaves the ≤ 5% verdict to the full run."""
     limit = 0.05
     client = client_for(server.url)
     page = PageClient(server.url)  # the page's path: cards, bar chart and heatmap rendered per request
