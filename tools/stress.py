@@ -799,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
             posters = poster_files(workdir)
             poster = posters["a good JPEG"]
             report.facts.append(f"app: `python app.py --model-config … --max-queue {max_queue} --max-file-size 2mb`"
-                                f" on 127.0.0.1 (concurrency 2), lineup {', '.join(HEALTHY)} + "
+                                f" on 127.0.0.1 (concurrency 2), lineup {', '.join([*HEALTHY, READER])} + "
                                 f"{len(BROKEN)} broken models")
             bad_inputs(report, server, posters)
             api_misuse(report, server.url, poster)
