@@ -36,6 +36,7 @@ from genre_models.models import hub
 from genre_models.models.hub import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
+from genre_models.native_memory import limit_malloc_arenas
 from genre_models.ports import listen_problem
 from genre_models.session_files import SessionFolders
 from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
@@ -478,6 +479,7 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before the server's threads: the page's charts would grow one heap per thread
     args = build_parser().parse_args(argv)
     try:
         apply_heads_option(args)

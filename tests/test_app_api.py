@@ -150,3 +150,27 @@ def test_a_poster_sent_as_a_plain_path_is_told_to_use_handle_file(client, poster
     assert "wrapped in gradio_client's handle_file" in str(refused.value)
     assert "upstream Gradio app has raised an exception" not in str(refused.value)
     assert _compare(client, poster, PLOT, ["tiny-clip-vit"])["models"]["tiny-clip-vit"]["status"] == "ok"
+
+
+def test_the_pages_compare_keeps_no_file_or_figure_per_click(client):
+    """Issue 26 (memory through the page): each Compare click draws four charts. They travel inline (base64)
+    and no pyplot figure is made, so nothing piles up per click in gradio's cache folder or pyplot's registry."""
+    import sys
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    from gradio.utils import get_upload_folder
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from stress import PageClient
+    page = PageClient(client.src if client.src.endswith("/") else client.src + "/")
+    cache = Path(get_upload_folder())
+
+    def files() -> int:
+        return sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0
+    page.compare(PLOT, ["tiny-bert", "tiny-clip-vit"])
+    before = files()
+    for _ in range(10):
+        answer = page.compare(PLOT, ["tiny-bert", "tiny-clip-vit"])
+    assert all(figure is not None for figure in answer[1:5])  # bars and heatmap, wide and narrow, drawn
+    assert files() == before
+    assert plt.get_fignums() == []

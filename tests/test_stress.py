@@ -20,7 +20,7 @@ def test_the_quick_stress_run_finds_no_crash_loss_or_nonsense(tmp_path, capsys):
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| category")]
     assert len(rows) >= 50 and all(row.endswith("| ok |") for row in rows)
     categories = {row.split(" | ")[0][2:] for row in rows}
-    assert categories == {"poster", "plot", "custom genres", "threshold", "models", "mode", "sizes", "fault",
-                          "load", "memory"}
+    assert categories == {"poster", "plot", "custom genres", "threshold", "models", "mode", "sizes", "API", "CSV",
+                          "fault", "load", "memory", "CLI"}
     assert len([r for r in rows if r.startswith("| fault |")]) == len(stress.BROKEN) + 1  # + kill -9
     assert "0 crashes, 0 lost files, 0 silent nonsense" in table

@@ -60,6 +60,7 @@ def write_films(folder: Path, n: int = 12, extra_rows: list[list[str]] = ()) -> 
 def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp_path):
     bad = [["u1", "Unknown", "", "Horror|Spaghetti", "ghost house", "posters/f0.png"],
            ["e1", "Empty", "", "Horror", "   ", "posters/f0.png"],
+           ["z1", "Invisible", "", "Horror", "\ufeff\u200b \u2060", "posters/f0.png"],
            ["m1", "Missing", "", "Horror", "a ghost\nhaunted house", "posters/nope.png"],  # two lines long
            ["s1", "Short", "", "Horror"],
            ["f0", "Again", "", "Horror", "ghost house", "posters/f0.png"],
@@ -69,12 +70,29 @@ def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp
     assert result.skipped == [
         "line 8: unknown genre 'Spaghetti'; row skipped",
         "line 9: empty plot; row skipped",
-        "line 10: poster 'posters/nope.png' is not in the zip; row skipped",
-        "line 12: missing column(s) plot, poster (fewer cells than the header); row skipped",
-        "line 13: id 'f0' repeats an earlier row; row skipped",
-        "line 14: poster '../films.csv' points outside the zip; row skipped"]
+        "line 10: empty plot; row skipped",
+        "line 11: poster 'posters/nope.png' is not in the zip; row skipped",
+        "line 13: missing column(s) plot, poster (fewer cells than the header); row skipped",
+        "line 14: id 'f0' repeats an earlier row; row skipped",
+        "line 15: poster '../films.csv' points outside the zip; row skipped"]
     assert [f.id for f in result.films] == [f"f{i}" for i in range(6)]
     assert [r.films for r in result.results] == [6, 6, 6, 6]
+
+
+def test_a_stray_delimiter_shifts_nothing_and_an_extra_cell_is_named_by_line(tiny_models, tmp_path):
+    """Issue 26: a stray "," at a row's end (or the header's) is read without it; a row with more non-empty
+    cells than the header (an unquoted comma in a plot) would read shifted cells, so it is named and skipped."""
+    films, _ = write_films(tmp_path, n=6)
+    lines = films.read_text().splitlines()
+    lines[0] += ","
+    lines[1] += ","
+    lines[3] += ",,"
+    lines[4] = "f3,Film 3,2000,Comedy,a joke, a wedding,posters/f3.png"
+    films.write_text("\n".join(lines) + "\n")
+    result = evaluate_films(ModelPool(), ["tiny-bert"], films)
+    assert result.skipped == ["line 5: 7 fields, expected 6 (a comma in an unquoted cell?); row skipped"]
+    assert [f.id for f in result.films] == ["f0", "f1", "f2", "f4", "f5"]
+    assert result.films[0].poster is None and result.films[0].title == "Film 0"
 
 
 def test_a_poster_that_is_not_an_image_skips_its_row(tiny_models, tmp_path):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HEALTHY = ["minilm", "stress-cnn"]
+READER = "tfidf"  # served too: the shipped TF-IDF, whose vocabulary is known, for plots it cannot read
 BROKEN = {"stress-corrupt": "a head whose file's bytes were flipped (sha256 recorded)",
           "stress-nan": "a head with NaN weights (no sha256 recorded)",
           "stress-pickled": "a pickle where model.safetensors should be",
@@ -168,9 +170,10 @@ class Server:
             time.sleep(0.3)
         raise RuntimeError(f"the app did not serve its page within {timeout:.0f} s; see {self.log}")
 
-    def rss_mb(self) -> float:
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """The server's resident memory now (``VmHWM``: its peak so far), in MB."""
         with open(f"/proc/{self.process.pid}/status") as status:
-            kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            kb = next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
         return kb / 1024
 
     def kill9(self) -> None:
@@ -320,23 +323,53 @@ def poster_files(workdir: Path) -> dict[str, Path]:
     files["a palette PNG with transparency"] = save("palette.png", Image.new("P", (60, 90)), transparency=0)
     files["an SVG"] = folder / "poster.svg"
     files["an SVG"].write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    # work bounded by what the model sees: a strip's short side is scaled to the model's input before the
+    # crop, so past 20:1 it is refused from the header (issue 26: 40000 x 2 took 5.4 GB and 40 s)
+    for (width, height), what in {(40_000, 2): "20,000:1", (2, 30_000): "15,000:1, tall", (630, 30): "21:1",
+                                  (600, 30): "20:1, the limit"}.items():
+        files[f"a {width} × {height} PNG ({what})"] = save(f"strip-{width}x{height}.png", Image.fromarray(
+            rng.integers(0, 255, (height, width, 3), dtype=np.uint8)))
+    # vector formats, told from their first bytes and never rasterised (Pillow would run Ghostscript on EPS)
+    vectors = {"an EPS": ("poster.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"),
+               "an EPS with a binary (DOS) header named .jpg": ("eps.jpg", b"\xc5\xd0\xd3\xc6" + bytes(26)
+                                                                + b"%!PS-Adobe-3.0 EPSF-3.0\n"),
+               "a PDF named .png": ("pdf.png", b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"),
+               "an SVG after a byte-order mark and an XML prolog": (
+                   "prolog.svg", b'\xef\xbb\xbf<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>')}
+    for case, (name, data) in vectors.items():
+        files[case] = folder / name
+        files[case].write_bytes(data)
     files["a 3 MB file (over the 2 MB upload limit)"] = folder / "big.jpg"
     files["a 3 MB file (over the 2 MB upload limit)"].write_bytes(buffer.getvalue() + os.urandom(3 * 2**20))
     return files
 
 
-def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
+# What one poster may cost the server, refused or answered: a normal one takes well under a second and
+# no new peak memory once the models are loaded (the 40000 x 2 strip of issue 26 took 40 s and +3.9 GB)
+POSTER_SECONDS, POSTER_PEAK_MB = 15.0, 300.0
+
+
+def bad_inputs(report: Report, server: Server, posters: dict[str, Path]) -> None:
+    url = server.url
     client = client_for(url)
+    vector = "a vector format GenreLens does not draw"
     expected_refusals = {"text named .jpg": "not an image PIL can read", "an empty file": "is empty (0 bytes)",
                          "a truncated JPEG": "damaged or truncated",
                          "a 400-megapixel PNG header (decompression bomb)": "over the limit of 50,000,000 pixels",
-                         "an SVG": "a vector format GenreLens does not draw"}
+                         "an SVG": vector, **{case: vector for case in posters if "EPS" in case or "PDF" in case
+                                              or "SVG after" in case},
+                         **{case: "posters up to 20:1 are read" for case in posters
+                            if case.endswith("PNG (20,000:1)") or ":1, tall)" in case or case.endswith("(21:1)")}}
+    compare(client, posters["a good JPEG"], PLOT, HEALTHY)  # models loaded: a poster's peak memory is its own
     for case, path in posters.items():
         if case.startswith("a 3 MB"):
             continue
-        expected = f"refused: {expected_refusals[case]}" if case in expected_refusals else "the CNN answers"
-        check(report, "poster", case, expected, lambda: compare(client, path, PLOT, HEALTHY),
-              lambda r, c=case: _poster_verdict(r, expected_refusals.get(c)))
+        expected = (f"refused: {expected_refusals[case]}" if case in expected_refusals else "the CNN answers") + \
+            f"; under {POSTER_SECONDS:.0f} s and {POSTER_PEAK_MB:.0f} MB of new peak memory"
+        cost = {}
+        check(report, "poster", case, expected, lambda p=path, c=cost: _costed(server, c, compare, client, p, PLOT, HEALTHY),
+              lambda r, c=case, k=cost: _poster_verdict(r, expected_refusals.get(c)) or _over_cost(k),
+              describe=lambda r, k=cost: f"{summarise(r)} ({k['seconds']:.1f} s, peak RSS +{k['peak_mb']:.0f} MB)")
     check_upload_limit(report, url, posters["a 3 MB file (over the 2 MB upload limit)"])
     plots = {"empty": ("", "no plot: the plot model says it needs one"),
              "whitespace only": (" \n\t ", "no plot: the plot model says it needs one"),
@@ -346,7 +379,11 @@ def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
              "NUL bytes": ("a\x00ghost\x00story", "answered"),
              "emoji and right-to-left text": ("👻 فيلم رعب about a haunted house", "answered"),
              "HTML and Markdown": ("<script>alert(1)</script> **bold** [x](http://e.x)", "answered, shown as text"),
-             "punctuation only": ("!!! ??? ...", "answered")}
+             "punctuation only": ("!!! ??? ...", "answered"),
+             # invisible characters are no plot (genre_models/data/inputs.py visible_text), whichever of them a paste carries
+             "zero-width spaces only": ("\u200b\u200b\u200b", "no plot: the plot model says it needs one"),
+             "a byte-order mark only": ("\ufeff", "no plot: the plot model says it needs one"),
+             "word joiners, a BOM and newlines": ("\u2060\n\ufeff \u2060\n", "no plot: the plot model says it needs one")}
     check(report, "plot", "a lone surrogate (raw HTTP: gradio_client cannot encode one)",
           "answered (U+FFFD in its place)", lambda: raw_compare(url, plot="a ghost \ud800 story"),
           lambda r: _refusal_or_answer(r, "minilm", None))
@@ -354,6 +391,16 @@ def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
         check(report, "plot", case, expected, lambda p=plot: compare(client, None, p, ["minilm"]),
               lambda r, e=expected: _refusal_or_answer(r, "minilm", "limit is 20,000" if "refused" in e else None,
                                                        missing="needs" in e))
+    # a plot in words the model has no entry for: it says it read nothing instead of answering its prior
+    unread = {"emoji only": "🧙‍♂️🏰⚡🐍", "a script its vocabulary lacks (Japanese)": "幽霊屋敷の呪い",
+              "punctuation and symbols": "¿¡ … !!! — ★★★ ???"}
+    for case, plot in unread.items():
+        check(report, "plot", f"{case}, to TF-IDF", "tfidf: nothing_read, with a message",
+              lambda p=plot: compare(client, None, p, [READER]),
+              lambda r: None if r["models"][READER]["status"] == "nothing_read"
+              else f"{READER}: {r['models'][READER]['status']}")
+    check(report, "plot", "an English plot, to TF-IDF (the control)", "tfidf answers",
+          lambda: compare(client, None, PLOT, [READER]), lambda r: _refusal_or_answer(r, READER, None))
     genres = {"31 names": (", ".join(f"genre{i}" for i in range(31)), "at most 30 custom genres"),
               "a 51-character name": ("x" * 51, "the limit is 50"),
               "markup <b>": ("<b>heist</b>", "use letters, digits"),
@@ -368,6 +415,16 @@ def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
         check(report, "custom genres", case, expected,
               lambda t=text: compare(client, None, PLOT, ["minilm"], mode="zero-shot", custom=t),
               lambda r, f=refusal: _refusal_or_answer(r, "minilm", f))
+    # letters of any script, combining marks included, and the same name typed composed or decomposed
+    scripts = {"Hindi (vowel signs are combining marks)": "हॉरर, कॉमेडी",
+               "decomposed accents (NFD)": unicodedata.normalize("NFD", "comédie, drame policier"),
+               "Arabic with vowel marks": "رُعْب, كوميديا", "Thai": "สยองขวัญ, ตลก"}
+    for case, text in scripts.items():
+        names = [unicodedata.normalize("NFC", n.strip()) for n in text.split(",")]
+        check(report, "custom genres", case, "answered, each name kept (NFC)",
+              lambda t=text: compare(client, None, PLOT, ["minilm"], mode="zero-shot", custom=t),
+              lambda r, n=names: _refusal_or_answer(r, "minilm", None)
+              or (None if all(x in r["genres"] for x in n) else f"genres {r['genres']}, expected {n}"))
     for case, value in (("-1", -1), ("2", 2), ('"abc"', "abc")):
         check(report, "threshold", case, "refused: from 0 to 1",
               lambda v=value: compare(client, None, PLOT, ["minilm"], threshold=v),
@@ -394,8 +451,112 @@ def bad_inputs(report: Report, url: str, posters: dict[str, Path]) -> None:
           lambda: compare(client, None, "", HEALTHY), lambda r: _refusal_or_answer(r, "minilm", None, missing=True))
 
 
+def api_misuse(report: Report, url: str, poster: Path) -> None:
+    """A poster the client did not upload (gradio_client's common slip): refused with the handle_file hint."""
+    client = client_for(url)
+    for case, value in {"a path string": str(poster), "a dict naming a path": {"path": str(poster)},
+                        "a URL string": "https://example.com/poster.jpg"}.items():
+        check(report, "API", f"poster sent as {case}, not handle_file(path)", "refused, saying to use handle_file",
+              lambda v=value: client.predict(poster=v, plot=PLOT, models=["minilm"], api_name="/compare"), None,
+              error_contains="handle_file")
+
+
+def films_csv(folder: Path, edit=None, n: int = 12) -> Path:
+    """A films CSV of ``n`` good rows (id, title, year, genres, plot, poster), its lines passed through
+    ``edit(lines)`` first (line 1 is the header, line k + 2 film k), written as UTF-8 bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    words = {"Horror": "ghost haunted scream", "Comedy": "joke wedding prank", "Romance": "love letter kiss"}
+    lines = ["id,title,year,genres,plot,poster"]
+    for i in range(n):
+        genre = sorted(words)[i % 3]
+        # a poster name in the last column (no zip is sent: plot models only): a shifted row's last cell is
+        # then never empty, and a stray delimiter at a row's end stays told apart from an unquoted comma
+        lines.append(f"f{i},Film {i},2000,{genre},A {words[genre]} story in a small town,posters/f{i}.jpg")
+    lines = edit(lines) if edit else lines
+    path = folder / f"films-{len(list(folder.iterdir()))}.csv"
+    path.write_bytes("\n".join(lines).encode("utf-8") if isinstance(lines, list) else lines)
+    return path
+
+
+def _edited(line: int, change):
+    def edit(lines):
+        lines[line - 1] = change(lines[line - 1])
+        return lines
+    return edit
+
+
+def films_files(report: Report, url: str, workdir: Path) -> None:
+    """Malformed CSV rows through Your films' /evaluate_films: each named by its line and skipped, never
+    shifting the rows after it; a stray delimiter or a byte-order mark changes nothing."""
+    from gradio_client import handle_file
+    client = client_for(url)
+    folder = workdir / "films"
+    cases = {"a stray delimiter at the end of the first data row": (_edited(2, lambda l: l + ","), None),
+             "stray delimiters after the header and on every row": (
+                 lambda lines: [l + "," for l in lines], None),
+             "a byte-order mark before the header (Excel's CSV UTF-8)": (
+                 lambda lines: b"\xef\xbb\xbf" + "\n".join(lines).encode(), None),
+             "an unquoted comma in one plot (a field too many)": (
+                 _edited(5, lambda l: l.replace("A ", "A ghost, a ", 1)), "line 5: 7 fields, expected 6"),
+             "a row cut short": (_edited(6, lambda l: ",".join(l.split(",")[:3])), "line 6: missing column(s)"),
+             "a plot of zero-width spaces": (_edited(7, lambda l: l.replace(l.split(",")[4], "\u200b\u200b")),
+                                             "line 7: empty plot")}
+    for case, (edit, named) in cases.items():
+        path = films_csv(folder, edit)
+        expected = "12 films scored" if named is None else f"11 films scored; '{named}' named, row skipped"
+        check(report, "CSV", f"Your films: {case}", expected,
+              # "models": {} lets check()'s sanity test of a /compare answer pass over this other shape
+              lambda p=path: {"models": {}, **client.predict(films=handle_file(str(p)), posters=None,
+                                                             models=["minilm"], api_name="/evaluate_films")},
+              lambda r, n=named: _films_verdict(r, n),
+              describe=lambda r: f"{r['films']} films scored; skipped: {r['skipped'] or 'none'}")
+
+
+def _films_verdict(result: dict, named: str | None) -> str | None:
+    if named is None:
+        return None if result["films"] == 12 and not result["skipped"] else "expected 12 films, nothing skipped"
+    if result["films"] == 11 and len(result["skipped"]) == 1 and result["skipped"][0].startswith(named):
+        return None
+    return f"expected 11 films and one row skipped naming {named!r}"
+
+
+def command_line(report: Report, config: Path, workdir: Path, poster: Path) -> None:
+    """``predict`` as a user runs it: a broken model is one line on stderr (its traceback only with
+    --verbose); a --plot-file of only invisible characters is no plot."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    base = [sys.executable, "-m", "genre_models", "predict", "--model-config", str(config)]
+    broken = ["stress-bad-kwarg", "stress-no-folder", "stress-bad-config"]
+    films = [*base, "--models", READER, *broken, "--poster", str(poster), "--plot", PLOT]
+    runs = {"quiet": films, "verbose": [*films, "--verbose"]}
+    for flag, command in runs.items():
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        lines = done.stderr.strip().splitlines()
+        traced = "Traceback (most recent call last)" in done.stderr
+        named = all(f"[{key}] unavailable" in done.stdout for key in broken)
+        if flag == "quiet":
+            fine = done.returncode == 0 and named and not traced and all(line.startswith("error: ") for line in lines)
+            expected = "exit 0; each broken model named on stdout; stderr at most a line each, no traceback"
+        else:
+            fine = done.returncode == 0 and named and traced
+            expected = "exit 0; each broken model named on stdout; the traceback on stderr"
+        report.add(Row("CLI", f"predict with {len(broken)} broken models{' --verbose' if flag == 'verbose' else ''}",
+                       expected, f"exit {done.returncode}; {len(lines)} stderr lines, "
+                       f"{'a traceback' if traced else 'no traceback'}: {' / '.join(lines[:3])[:200]}",
+                       "ok" if fine else "CRASH"))
+    for case, data in {"a byte-order mark and a newline": b"\xef\xbb\xbf\n",
+                       "zero-width spaces and word joiners": "\u200b\u2060 \u200b\n".encode()}.items():
+        plot_file = workdir / f"plot-{len(case)}.txt"
+        plot_file.write_bytes(data)
+        done = subprocess.run([*base, "--models", READER, "--plot-file", str(plot_file)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        fine = done.returncode == 2 and done.stderr.strip() == "error: give --poster, --plot or both"
+        report.add(Row("CLI", f"predict --plot-file holding only {case}", "exit 2: give --poster, --plot or both",
+                       f"exit {done.returncode}: {' '.join(done.stderr.split())[:120] or done.stdout[:120]}",
+                       "ok" if fine else "NONSENSE"))
+
+
 def check(report: Report, category: str, case: str, expected: str, call, verdict, error_contains: str = "",
-          refused_by_server: bool = False) -> None:
+          refused_by_server: bool = False, describe=None) -> None:
     """Run ``call``; ``verdict(result)`` says what is wrong (None: fine). With ``error_contains`` the request is
     expected to be refused by the server with an error naming that text; with ``refused_by_server`` a 4xx
     refusal of the raw request counts as a clear answer too."""
@@ -417,7 +578,7 @@ def check(report: Report, category: str, case: str, expected: str, call, verdict
         report.add(Row(category, case, expected, f"answered: {str(result)[:100]}", "NONSENSE"))
         return
     problem = sane(result) or verdict(result)
-    observed = summarise(result)
+    observed = (describe or summarise)(result)
     report.add(Row(category, case, expected, problem or observed, "NONSENSE" if problem else "ok"))
 
 
@@ -426,6 +587,21 @@ def summarise(result: dict) -> str:
              for k, v in result["models"].items()]
     notices = [" ".join(n.split())[:110] for n in result.get("notices", [])]
     return "; ".join(notices + parts)
+
+
+def _costed(server: Server, cost: dict, call, *args):
+    """``call(*args)``, noting in ``cost`` its seconds and how far it raised the server's peak RSS (MB)."""
+    peak, started = server.rss_mb("VmHWM"), time.perf_counter()
+    try:
+        return call(*args)
+    finally:
+        cost.update(seconds=time.perf_counter() - started, peak_mb=server.rss_mb("VmHWM") - peak)
+
+
+def _over_cost(cost: dict) -> str | None:
+    if cost["seconds"] > POSTER_SECONDS or cost["peak_mb"] > POSTER_PEAK_MB:
+        return f"took {cost['seconds']:.1f} s and raised the peak RSS by {cost['peak_mb']:.0f} MB"
+    return None
 
 
 def _poster_verdict(result: dict, refusal: str | None) -> str | None:
@@ -583,8 +759,9 @@ def _rss_over(server: Server, request, requests: int, warmup: int):
 
 def memory(report: Report, server: Server, poster: Path, requests: int, warmup: int, judge: bool = True) -> None:
     """Server RSS after warm-up, then after ``requests`` more. The page path levels off only after about
-    200 clicks (matplotlib's rendering leaves heap that glibc keeps), so a short run measures without
-    judging: ``judge=False`` reports the figures and leaves the ≤ 5% verdict to the full run."""
+    200 clicks (matplotlib's rendering leaves heap that glibc keeps; the app caps its malloc arenas,
+    ``genre_models/native_memory.py``), so a short run measures without judging: ``judge=False`` reports
+    the figures and leaves the ≤ 5% verdict to the full run."""
     limit = 0.05
     client = client_for(server.url)
     page = PageClient(server.url)  # the page's path: cards, bar chart and heatmap rendered per request
@@ -617,19 +794,22 @@ def main(argv: list[str] | None = None) -> int:
         config = make_lineup(workdir)
         report = Report()
         max_queue = 8 if args.quick else 32
-        server = Server(workdir, config, [*HEALTHY, *BROKEN], max_queue=max_queue)
+        server = Server(workdir, config, [*HEALTHY, READER, *BROKEN], max_queue=max_queue)
         with running(server):
             posters = poster_files(workdir)
             poster = posters["a good JPEG"]
             report.facts.append(f"app: `python app.py --model-config … --max-queue {max_queue} --max-file-size 2mb`"
-                                f" on 127.0.0.1 (concurrency 2), lineup {', '.join(HEALTHY)} + "
+                                f" on 127.0.0.1 (concurrency 2), lineup {', '.join([*HEALTHY, READER])} + "
                                 f"{len(BROKEN)} broken models")
-            bad_inputs(report, server.url, posters)
+            bad_inputs(report, server, posters)
+            api_misuse(report, server.url, poster)
+            films_files(report, server.url, workdir)
             faults(report, server.url, workdir, poster)
             load(report, server.url, [16] if args.quick else [16, 32, 64], 2 if args.quick else 5, max_queue)
             memory(report, server, poster, 100 if args.quick else 2000, 20 if args.quick else 200,
                    judge=not args.quick)
             kill_and_restart(report, server, workdir / "heads", poster)
+        command_line(report, config, workdir, poster)
         if not args.quick:
             kill_training(report, workdir, kills=5)
     seconds = time.perf_counter() - started

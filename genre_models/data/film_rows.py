@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import DataError, UnknownGenreError
 from ..genres import canonical_genre
+from .inputs import visible_text
 
 MAX_EVAL_FILMS = 2000
 REQUIRED = ("id", "genres")
@@ -35,6 +36,8 @@ class FilmRow:
 class Record:
     line: int
     cells: dict[str, str | None]  # None: the row has fewer cells than the header
+    # more non-empty cells than the header (an unquoted comma in a plot): every cell after it may be shifted
+    fields: int | None = None
 
 
 def read_records(path: str | Path, max_films: int = MAX_EVAL_FILMS, needs_plot: bool = True) -> list[Record]:
@@ -50,6 +53,8 @@ def read_records(path: str | Path, max_films: int = MAX_EVAL_FILMS, needs_plot: 
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             header = [h.strip() for h in next(reader, [])]
+            while header and not header[-1]:  # a stray delimiter after the header
+                header.pop()
             missing = [c for c in (*REQUIRED, *(("plot",) if needs_plot else ())) if c not in header]
             if missing:
                 raise DataError(f"line 1: the CSV lacks column(s) {', '.join(missing)}; expected "
@@ -60,8 +65,10 @@ def read_records(path: str | Path, max_films: int = MAX_EVAL_FILMS, needs_plot: 
                     if len(records) == max_films:
                         raise DataError(f"more than {max_films:,} films in the CSV; the limit is {max_films:,} "
                                         "(--max-eval-films): split the file")
+                    # extra *empty* cells (a stray "," at the end) are read without them, as training does
+                    extra = any(c.strip() for c in cells[len(header):])
                     records.append(Record(start, {h: cells[i] if i < len(cells) else None
-                                                  for i, h in enumerate(header)}))
+                                                  for i, h in enumerate(header)}, len(cells) if extra else None))
                 start = reader.line_num + 1
     except FileNotFoundError:
         raise DataError(f"films CSV not found: {path}") from None
@@ -83,6 +90,10 @@ def validate_records(records: list[Record], poster_root: Path | None = None, nee
     needed = ["id", "genres"] + (["plot"] if needs_plot else []) + (["poster"] if needs_poster else [])
     for record in records:
         cells, line = record.cells, record.line
+        if record.fields is not None:
+            problems.append(f"line {line}: {record.fields} fields, expected {len(cells)} (a comma in an unquoted "
+                            "cell?); row skipped")
+            continue
         lacking = [c for c in needed if cells.get(c) is None]
         if lacking:
             problems.append(f"line {line}: missing column(s) {', '.join(lacking)} (fewer cells than the "
@@ -95,7 +106,7 @@ def validate_records(records: list[Record], poster_root: Path | None = None, nee
         elif film_id in seen:
             problem = f"id {film_id!r} repeats an earlier row"
         genres, problem = _genres(cells["genres"]) if problem is None else ([], problem)
-        plot = " ".join((cells.get("plot") or "").split()) or None
+        plot = visible_text(cells.get("plot") or "")  # a plot of zero-width spaces is an empty plot
         if problem is None and needs_plot and plot is None:
             problem = "empty plot"
         poster = None
