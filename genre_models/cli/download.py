@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     heads_failed = download_heads(_with_parts(specs))  # offline: whether they are in the cache
-    fetches = list({(f.key, f.repo): f for f in fetches}.values())
+    fetches = list({(f.key, f.repo, f.files): f for f in fetches}.values())  # one model may fetch twice from a repo
     todo = [f for f in fetches if f.repo]
     for f in fetches:
         if not f.repo:

@@ -1,14 +1,13 @@
 """Where on the poster a model looks for a genre: Grad-CAM (pytorch-grad-cam) on the model's own score.
 
 The target is the genre's score exactly as the model computes it: the trained head's logit, or for
-zero-shot CLIP ``scale * (cos genre - cos neutral) + bias``. Layers come from the family's encoder
-(``explanation_target_layers``): the last stage of a ResNet (BiT, CLIP RN50x16), and for a CLIP ViT
-the last block's input norm, its patch tokens reshaped back into the image grid (the ViT reshape
-transform of pytorch-grad-cam's documentation).
+zero-shot CLIP ``scale * (cos genre - cos neutral) + bias`` (SigLIP: ``scale * cos genre + bias``).
+Layers come from the family's encoder (``explanation_target_layers``): the last stage of a ResNet (BiT,
+CLIP RN50x16), and for a ViT (CLIP's, SigLIP's timm trunk) the last block's input norm, its patch tokens
+reshaped back into the image grid (``explanation_reshape``: pytorch-grad-cam's ViT reshape transform).
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -75,13 +74,6 @@ class _GenreScores(torch.nn.Module):
         return self.predictor.scorer.logits(self.encoder.zero_shot_features(features), self.genres)
 
 
-def _vit_tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
-    """[N, 1 + H*W, C] (class token first) -> [N, C, H, W], as pytorch-grad-cam's ViT example does."""
-    patches = tokens[:, 1:, :]
-    side = int(math.isqrt(patches.shape[1]))
-    return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
-
-
 def _layer_name(model: torch.nn.Module, layer: torch.nn.Module) -> str:
     return next((name for name, module in model.named_modules() if module is layer), type(layer).__name__)
 
@@ -118,8 +110,7 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
         raise InvalidInputError(f"{predictor.name}: its encoder names no layer to explain")
     scores = _GenreScores(predictor, encoder, base.mode, list(base.probabilities)).eval()
     pixels = encoder.preprocess(image).unsqueeze(0).to(encoder.device)
-    vit = hasattr(encoder.model, "visual") and hasattr(encoder.model.visual, "transformer")
-    with GradCAM(model=scores, target_layers=layers, reshape_transform=_vit_tokens_to_grid if vit else None) as cam:
+    with GradCAM(model=scores, target_layers=layers, reshape_transform=encoder.explanation_reshape()) as cam:
         heatmap = cam(input_tensor=pixels, targets=[ClassifierOutputTarget(list(base.probabilities).index(genre))])[0]
     notes = ["random weights (test/development model): the heatmap explains nothing real"] \
         if predictor.random_weights else []

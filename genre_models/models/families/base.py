@@ -59,6 +59,9 @@ class Encoder:
         embedding_dim: D, the feature size a head sits on.
         random_weights: built without pretrained weights (tests, development): predictions say so.
         default_zero_shot_scale: the scale zero-shot uses when the spec sets none.
+        default_zero_shot_bias: the bias zero-shot uses when the spec sets none.
+        zero_shot_contrast: whether zero-shot contrasts each genre with a neutral prompt (``zero_shot.py``);
+            False for a model that learned its own sigmoid (SigLIP), which scores each genre alone.
     """
 
     modality: ClassVar[str]
@@ -66,6 +69,8 @@ class Encoder:
     embedding_dim: int
     random_weights: bool = False
     default_zero_shot_scale: float = 20.0
+    default_zero_shot_bias: float = 0.0
+    zero_shot_contrast: bool = True
 
     def encode(self, inputs: Sequence[Any]) -> Encoded:
         raise NotImplementedError
@@ -77,6 +82,10 @@ class Encoder:
     def explanation_target_layers(self) -> list[torch.nn.Module]:
         """The layers a saliency method (Grad-CAM) should look at; [] when none fits."""
         return []
+
+    def explanation_reshape(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """How the target layer's output becomes a [N, C, H, W] map (a ViT's tokens); None: it already is one."""
+        return None
 
     # -- zero-shot: most encoders read prompts in their own feature space; ConSE reads another one --------
     method: str = ""  # how zero-shot reaches genres, when it is not the usual prompt similarity
