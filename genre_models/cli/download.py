@@ -26,17 +26,7 @@ def plan_fetch(spec: ModelSpec) -> list[Fetch]:
 
 def _choose_files(fetch: Fetch) -> list[tuple[str, int]]:
     """(file, size) to download: all matching patterns for text models, the first present otherwise."""
-    from fnmatch import fnmatch
-
-    from huggingface_hub import HfApi
-    siblings = HfApi().model_info(fetch.repo, files_metadata=True).siblings
-    sizes = {s.rfilename: s.size or 0 for s in siblings}
-    if fetch.patterns:
-        return [(f, n) for f, n in sizes.items() if any(fnmatch(f, p) for p in fetch.files)]
-    for name in fetch.files:
-        if name in sizes:
-            return [(name, sizes[name])]
-    raise RuntimeError(f"{fetch.repo} has none of {', '.join(fetch.files)}")
+    return hub.fetch_files(fetch.repo, fetch.files, fetch.patterns)
 
 
 def download(fetch: Fetch) -> int:
