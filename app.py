@@ -367,8 +367,10 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                 # progress shows on the figures only: over the text it would hide the answer being read
                 button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
                              show_progress_on=[chart, chart_narrow])
-                for trigger in (add_button.click, added.submit):  # adding a model compares with it at once
-                    trigger(compare, inputs, outputs, api_visibility="private", show_progress_on=[chart, chart_narrow])
+                # adding a model compares with it at once; named, or gradio would take "compare" from the function
+                for trigger, name in ((add_button.click, "add_model_ui"), (added.submit, "add_model_submit_ui")):
+                    trigger(compare, inputs, outputs, api_name=name, api_visibility="private",
+                            show_progress_on=[chart, chart_narrow])
                 use_tuned.change(lambda tuned: gr.Slider(interactive=not tuned), use_tuned, threshold,
                                  api_visibility="private", show_progress="hidden")
                 with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
