@@ -34,7 +34,7 @@ from genre_models.comparison.your_films import disagreements_markdown, evaluate_
 from genre_models.data.film_rows import MAX_EVAL_FILMS
 from genre_models.models import hub
 from genre_models.models.extra_models import ACCEPTED, MAX_LOADED, ExtraModels, parse_extra_model
-from genre_models.models.hub_heads import HEADS_ENV
+from genre_models.models.hub import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
 from genre_models.ports import listen_problem

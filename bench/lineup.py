@@ -16,7 +16,7 @@ from PIL import Image
 
 from genre_models.genres import GENRES
 from genre_models.models.checkpoint import save_checkpoint
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 from genre_models.models.registry import get_model_spec, list_models, register_model
 
 RANDOM_POSTER_KEYS = ("bit-resnet50", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50x16")

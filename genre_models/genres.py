@@ -9,7 +9,7 @@ import unicodedata
 from typing import Iterable
 
 from .errors import InvalidInputError, UnknownGenreError
-from .text import visible_text
+from .data.inputs import visible_text
 
 GENRES: tuple[str, ...] = (
     "Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family",
@@ -107,7 +107,7 @@ def parse_custom_genres(text: str | Iterable[str] | None) -> tuple[str, ...]:
     """Free-text genre names for zero-shot scoring ("heist, mockumentary, space opera").
 
     Canonical names and aliases are normalised; anything else is kept as typed (trimmed, in NFC,
-    invisible characters dropped: ``genre_models.text``), because zero-shot models can score any
+    invisible characters dropped: ``genre_models.data.inputs.visible_text``), because zero-shot models can score any
     phrase. A name of invisible characters only is no name. Duplicates are removed, order is kept.
     """
     if text is None:

@@ -6,7 +6,7 @@ import torch
 
 from genre_models.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from genre_models.genres import GENRES
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 
 
 def _save(tmp_path, dim=12, genres=GENRES, kind="mlp"):
@@ -189,7 +189,7 @@ def test_flipped_bytes_and_nan_weights_are_refused(tmp_path):
 
     from genre_models.errors import CheckpointError
     from genre_models.models.checkpoint import load_checkpoint, read_config, save_checkpoint
-    from genre_models.models.heads import GenreHead
+    from genre_models.models.checkpoint import GenreHead
     folder = save_checkpoint(tmp_path / "ok", GenreHead(4, 2), ["Horror", "Comedy"], {"Horror": 0.5, "Comedy": 0.5})
     assert len(read_config(folder)["weights_sha256"]) == 64
     load_checkpoint(folder)  # intact: loads

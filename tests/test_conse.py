@@ -145,7 +145,7 @@ def test_conse_is_explained_by_grad_cam_and_a_head_still_takes_over(conse_cnn, t
     from genre_models import GENRES
     from genre_models.explain.poster_heatmap import explain_poster
     from genre_models.models.checkpoint import save_checkpoint
-    from genre_models.models.heads import GenreHead
+    from genre_models.models.checkpoint import GenreHead
     heat = explain_poster(conse_cnn, _solid("red"), genre="Western")
     assert heat.mode == "zero-shot" and heat.genre == "Western" and heat.heatmap.ndim == 2
     save_checkpoint(tmp_path / "head", GenreHead(conse_cnn.encoder.embedding_dim, len(GENRES)), list(GENRES),

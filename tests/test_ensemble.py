@@ -15,7 +15,7 @@ from genre_models import train as train_cli
 from genre_models.data.films import load_dataset, split_dataset
 from genre_models.errors import ConfigError
 from genre_models.explain.plot_words import explain_plot
-from genre_models.models.families.ensemble import blend
+from genre_models.models.predictors.ensemble import blend
 from genre_models.models.registry import ModelSpec
 from genre_models.training.ensemble import weight_grid
 
@@ -211,7 +211,7 @@ def test_the_shipped_plot_ensemble_downloads_what_its_members_need():
 def test_member_digest_covers_a_fine_tuned_backbone_and_the_head():
     from types import SimpleNamespace
 
-    from genre_models.models.families.ensemble import member_digest
+    from genre_models.models.predictors.ensemble import member_digest
     def member(config):  # what member_digest reads of a predictor: its checkpoint's config
         return SimpleNamespace(checkpoint=None if config is None else SimpleNamespace(config=config))
     assert member_digest(member({"finetuned_backbone_sha256": "aa", "weights_sha256": "bb"})) == "aabb"

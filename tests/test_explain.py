@@ -9,7 +9,7 @@ from genre_models import GENRES, ModelPool
 from genre_models.errors import InvalidInputError
 from genre_models.explain import explain_plot
 from genre_models.models.checkpoint import save_checkpoint
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 
 FILLER = "people story the of and in to film about their lives some events".split()
 

@@ -74,7 +74,7 @@ def _head(spec, dim, genres, threshold):
     import torch
 
     from genre_models.models.checkpoint import save_checkpoint
-    from genre_models.models.heads import GenreHead
+    from genre_models.models.checkpoint import GenreHead
     torch.manual_seed(0)
     save_checkpoint(spec.checkpoint_dir(), GenreHead(dim, len(genres)), list(genres), {g: threshold for g in genres},
                     backbone=spec.family_impl.backbone_identity(spec))

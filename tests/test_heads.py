@@ -1,6 +1,6 @@
 import torch
 
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 
 
 def test_pre_logits_is_the_hidden_layer_and_logits_follow_from_it():

@@ -21,7 +21,8 @@ from app_server import app_process, free_port
 from films import write_films_csv
 from genre_models.errors import ConfigError
 from genre_models.loopback_hub import LoopbackHub
-from genre_models.models import hub_heads
+from genre_models.models import hub
+from genre_models.models.hub import HEADS_ENV
 from genre_models.models.registry import ModelSpec, get_model_spec, unregister_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,33 +35,33 @@ TINY_BIT = {"family": "timm-image", "arch": "resnetv2_50x1_bit", "display_name":
 
 # -- the forms a checkpoint or --heads may take ---------------------------------------------------------
 def test_hub_checkpoint_forms():
-    assert hub_heads.parse_hub_folder("hf-hub:me/heads/minilm", "x") == hub_heads.HubFolder("me/heads", "minilm")
-    assert hub_heads.parse_hub_folder("hf-hub:me/heads", "minilm") == hub_heads.HubFolder("me/heads", "minilm")
-    assert str(hub_heads.parse_hub_folder("hf-hub:me/heads/a/b", "k")) == "hf-hub:me/heads/a/b"
+    assert hub.parse_hub_folder("hf-hub:me/heads/minilm", "x") == hub.HubFolder("me/heads", "minilm")
+    assert hub.parse_hub_folder("hf-hub:me/heads", "minilm") == hub.HubFolder("me/heads", "minilm")
+    assert str(hub.parse_hub_folder("hf-hub:me/heads/a/b", "k")) == "hf-hub:me/heads/a/b"
     for bad in ("hf-hub:me", "hf-hub:me/heads/../x", "hf-hub:/heads", "hf-hub:me/he ads"):
         with pytest.raises(ConfigError, match="hf-hub:OWNER/REPO|OWNER/NAME"):
-            hub_heads.parse_hub_folder(bad, "k")
+            hub.parse_hub_folder(bad, "k")
     # a malformed id is refused when the model is declared, not at its first request
     with pytest.raises(ConfigError, match="OWNER/NAME"):
         ModelSpec("k", "tfidf-text", {}, checkpoint="hf-hub:nobody")
     spec = ModelSpec("k", "tfidf-text", {}, checkpoint="hf-hub:me/heads")
-    assert spec.checkpoint_dir() is None and hub_heads.hub_folder(spec) == hub_heads.HubFolder("me/heads", "k")
+    assert spec.checkpoint_dir() is None and spec.hub_folder() == hub.HubFolder("me/heads", "k")
 
 
 def test_heads_repo_applies_only_where_no_local_model(monkeypatch, tmp_path):
-    monkeypatch.setenv(hub_heads.HEADS_ENV, "")  # recorded: --heads below changes os.environ, undone after
+    monkeypatch.setenv(HEADS_ENV, "")  # recorded: --heads below changes os.environ, undone after
     local = ModelSpec("k", "tfidf-text", {}, checkpoint=str(tmp_path / "k"))
-    assert hub_heads.hub_folder(local) is None
-    hub_heads.use_heads_repo("me/heads")  # --heads
-    assert os.environ[hub_heads.HEADS_ENV] == "me/heads"
-    assert hub_heads.hub_folder(local) == hub_heads.HubFolder("me/heads", "k")
+    assert local.hub_folder() is None
+    hub.use_heads_repo("me/heads")  # --heads
+    assert os.environ[HEADS_ENV] == "me/heads"
+    assert local.hub_folder() == hub.HubFolder("me/heads", "k")
     (tmp_path / "k").mkdir()
     (tmp_path / "k" / "config.json").write_text("{}")
-    assert hub_heads.hub_folder(local) is None  # a local trained model wins
-    assert hub_heads.hub_folder(ModelSpec("n", "tfidf-text", {}, checkpoint=None)) is None  # "no head" asked
-    monkeypatch.setenv(hub_heads.HEADS_ENV, "not a repo")
+    assert local.hub_folder() is None  # a local trained model wins
+    assert ModelSpec("n", "tfidf-text", {}, checkpoint=None).hub_folder() is None  # "no head" asked
+    monkeypatch.setenv(HEADS_ENV, "not a repo")
     with pytest.raises(ConfigError, match="GENRELENS_HEADS"):
-        hub_heads.use_heads_repo(None)
+        hub.use_heads_repo(None)
 
 
 # -- through the loopback hub ------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def heads(tmp_path_factory):
 def _run(folder: Path, endpoint: str, hf_home: str, *args: str, env: dict | None = None):
     environment = {**os.environ, "HF_HOME": str(folder / hf_home), "HF_ENDPOINT": endpoint, "HF_HUB_OFFLINE": "0",
                    "HF_HUB_DISABLE_TELEMETRY": "1"}
-    environment.pop(hub_heads.HEADS_ENV, None)  # only what the test sets
+    environment.pop(HEADS_ENV, None)  # only what the test sets
     environment.update(env or {})
     return subprocess.run([sys.executable, str(HUB_CLI), *args], cwd=ROOT, env=environment, capture_output=True,
                           text=True, timeout=600)
@@ -151,7 +152,7 @@ def test_predict_fetches_heads_itself_and_a_missing_subfolder_is_no_head(heads, 
     hub, folder, config = heads
     # GENRELENS_HEADS as a Space owner sets it, instead of --heads
     answers, result = _predict(folder, hub.endpoint, "hf_b", config, "--models", "minilm", "heads-bit-none",
-                               "--mode", "trained", env={hub_heads.HEADS_ENV: REPO})
+                               "--mode", "trained", env={HEADS_ENV: REPO})
     assert answers["minilm"]["status"] == "ok" and answers["minilm"]["mode"] == "trained"
     assert answers["minilm"]["probabilities"] == pytest.approx(local_minilm["probabilities"], abs=1e-6)
     none = answers["heads-bit-none"]
@@ -188,7 +189,7 @@ def test_app_answers_from_the_heads_repo(heads, local_minilm):
     from gradio_client import handle_file
     hub, folder, config = heads
     env = {**os.environ, "HF_HOME": str(folder / "hf_app"), "HF_ENDPOINT": hub.endpoint, "HF_HUB_OFFLINE": "0",
-           hub_heads.HEADS_ENV: REPO}
+           HEADS_ENV: REPO}
     with app_process(["--model-config", str(config), "--models", "minilm", "heads-bit"], env, free_port(),
                      timeout=240) as client:
         result = client.predict(poster=handle_file(str(folder / "films" / "posters" / "f5.png")), plot=PLOT,

@@ -9,7 +9,7 @@ from films import write_films_csv
 from genre_models import GENRES, ModelPool
 from genre_models.data.films import load_dataset, split_dataset
 from genre_models.models.checkpoint import save_checkpoint
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 from genre_models.training.evaluate import score_split
 from genre_models.training.feature_cache import FeatureCache
 

@@ -8,7 +8,7 @@ import torch
 
 from genre_models import GENRES, ModelPool, Status, create_predictor
 from genre_models.models.checkpoint import save_checkpoint
-from genre_models.models.heads import GenreHead
+from genre_models.models.checkpoint import GenreHead
 from genre_models.models.registry import UnknownModelError
 
 PLOT = "a ghost haunted the house and the family fled ."
@@ -282,7 +282,7 @@ def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch)
 def test_non_finite_probabilities_are_an_error_not_an_answer(tiny_models, poster):
     import math
     from genre_models.models.checkpoint import save_checkpoint
-    from genre_models.models.heads import GenreHead
+    from genre_models.models.checkpoint import GenreHead
     pool = ModelPool()
     predictor = pool.get("tiny-bert")
     predictor.load()

@@ -43,7 +43,7 @@ def test_the_results_chart_redrawn_for_a_phone_keeps_its_text_readable():
 
 def test_the_lineup_table_says_which_way_each_model_answers(tmp_path, monkeypatch):
     from genre_models.comparison.results import lineup_markdown
-    from genre_models.models.hub_heads import HEADS_ENV
+    from genre_models.models.hub import HEADS_ENV
     from genre_models.models.registry import ModelSpec, register_model, unregister_model
     monkeypatch.delenv(HEADS_ENV, raising=False)
     (tmp_path / "local").mkdir()

@@ -97,7 +97,7 @@ def _tfidf_sections(config: dict, machine: str) -> list[str]:
              f"plots: {config['vocabulary_size']} terms) and one logistic regression per genre (C "
              f"{config['C']:g}), decided at per-genre thresholds tuned on the validation split. It is the "
              "`tfidf-logreg` baseline of every evaluation, saved as safetensors + JSON (`genre_models/models/"
-             "sparse_text.py`).", ""]
+             "tfidf.py`).", ""]
     lines += _data_lines(config["data"])
     return lines + ["## Training", "", f"```\n{training['command']}\n```", "",
                     f"Fitting and tuning the thresholds took {training['seconds']:.0f} s{'; ' + machine if machine else ''}.",

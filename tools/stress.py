@@ -90,7 +90,7 @@ def make_lineup(workdir: Path) -> Path:
 
     from genre_models.genres import GENRES
     from genre_models.models.checkpoint import read_config, save_checkpoint
-    from genre_models.models.heads import GenreHead
+    from genre_models.models.checkpoint import GenreHead
     heads = workdir / "heads"
     thresholds = {g: 0.5 for g in GENRES}
     torch.manual_seed(0)

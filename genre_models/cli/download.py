@@ -13,8 +13,8 @@ import sys
 from typing import Sequence
 
 from ..errors import CheckpointError, GenreLensError
-from ..models import hub, hub_heads
-from ..models.families.base import Fetch
+from ..models import hub
+from ..models.registry import Fetch
 from ..models.registry import ModelSpec, get_model_spec
 from .options import add_heads_option, add_model_choice, apply_heads_option, chosen_specs
 
@@ -58,11 +58,11 @@ def download_heads(specs: Sequence[ModelSpec]) -> list[str]:
     into the HF cache, or check them there offline; returns the keys whose heads failed."""
     failed = []
     for spec in specs:
-        source = hub_heads.hub_folder(spec)
+        source = spec.hub_folder()
         if source is None:
             continue
         try:
-            folder = hub_heads.fetch(source)
+            folder = hub.fetch_folder(source)
         except CheckpointError as exc:
             failed.append(spec.key)
             print(f"[{spec.key}] failed: {exc}", file=sys.stderr)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..models.hub_heads import HEADS_ENV, use_heads_repo
+from ..models.hub import HEADS_ENV, use_heads_repo
 from ..models.registry import ModelSpec, get_model_spec, list_models, resolve_lineup
 from ..training.feature_cache import DEFAULT_CACHE
 

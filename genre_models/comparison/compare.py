@@ -9,8 +9,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
-from ..errors import InvalidImageError, InvalidInputError
+from ..data.inputs import PosterInput, check_threshold, read_film
+from ..errors import InvalidInputError
 from ..genres import GENRES, parse_custom_genres
 from ..models.prediction import Prediction, Status
 from ..models.extra_models import ExtraModels, split_ids
@@ -88,29 +88,31 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
         extra_ids = split_ids(extra_models)
         threshold = check_threshold(threshold)
         genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
-        given_plot = clean_plot(plot).present  # invisible characters alone are no plot
     except InvalidInputError as exc:
-        refused = {k: Prediction.failed(k, Status.INVALID_INPUT, str(exc), summary=str(exc)) for k in keys}
-        return Comparison(refused, list(GENRES), [f"Nothing was computed: {exc}."])
-    image = None
-    if poster is not None:
-        try:
-            image = load_poster(poster)  # decoded once, shared by every poster model
-        except InvalidImageError as exc:
-            notices.append(f"The poster could not be used: {exc}. Poster models skipped; "
-                           "plot models still answered.")
-            image = poster  # each poster model reports the same problem on its card
-    nothing_given = image is None and not given_plot
+        return _refused(keys, exc)
+    film = read_film(poster, plot)  # decoded and cleaned once, shared by every model
+    if film.plot_error is not None:
+        return _refused(keys, film.plot_error)
+    if film.poster_error is not None:
+        notices.append(f"The poster could not be used: {film.poster_error}. Poster models skipped; "
+                       "plot models still answered.")  # each poster model reports it on its card
+    nothing_given = film.poster is None and film.plot is None and film.poster_error is None
     if nothing_given:
         notices.append("Give a poster, a plot, or both.")
     if not keys:
         notices.append("Select at least one model.")
-    predictions = pool.predict(keys, image, plot, on_load=on_load, genres=genres, mode=mode, threshold=threshold)
+    predictions = pool.predict(keys, film=film, on_load=on_load, genres=genres, mode=mode, threshold=threshold)
     if extra_ids:
         extras = extras if extras is not None else ExtraModels()
-        added = extras.predict(extra_ids, image, plot, genres=genres, mode=mode, threshold=threshold)
+        added = extras.predict(extra_ids, film=film, genres=genres, mode=mode, threshold=threshold)
         predictions.update({k: p for k, p in added.items() if k not in predictions})
     return Comparison(predictions, genres, notices, nothing_given)
+
+
+def _refused(keys: Sequence[str], exc: InvalidInputError) -> Comparison:
+    """Nothing computed: the request's own values are unusable (one notice, each card saying why)."""
+    refused = {k: Prediction.failed(k, Status.INVALID_INPUT, str(exc), summary=str(exc)) for k in keys}
+    return Comparison(refused, list(GENRES), [f"Nothing was computed: {exc}."])
 
 
 THRESHOLD_NOTE = ("Each model predicts a genre when its probability reaches that model's own threshold for it "

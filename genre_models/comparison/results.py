@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 from ..models.checkpoint import CONFIG_NAME, has_config
-from ..models.hub_heads import hub_folder
 from ..models.registry import CHECKPOINTS_DIR, PROJECT_ROOT, get_model_spec
 
 EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
@@ -43,7 +42,7 @@ def lineup_markdown(keys: list[str]) -> str:
     rows = []
     for key in keys:
         spec = get_model_spec(key)
-        local, source = spec.checkpoint_dir(), hub_folder(spec)
+        local, source = spec.checkpoint_dir(), spec.hub_folder()
         label_set = getattr(spec.settings, "conse_label_set", lambda: None)()
         if not spec.zero_shot:
             fallback = "nothing until a head is trained"

@@ -23,7 +23,7 @@ from PIL import Image
 from ..errors import DataError, UnknownGenreError
 from ..files import file_sha256
 from ..genres import GENRES, canonical_genre
-from ..text import visible_text
+from .inputs import visible_text
 
 REQUIRED_COLUMNS = ("id", "genres", "plot")
 SPLITS = ("train", "val", "test")

@@ -1,5 +1,7 @@
 """Turning what a user hands us (a file, bytes, an array, a PIL image, free text) into model input.
 
+Every text a person types (a plot, a genre name, a CSV cell) is read by :func:`visible_text`.
+
 Every poster goes through :func:`load_poster`, so the CLI, the app and training all see the same
 RGB image whatever the file was: EXIF rotation applied, palette/alpha composited on white, CMYK and
 16-bit converted, the first frame of an animation, and a pixel limit against decompression bombs.
@@ -10,6 +12,7 @@ import io
 import math
 import os
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +22,48 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InvalidImageError, InvalidInputError
-from ..text import visible_text
 
+
+# -- what counts as text a person typed ------------------------------------------------------------
+# Unicode normalised, invisible characters not counted. A paste can carry characters that show nothing: a
+# byte-order mark (U+FEFF) from a file saved by Notepad, zero-width spaces (U+200B) from a web page, word
+# joiners (U+2060). They are Unicode's *default-ignorable* code points (``DerivedCoreProperties.txt``; nearly
+# all of them of category Cf, "format"). A plot or a genre name made only of them and whitespace is empty, and
+# inside a word they would split it for a tokenizer ("hor\\u200bror" -> "hor", "ror"), so they are dropped.
+# Two are kept: the zero-width joiner and non-joiner (U+200D, U+200C), which change how Indic, Persian and
+# emoji sequences are drawn, and the variation selectors, which pick how the character before them looks.
+ZWNJ, ZWJ = "\u200c", "\u200d"
+# default-ignorable code points that are not of category Cf (Unicode 15, DerivedCoreProperties.txt)
+_IGNORABLE_RANGES = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+                     (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
+_SELECTORS = ((0x180B, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))  # shape the character before them
+
+
+def _in(ranges, char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in ranges)
+
+
+def invisible(char: str) -> bool:
+    """Whether ``char`` draws nothing on its own: whitespace or a default-ignorable code point."""
+    return char.isspace() or unicodedata.category(char) == "Cf" or _in(_IGNORABLE_RANGES, char)
+
+
+def _dropped(char: str) -> bool:
+    return (not char.isspace() and invisible(char) and char not in (ZWJ, ZWNJ)
+            and not _in(_SELECTORS, char))
+
+
+def visible_text(text: str) -> str | None:
+    """``text`` in NFC with invisible format characters dropped and whitespace folded to single
+    spaces; None when nothing visible is left (only whitespace and invisible characters)."""
+    text = unicodedata.normalize("NFC", text)
+    if all(invisible(char) for char in text):
+        return None
+    return " ".join("".join(char for char in text if not _dropped(char)).split())
+
+
+# -- posters ----------------------------------------------------------------------------------------
 # 50 megapixels is far beyond any poster; larger files are refused instead of decoded.
 MAX_PIXELS = 50_000_000
 # A model's transform scales the *short* side to its input size (224-384 px) before cropping, so a
@@ -191,7 +234,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def clean_plot(plot: str | None) -> PlotText:
     """Fold whitespace; a plot of only whitespace and invisible characters (a byte-order mark, zero-width
-    spaces: ``genre_models.text``) means no plot. Text is NFC-normalised and invisible format
+    spaces: :func:`visible_text`) means no plot. Text is NFC-normalised and invisible format
     characters are dropped, as for every text a user types.
 
     Raises InvalidInputError for non-text or a plot over ``MAX_PLOT_CHARS``. Characters that cannot
@@ -204,6 +247,38 @@ def clean_plot(plot: str | None) -> PlotText:
     if len(plot) > MAX_PLOT_CHARS:
         raise InvalidInputError(f"the plot is {len(plot):,} characters; the limit is {MAX_PLOT_CHARS:,}")
     return PlotText(visible_text(LONE_SURROGATE.sub("\ufffd", plot)))
+
+
+@dataclass(frozen=True)
+class FilmInput:
+    """One film's poster and plot, read and checked once at a request's boundary and shared by every model.
+
+    ``poster``: RGB image or None; ``plot``: cleaned text or None (nothing usable given). ``poster_error`` /
+    ``plot_error``: why one could not be used (every model that needs it reports it on its own card).
+    """
+
+    poster: Image.Image | None = None
+    plot: str | None = None
+    poster_error: InvalidInputError | None = None
+    plot_error: InvalidInputError | None = None
+
+
+def read_film(poster: PosterInput = None, plot: str | None = None, read_poster: bool = True,
+              read_plot: bool = True) -> FilmInput:
+    """:func:`load_poster` and :func:`clean_plot` once, their refusals kept instead of raised; a side not
+    read (no model of the request needs it) stays None."""
+    image = text = poster_error = plot_error = None
+    if read_poster:
+        try:
+            image = load_poster(poster)
+        except InvalidInputError as exc:
+            poster_error = exc
+    if read_plot:
+        try:
+            text = clean_plot(plot).text
+        except InvalidInputError as exc:
+            plot_error = exc
+    return FilmInput(image, text, poster_error, plot_error)
 
 
 def check_threshold(threshold) -> float | None:

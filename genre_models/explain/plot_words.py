@@ -80,23 +80,6 @@ def _split_punctuation(token: str) -> tuple[str, str, str]:
     return (token[:start], token[start:end], token[end:]) if start < end else ("", token, "")
 
 
-def words_read(predictor: GenrePredictor, words: list[str]) -> int:
-    """How many of ``words`` fall within the model's token limit (the rest are cut before it reads them).
-
-    An ensemble reads as far as the member that reads furthest (TF-IDF has no limit)."""
-    parts = getattr(predictor, "parts", None)
-    if isinstance(parts, list):
-        return max(words_read(part, words) for part in parts)
-    encoder = getattr(predictor, "encoder", None)
-    tokenizer, limit = getattr(encoder, "tokenizer", None), getattr(encoder, "max_length", None)
-    if tokenizer is None or limit is None or not getattr(tokenizer, "is_fast", False):
-        return len(words)
-    encoded = tokenizer(words, is_split_into_words=True, add_special_tokens=True, truncation=True,
-                        max_length=limit)
-    ids = [i for i in encoded.word_ids() if i is not None]
-    return (max(ids) + 1) if ids else 0
-
-
 def explain_plot(predictor: GenrePredictor, plot: str, genre: str | None = None, mode: str = "auto",
                  max_words: int = 400) -> WordAttribution:
     """Word scores for ``genre`` (default: the model's most probable genre) on ``plot``.
@@ -113,7 +96,7 @@ def explain_plot(predictor: GenrePredictor, plot: str, genre: str | None = None,
     started = time.perf_counter()
     base, genre = answer_and_genre(predictor, genre, mode, plot=text)
     words = text.split()
-    read = words_read(predictor, words)  # the model's own limit: every word for TF-IDF
+    read = predictor.words_read(words)  # the model's own limit: every word for TF-IDF
     explained = min(read, max_words)  # the explanation's limit: one pass per word costs
     notes = []
     if read < len(words):

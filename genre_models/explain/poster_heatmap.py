@@ -1,10 +1,10 @@
 """Where on the poster a model looks for a genre: Grad-CAM (pytorch-grad-cam) on the model's own score.
 
 The target is the genre's score exactly as the model computes it: the trained head's logit, or for
-zero-shot CLIP ``scale * (cos genre - cos neutral) + bias`` (SigLIP: ``scale * cos genre + bias``).
-Layers come from the family's encoder (``explanation_target_layers``): the last stage of a ResNet (BiT,
-CLIP RN50x16), and for a ViT (CLIP's, SigLIP's timm trunk) the last block's input norm, its patch tokens
-reshaped back into the image grid (``explanation_reshape``: pytorch-grad-cam's ViT reshape transform).
+zero-shot CLIP ``scale * (cos genre - cos neutral) + bias``. Layers come from the family's encoder
+(``explanation_target_layers``): the last stage of a ResNet (BiT, CLIP RN50x16), and for a CLIP ViT
+the last block's input norm, its patch tokens reshaped back into the image grid (the ViT reshape
+transform of pytorch-grad-cam's documentation).
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from ..data.inputs import PosterInput, load_poster
 from ..errors import InvalidInputError
-from ..models.predictors import TRAINED, GenrePredictor
+from ..models.families.base import ImageEncoder
+from ..models.predictors import TRAINED, BackbonePredictor, GenrePredictor
 from .target import answer_and_genre
 
 METHOD = "Grad-CAM (pytorch-grad-cam) on the genre's score"
@@ -54,39 +54,20 @@ class PosterHeatmap:
 
 
 class _GenreScores(torch.nn.Module):
-    """pixels -> [N, len(genres)] scores before the sigmoid, through the predictor's own head or prompts."""
+    """pixels -> [N, len(genres)] scores before the sigmoid: the encoder's forward pass, then the
+    predictor's own head or prompts (``BackbonePredictor.genre_logits``)."""
 
-    def __init__(self, predictor, encoder, mode: str, genres: list[str]):
+    def __init__(self, predictor: BackbonePredictor, encoder: ImageEncoder, mode: str, genres: list[str]):
         super().__init__()
         self.encoder, self.mode, self.genres, self.predictor = encoder, mode, genres, predictor
         self.backbone = encoder.model  # registered, so pytorch-grad-cam can hook its layers
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        model = self.encoder.model
-        if hasattr(model, "encode_image"):  # open_clip: normalised image embeddings
-            features = F.normalize(model.encode_image(pixels).float(), dim=-1)
-        else:  # timm: pooled pre-logits
-            features = model(pixels).float()
-        if self.mode == TRAINED:
-            head = self.predictor.checkpoint.head
-            index = [self.predictor.trained_genres.index(g) for g in self.genres]
-            return head(features)[:, index]
-        return self.predictor.scorer.logits(self.encoder.zero_shot_features(features), self.genres)
+        return self.predictor.genre_logits(self.mode, self.encoder.pixel_features(pixels), self.genres)
 
 
 def _layer_name(model: torch.nn.Module, layer: torch.nn.Module) -> str:
     return next((name for name, module in model.named_modules() if module is layer), type(layer).__name__)
-
-
-def _unnormalise(encoder, pixels: torch.Tensor) -> Image.Image:
-    """The preprocessed tensor back to an RGB image (what the model saw)."""
-    from torchvision.transforms import Normalize
-    steps = getattr(encoder.preprocess, "transforms", [])
-    norm = next((t for t in steps if isinstance(t, Normalize)), None)
-    image = pixels[0].detach().float()
-    if norm is not None:
-        image = image * torch.as_tensor(norm.std).view(3, 1, 1) + torch.as_tensor(norm.mean).view(3, 1, 1)
-    return Image.fromarray(np.uint8(255 * image.clamp(0, 1).permute(1, 2, 0).numpy()))
 
 
 def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | None = None,
@@ -98,7 +79,7 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
     """
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-    if not predictor.spec.needs_poster or predictor.spec.needs_plot:
+    if not isinstance(predictor, BackbonePredictor) or predictor.modality != "poster" or predictor.spec.needs_plot:
         raise InvalidInputError(f"{predictor.name} does not read posters on their own: heatmaps are for "
                                 "poster models")
     image = load_poster(poster)
@@ -115,6 +96,6 @@ def explain_poster(predictor: GenrePredictor, poster: PosterInput, genre: str | 
     notes = ["random weights (test/development model): the heatmap explains nothing real"] \
         if predictor.random_weights else []
     return PosterHeatmap(predictor.key, genre, base.probabilities[genre], base.mode, np.asarray(heatmap, np.float32),
-                         _unnormalise(encoder, pixels.cpu()), _layer_name(encoder.model, layers[0]),
+                         encoder.seen_image(pixels), _layer_name(encoder.model, layers[0]),
                          random_weights=predictor.random_weights, seconds=time.perf_counter() - started,
                          notes=notes)

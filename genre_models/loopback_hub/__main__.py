@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ConfigError, GenreLensError
-from ..models.hub_heads import check_repo_id
+from ..models.hub import check_repo_id
 from ..cli.options import add_model_choice, chosen_specs
 from .repos import DEFAULT_ROOT, build_repos
 from .server import LoopbackHub

@@ -1,4 +1,6 @@
-"""Head checkpoints: ``<dir>/model.safetensors`` + ``<dir>/config.json`` (as timm's ``save_for_hf``).
+"""Genre heads and their checkpoints: the multi-label head that sits on frozen backbone features (timm's
+``forward_head`` role), saved as ``<dir>/model.safetensors`` + ``<dir>/config.json`` (as timm's
+``save_for_hf``).
 
 Only safetensors is ever read, so a checkpoint cannot run code when loaded. ``config.json`` holds
 everything needed to use and judge the head: backbone, genres, per-genre thresholds, embedding
@@ -20,16 +22,57 @@ from typing import Any, Iterator
 
 import torch
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from ..errors import CheckpointError, UnknownGenreError
 from ..files import file_sha256
 from ..genres import resolve_genres
-from .heads import GenreHead
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 BACKBONE_FILE = "backbone.safetensors"  # a fine-tuned plot model's changed weights (fp16)
 FORMAT = "genrelens-head/1"
+
+
+class GenreHead(nn.Module):
+    """Features -> one logit per genre. ``kind="linear"`` or ``"mlp"`` (one hidden layer).
+
+    The head returns logits; callers apply a sigmoid per genre (independent probabilities).
+    ``pre_logits`` exposes the hidden representation for explanations and fusion experiments.
+    """
+
+    def __init__(self, in_features: int, num_genres: int, kind: str = "linear",
+                 hidden: int = 512, dropout: float = 0.0):
+        super().__init__()
+        if kind not in ("linear", "mlp"):
+            raise ValueError(f"unknown head kind {kind!r}; valid: 'linear', 'mlp'")
+        self.in_features = in_features
+        self.num_genres = num_genres
+        self.kind = kind
+        self.hidden = hidden
+        self.dropout_p = dropout
+        if kind == "linear":
+            self.body = nn.Dropout(dropout)
+            self.fc = nn.Linear(in_features, num_genres)
+        else:
+            self.body = nn.Sequential(
+                nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.GELU(), nn.Dropout(dropout)
+            )
+            self.fc = nn.Linear(hidden, num_genres)
+
+    def forward(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        hidden = self.body(features)
+        return hidden if pre_logits else self.fc(hidden)
+
+    def arch_config(self) -> dict:
+        """What ``config.json`` needs to rebuild this head before loading its weights."""
+        return {"kind": self.kind, "in_features": self.in_features, "num_genres": self.num_genres,
+                "hidden": self.hidden, "dropout": self.dropout_p}
+
+    @classmethod
+    def from_arch_config(cls, cfg: dict) -> "GenreHead":
+        return cls(cfg["in_features"], cfg["num_genres"], kind=cfg.get("kind", "linear"),
+                   hidden=cfg.get("hidden", 512), dropout=cfg.get("dropout", 0.0))
 
 
 @dataclass

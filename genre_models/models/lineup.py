@@ -1,6 +1,7 @@
 """The models GenreLens ships with: the thesis's CNN, three CLIP models, SigLIP 2, four plot models and fusion."""
 from __future__ import annotations
 
+from . import families  # noqa: F401 - the families the specs below name, registered first
 from .registry import ModelSpec, register_model
 
 

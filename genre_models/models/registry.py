@@ -1,4 +1,4 @@
-"""Model keys -> specs -> predictors (the timm ``register_model`` / ``create_model`` pattern).
+"""Model keys -> specs (the timm ``register_model`` / ``create_model`` pattern), and family names -> families.
 
 A :class:`ModelSpec` names a model, its family and the family's own settings (architecture and
 where the weights come from), apart from the weights themselves. Users add or re-point keys without
@@ -14,17 +14,116 @@ import dataclasses
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
 
-from ..errors import ConfigError, UnknownModelError
-from ..keyed_registry import KeyedRegistry
-from .families.base import PLOT, POSTER, ModelFamily, get_family, list_families
-from .hub_heads import is_hub_source, parse_hub_folder
+import torch
+
+from ..errors import ConfigError, GenreLensError, UnknownModelError
+from .checkpoint import has_config
+from .hub import HubFolder, fetch_folder, heads_repo, is_hub_source, parse_hub_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
 
 COMMON_FIELDS = ("key", "family", "display_name", "description", "checkpoint")
+POSTER, PLOT = "poster", "plot"  # the inputs a family's models read
+
+T = TypeVar("T")
+
+
+class KeyedRegistry(Generic[T]):
+    """One name -> object table (the models, the families): names in registration order; an unknown name raises ``unknown(name, valid_names)``.
+
+    Args:
+        what: what the entries are, for messages ("model", "family").
+        unknown: builds the error for a name that is not registered (it lists the valid names).
+    """
+
+    def __init__(self, what: str, unknown: Callable[[str, list[str]], GenreLensError]):
+        self.what, self._unknown = what, unknown
+        self._entries: dict[str, T] = {}
+
+    def add(self, name: str, entry: T, overwrite: bool = False) -> T:
+        if name in self._entries and not overwrite:
+            raise ConfigError(f"{self.what} {name!r} is already registered; pass overwrite=True to replace it")
+        self._entries[name] = entry
+        return entry
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        return iter(list(self._entries.items()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):  # TypeError: an unhashable "name" from a JSON file
+            raise self._unknown(name, self.names()) from None
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What one model needs from the Hugging Face Hub (a step of a family's download plan).
+
+    ``repo`` is None when there is nothing to fetch (a local file, a model shipped in a package,
+    random weights); ``note`` says why. ``files`` are alternatives (the first present on the hub is
+    fetched) unless ``patterns`` is set, when every matching file is. ``probe`` are the files whose
+    presence in the local cache means the weights are there.
+    """
+
+    key: str
+    repo: str | None
+    files: tuple[str, ...] = ()
+    patterns: bool = False
+    probe: tuple[str, ...] = ()
+    note: str = ""
+
+
+class Family(Protocol):
+    """What the registry and its callers ask of a model family (``families/base.py``'s ``ModelFamily``
+    implements it; the family modules register one object each)."""
+
+    name: str
+    settings_type: type
+    inputs: tuple[str, ...]
+    path_fields: tuple[str, ...]
+    prompts: Callable[[str], list[str]] | None
+
+    def has_zero_shot(self, spec: "ModelSpec") -> bool: ...
+    def parse_settings(self, key: str, fields: dict[str, Any]) -> Any: ...
+    def download_plan(self, spec: "ModelSpec") -> list[Fetch]: ...
+    def check_weights(self, spec: "ModelSpec") -> None: ...
+    def load(self, spec: "ModelSpec", device: torch.device) -> Any: ...  # an Encoder (families/base.py)
+    def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]: ...
+
+
+_FAMILIES: KeyedRegistry[Family] = KeyedRegistry(
+    "family", lambda name, valid: ConfigError(f"unknown model family {name!r}; valid: {', '.join(valid)}"))
+
+
+def register_family(family: Family, overwrite: bool = False) -> Family:
+    """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
+    return _FAMILIES.add(family.name, family, overwrite)
+
+
+def unregister_family(name: str) -> None:
+    _FAMILIES.remove(name)
+
+
+def list_families() -> list[str]:
+    return _FAMILIES.names()
+
+
+def get_family(name: str) -> Family:
+    """The registered family; an unknown name raises ConfigError listing the valid ones."""
+    return _FAMILIES[name]
 
 
 @dataclass(frozen=True)
@@ -38,7 +137,7 @@ class ModelSpec:
         display_name, description: what the page shows.
         checkpoint: folder with a trained head (``model.safetensors`` + ``config.json``); relative
             paths are taken from the project root. Missing folder = no trained head. Or a hub repo
-            folder, ``hf-hub:OWNER/REPO[/SUBFOLDER]`` (see :mod:`.hub_heads`).
+            folder, ``hf-hub:OWNER/REPO[/SUBFOLDER]`` (see :mod:`.hub`).
     """
 
     key: str
@@ -67,7 +166,7 @@ class ModelSpec:
         return self.display_name or self.key
 
     @property
-    def family_impl(self) -> ModelFamily:
+    def family_impl(self) -> Family:
         return get_family(self.family)
 
     @property
@@ -88,6 +187,28 @@ class ModelSpec:
             return None
         path = Path(self.checkpoint).expanduser()
         return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def hub_folder(self) -> HubFolder | None:
+        """Where the trained model comes from on the hub: its own ``hf-hub:`` checkpoint, else the heads
+        repo's ``<key>/`` (``GENRELENS_HEADS``, :mod:`.hub`) when its local folder holds no trained
+        model; None when neither applies (a spec with no checkpoint at all asks for none: training reads the
+        bare backbone so)."""
+        if is_hub_source(self.checkpoint):
+            return parse_hub_folder(self.checkpoint, self.key)
+        if self.checkpoint is None or has_config(self.checkpoint_dir()):
+            return None
+        repo = heads_repo()
+        return HubFolder(repo, self.key) if repo else None
+
+    def head_folder(self) -> Path | None:
+        """The local folder holding the trained model: the checkpoint folder, or the hub copy; None when
+        there is none.
+
+        Raises:
+            CheckpointError: the hub copy cannot be had (see :func:`.hub.fetch_folder`).
+        """
+        source = self.hub_folder()
+        return self.checkpoint_dir() if source is None else fetch_folder(source)
 
     def to_dict(self) -> dict[str, Any]:
         """Flat fields, as a ``--model-config`` entry writes them."""

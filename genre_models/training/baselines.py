@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import numpy as np
-from ..models.sparse_text import DEFAULT_C, TfidfLogReg
+from ..models.tfidf import DEFAULT_C, TfidfLogReg
 from .metrics import tune_thresholds
 
 BASELINES = ("all-negative", "label-prior", "tfidf-logreg")
@@ -26,7 +26,7 @@ def label_prior(y_train, y_val, n_test: int, **_) -> tuple[np.ndarray, np.ndarra
 
 def tfidf_logreg(y_train, y_val, n_test: int, texts: dict[str, list[str]], C: float = DEFAULT_C,
                  **_) -> tuple[np.ndarray, np.ndarray]:
-    # the recipe of the `tfidf` model key (models/sparse_text.py): the app's TF-IDF card is this baseline
+    # the recipe of the `tfidf` model key (models/tfidf.py): the app's TF-IDF card is this baseline
     model = TfidfLogReg.fit(texts["train"], y_train, [str(j) for j in range(y_train.shape[1])], C=C)
     thresholds = tune_thresholds(y_val, model.probabilities(texts["val"]))
     return model.probabilities(texts["test"]), thresholds

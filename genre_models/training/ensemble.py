@@ -1,4 +1,4 @@
-"""Fit an ensemble's blend (``models/families/ensemble.py``) on the validation split.
+"""Fit an ensemble's blend (``models/predictors/ensemble.py``) on the validation split.
 
 Every member answers the validation films through its own trained predictor (the app's path); each
 weighting on a grid (steps of 0.05, summing to 1) blends their logits, per-genre thresholds are
@@ -19,7 +19,7 @@ import torch
 from ..data.films import FilmDataset, split_dataset
 from ..errors import ConfigError, DataError
 from ..models.checkpoint import CONFIG_NAME, staged_folder
-from ..models.families.ensemble import FORMAT, blend, member_digest
+from ..models.predictors.ensemble import FORMAT, blend, member_digest
 from ..models.predictors import TRAINED, ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
 from .evaluate import record_test_scores, score_split

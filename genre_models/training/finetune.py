@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from ..files import file_sha256
 from ..models.checkpoint import BACKBONE_FILE
 from ..models.families.hf_text import mean_pool
-from ..models.heads import GenreHead
+from ..models.checkpoint import GenreHead
 from .fit import HeadConfig, selection_score
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..models.heads import GenreHead
+from ..models.checkpoint import GenreHead
 from .metrics import multilabel_metrics, tune_thresholds
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}

@@ -1,4 +1,4 @@
-"""Train the TF-IDF + logistic regression plot model (``models/sparse_text.py``) into its folder.
+"""Train the TF-IDF + logistic regression plot model (``models/tfidf.py``) into its folder.
 
 The baseline's recipe, fitted on the training split, thresholds tuned on validation, the test split
 scored by the saved model as the app loads it (as ``train.py`` does for heads).
@@ -14,7 +14,7 @@ from ..errors import DataError
 from ..models.checkpoint import staged_folder
 from ..models.predictors import ModelPool, create_predictor
 from ..models.registry import ModelSpec, with_checkpoint
-from ..models.sparse_text import TfidfLogReg
+from ..models.tfidf import TfidfLogReg
 from .evaluate import record_test_scores
 from .feature_cache import FeatureCache
 from .metrics import multilabel_metrics, tune_thresholds

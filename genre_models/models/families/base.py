@@ -6,33 +6,37 @@ that family:
 - its settings, validated where they are declared (``settings_type``, a frozen dataclass);
 - the inputs it needs (``inputs``) and whether it can score genres it was not trained on;
 - the download plan (which hub repos and files) and, from it, the offline weights check;
-- loading, which returns an :class:`Encoder` (features, feature size, explanation target layers);
-- the predictor that answers for it (a backbone + head by default; fusion composes two models).
+- loading, which returns an :class:`Encoder` (features, feature size, explanation target layers).
 
-Adding a family is one module that subclasses :class:`ModelFamily` and calls :func:`register_family`.
-Library imports (timm, open_clip, transformers) happen inside ``load``/``download_plan``, so a call
-that needs one family never pays for importing the others.
+An encoder (below) is a loaded backbone: inputs of one modality -> [N, D] features. The explanation
+code (``explain/``) asks it for a differentiable forward pass (``pixel_features``), the layers to hook,
+how to lay a ViT's tokens back onto the image grid and what the model saw, so it never needs to know
+which library a model came from.
+
+Families build; they never answer: the predictor that answers for a family's models is chosen in
+``predictors/pool.py`` (a backbone + head unless the pool's table names another kind).
+
+Adding a family is one module that subclasses :class:`ModelFamily` and calls
+:func:`~genre_models.models.registry.register_family`. Library imports (timm, open_clip,
+transformers) happen inside ``load``/``download_plan``, so a call that needs one family never pays for
+importing the others.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
+import numpy as np
 import torch
 from PIL import Image
 
 from ...errors import ConfigError, WeightsUnavailableError
-from ...keyed_registry import KeyedRegistry
 from .. import hub
-
-if TYPE_CHECKING:
-    from ..predictors import GenrePredictor, ModelPool
-    from ..registry import ModelSpec
-
-POSTER, PLOT = "poster", "plot"
+from ..registry import PLOT, POSTER, Fetch, ModelSpec, get_model_spec
 
 
 def default_device() -> torch.device:
@@ -62,6 +66,7 @@ class Encoder:
         default_zero_shot_bias: the bias zero-shot uses when the spec sets none.
         zero_shot_contrast: whether zero-shot contrasts each genre with a neutral prompt (``zero_shot.py``);
             False for a model that learned its own sigmoid (SigLIP), which scores each genre alone.
+        unread_reason: what ``Encoded.unread`` means for this encoder ("" when it never sets it).
     """
 
     modality: ClassVar[str]
@@ -71,6 +76,7 @@ class Encoder:
     default_zero_shot_scale: float = 20.0
     default_zero_shot_bias: float = 0.0
     zero_shot_contrast: bool = True
+    unread_reason: str = ""
 
     def encode(self, inputs: Sequence[Any]) -> Encoded:
         raise NotImplementedError
@@ -83,20 +89,12 @@ class Encoder:
         """The layers a saliency method (Grad-CAM) should look at; [] when none fits."""
         return []
 
-    def explanation_reshape(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
-        """How the target layer's output becomes a [N, C, H, W] map (a ViT's tokens); None: it already is one."""
-        return None
-
     # -- zero-shot: most encoders read prompts in their own feature space; ConSE reads another one --------
     method: str = ""  # how zero-shot reaches genres, when it is not the usual prompt similarity
 
     def zero_shot_encoder(self) -> "Encoder":
         """The encoder zero-shot features come from (itself, unless the family says otherwise)."""
         return self
-
-    def zero_shot_features(self, features: torch.Tensor) -> torch.Tensor:
-        """``model``'s output -> what zero-shot scores (identity here); differentiable, for Grad-CAM."""
-        return features
 
     def identity(self) -> dict:
         """What, beyond the backbone's weights, makes this encoder's features (keys the feature cache)."""
@@ -107,46 +105,67 @@ class Encoder:
 
 
 class ImageEncoder(Encoder):
-    """Posters (RGB PIL images) -> features. ``preprocess`` runs in DataLoader workers for corpora."""
+    """Posters (RGB PIL images) -> features. ``preprocess`` runs in DataLoader workers for corpora.
+
+    A family implements ``pixel_features`` (its forward pass, differentiable); ``encode_pixels`` runs it
+    without gradients for answers, Grad-CAM runs it with them.
+    """
 
     modality = POSTER
     preprocess: Callable[[Image.Image], torch.Tensor]
+    device: torch.device
 
     def encode(self, inputs: Sequence[Image.Image]) -> Encoded:
         return Encoded(self.encode_pixels(torch.stack([self.preprocess(im) for im in inputs])),
                        [False] * len(inputs))
 
+    def pixel_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """A preprocessed [N, 3, H, W] batch on ``device`` -> [N, D] float features on ``device``, with
+        gradients (what ``encode`` returns, and what Grad-CAM differentiates)."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
     def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """A preprocessed [N, 3, H, W] batch -> [N, D] features on the CPU."""
-        raise NotImplementedError
+        return self.pixel_features(pixels.to(self.device)).float().cpu()
+
+    def explanation_reshape(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """How the target layer's output becomes an [N, C, H, W] map (None: it already is one)."""
+        return None
+
+    def seen_image(self, pixels: torch.Tensor) -> Image.Image:
+        """The first preprocessed image of ``pixels`` back to RGB: what the model saw (after resize and crop).
+
+        Undoes the torchvision ``Normalize`` in ``preprocess`` (timm's and open_clip's transforms both end so).
+        """
+        from torchvision.transforms import Normalize
+        norm = next((t for t in getattr(self.preprocess, "transforms", []) if isinstance(t, Normalize)), None)
+        image = pixels[0].detach().float().cpu()
+        if norm is not None:
+            image = image * torch.as_tensor(norm.std).view(3, 1, 1) + torch.as_tensor(norm.mean).view(3, 1, 1)
+        return Image.fromarray(np.uint8(255 * image.clamp(0, 1).permute(1, 2, 0).numpy()))
+
+
+def vit_tokens_to_grid(tokens: torch.Tensor, prefix: int = 1) -> torch.Tensor:
+    """[N, prefix + H*W, C] (class token first, or none: SigLIP) -> [N, C, H, W], as pytorch-grad-cam's ViT
+    example does."""
+    patches = tokens[:, prefix:, :]
+    side = int(math.isqrt(patches.shape[1]))
+    return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
 
 
 class TextEncoder(Encoder):
     """Plots (cleaned strings) -> features, with truncation flags."""
 
     modality = PLOT
-    unread_reason = "every token of it is unknown to the model"  # what ``Encoded.unread`` means here
+    unread_reason = "every token of it is unknown to the model"
 
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
         return self.encode(texts).features
 
-
-@dataclass(frozen=True)
-class Fetch:
-    """What one model needs from the Hugging Face Hub.
-
-    ``repo`` is None when there is nothing to fetch (a local file, a model shipped in a package,
-    random weights); ``note`` says why. ``files`` are alternatives (the first present on the hub is
-    fetched) unless ``patterns`` is set, when every matching file is. ``probe`` are the files whose
-    presence in the local cache means the weights are there.
-    """
-
-    key: str
-    repo: str | None
-    files: tuple[str, ...] = ()
-    patterns: bool = False
-    probe: tuple[str, ...] = ()
-    note: str = ""
+    def words_read(self, words: list[str]) -> int:
+        """How many of ``words`` (a plot split on whitespace) the encoder reads before its token limit."""
+        return len(words)
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".npz")
@@ -197,7 +216,6 @@ class PretrainedWeights:
 
 def parts_download_plan(keys: Sequence[str]) -> list[Fetch]:
     """What a model made of others (fusion, an ensemble) fetches: each part's plan, in order."""
-    from ..registry import get_model_spec
     specs = [get_model_spec(key) for key in keys]
     return [fetch for spec in specs for fetch in spec.family_impl.download_plan(spec)]
 
@@ -227,7 +245,7 @@ class ModelFamily:
     # settings fields that do not change the backbone's features (left out of its identity)
     identity_excludes: ClassVar[tuple[str, ...]] = ()
 
-    def has_zero_shot(self, spec: "ModelSpec") -> bool:
+    def has_zero_shot(self, spec: ModelSpec) -> bool:
         """Whether this model answers zero-shot (the family's flag; a family may decide per model)."""
         return self.zero_shot
 
@@ -247,10 +265,10 @@ class ModelFamily:
         return self.settings_type(**fields)
 
     # -- weights -----------------------------------------------------------------------------------
-    def download_plan(self, spec: "ModelSpec") -> list[Fetch]:
+    def download_plan(self, spec: ModelSpec) -> list[Fetch]:
         return [Fetch(spec.key, None, note="nothing to fetch")]
 
-    def check_weights(self, spec: "ModelSpec") -> None:
+    def check_weights(self, spec: ModelSpec) -> None:
         """Fail at once, before building anything, when we are offline and the weights are not cached."""
         if hub.hub_reachable():
             return
@@ -258,39 +276,11 @@ class ModelFamily:
             if fetch.repo and hub.cached_file(fetch.repo, fetch.probe or fetch.files) is None:
                 raise missing_weights(fetch.key, spec.name, f"hf-hub:{fetch.repo}")
 
-    def load(self, spec: "ModelSpec", device: torch.device) -> Encoder:
+    def load(self, spec: ModelSpec, device: torch.device) -> Encoder:
         raise NotImplementedError
 
-    def backbone_identity(self, spec: "ModelSpec") -> dict[str, Any]:
+    def backbone_identity(self, spec: ModelSpec) -> dict[str, Any]:
         """What identifies the backbone's weights: recorded in checkpoints, keys the feature cache."""
         settings = dataclasses.asdict(spec.settings)
         identity = {"family": self.name, **{k: v for k, v in settings.items() if k not in self.identity_excludes}}
         return json.loads(json.dumps(identity, default=str))  # as config.json will hold it (tuples -> lists)
-
-    # -- answering -----------------------------------------------------------------------------------
-    def create_predictor(self, spec: "ModelSpec", pool: "ModelPool",
-                         device: torch.device | None) -> "GenrePredictor":
-        from ..predictors import BackbonePredictor
-        return BackbonePredictor(spec, device)
-
-
-_FAMILIES: KeyedRegistry[ModelFamily] = KeyedRegistry(
-    "family", lambda name, valid: ConfigError(f"unknown model family {name!r}; valid: {', '.join(valid)}"))
-
-
-def register_family(family: ModelFamily, overwrite: bool = False) -> ModelFamily:
-    """Make a family usable in model specs and ``--model-config`` files under ``family.name``."""
-    return _FAMILIES.add(family.name, family, overwrite)
-
-
-def unregister_family(name: str) -> None:
-    _FAMILIES.remove(name)
-
-
-def list_families() -> list[str]:
-    return _FAMILIES.names()
-
-
-def get_family(name: str) -> ModelFamily:
-    """The registered family; an unknown name raises ConfigError listing the valid ones."""
-    return _FAMILIES[name]

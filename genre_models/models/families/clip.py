@@ -13,7 +13,6 @@ download plan fetches too.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -24,7 +23,8 @@ import torch.nn.functional as F
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import poster_prompts
 from .. import hub
-from .base import POSTER, Fetch, PretrainedWeights, ImageEncoder, ModelFamily, missing_weights, register_family
+from ..registry import Fetch, register_family
+from .base import POSTER, ImageEncoder, ModelFamily, PretrainedWeights, missing_weights, vit_tokens_to_grid
 
 HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 # Beside the weights: the model's open_clip config and the Hugging Face tokenizer files a text tower reads
@@ -92,9 +92,8 @@ class ClipEncoder(ImageEncoder):
     def method(self) -> str:
         return "" if self.zero_shot_contrast else "its own sigmoid per genre"
 
-    @torch.inference_mode()
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.model.encode_image(pixels.to(self.device)).float(), dim=-1).cpu()
+    def pixel_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.model.encode_image(pixels).float(), dim=-1)
 
     @torch.inference_mode()
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
@@ -104,7 +103,7 @@ class ClipEncoder(ImageEncoder):
     def explanation_target_layers(self) -> list[torch.nn.Module]:
         """A ViT's last block's input norm (open_clip's own ViT, or a timm trunk as SigLIP's); a ResNet's layer4."""
         visual = self.model.visual
-        if hasattr(visual, "transformer"):
+        if hasattr(visual, "transformer"):  # open_clip's VisionTransformer; ModifiedResNet has none
             return [visual.transformer.resblocks[-1].ln_1]
         trunk = getattr(visual, "trunk", None)
         if trunk is not None and hasattr(trunk, "blocks"):
@@ -130,13 +129,6 @@ def _embedding_dim(model: torch.nn.Module) -> int:
         return int(text.output_dim)
     projection = model.text_projection
     return int(projection.out_features if isinstance(projection, torch.nn.Linear) else projection.shape[1])
-
-
-def vit_tokens_to_grid(tokens: torch.Tensor, prefix: int) -> torch.Tensor:
-    """[N, prefix + H*W, C] -> [N, C, H, W] (the ViT reshape transform of pytorch-grad-cam's examples)."""
-    patches = tokens[:, prefix:, :]
-    side = int(math.isqrt(patches.shape[1]))
-    return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
 
 
 def encode_text_trimmed(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from ...errors import ConfigError, WeightsUnavailableError
 from ..prompts import plot_prompts
-from .base import (PLOT, Encoded, Fetch, ModelFamily, TextEncoder, looks_like_path, missing_path, missing_weights,
-                   register_family)
+from ..registry import Fetch, register_family
+from .base import PLOT, Encoded, ModelFamily, TextEncoder, looks_like_path, missing_path, missing_weights
 
 # Plots are embedded in chunks so a long batch never holds every activation at once.
 BATCH_SIZE = 32
@@ -108,6 +108,15 @@ class HFTextEncoder(TextEncoder):
                                return_tensors="pt").to(self.device)
         hidden = self.model(**batch).last_hidden_state
         return F.normalize(mean_pool(hidden, batch["attention_mask"]).float(), dim=-1).cpu()
+
+    def words_read(self, words: list[str]) -> int:
+        """How many of ``words`` fall within the token limit (the rest are cut before the model reads them)."""
+        if not getattr(self.tokenizer, "is_fast", False):  # word ids need a fast (Rust) tokenizer
+            return len(words)
+        encoded = self.tokenizer(words, is_split_into_words=True, add_special_tokens=True, truncation=True,
+                                 max_length=self.max_length)
+        ids = [i for i in encoded.word_ids() if i is not None]
+        return (max(ids) + 1) if ids else 0
 
     def explanation_target_layers(self) -> list[torch.nn.Module]:
         """The word embeddings: attributions over tokens (integrated gradients) start there."""

@@ -8,19 +8,17 @@ posters show (``prompts.conse_prompts``).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import torch
-
-import threading
-from typing import Sequence
 
 from ...errors import ConfigError, WeightsUnavailableError
 from .. import conse
 from ..prompts import conse_prompts
-from .base import (POSTER, Encoder, Fetch, ImageEncoder, ModelFamily, PretrainedWeights, missing_weights,
-                   register_family)
+from ..registry import Fetch, get_model_spec, register_family
+from .base import POSTER, Encoder, ImageEncoder, ModelFamily, PretrainedWeights, missing_weights
 
 # The files timm's loader reads, first one found on the hub wins.
 HUB_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -79,9 +77,8 @@ class TimmImageEncoder(ImageEncoder):
         self.preprocess = create_transform(**resolve_data_config({}, model=model))
         self.conse_view = conse_view
 
-    @torch.inference_mode()
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model(pixels.to(self.device)).float().cpu()
+    def pixel_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.model(pixels).float()  # pooled pre-logits: built with num_classes=0 or its classifier reset
 
     def zero_shot_encoder(self) -> Encoder:
         return self.conse_view or self
@@ -166,13 +163,10 @@ class ConSEEncoder(ImageEncoder):
         """[N, F] pooled features -> [N, C] class logits through the checkpoint's own classifier."""
         return self.classifier(features.to(self.classifier.weight.dtype)).float()
 
-    def zero_shot_features(self, features: torch.Tensor) -> torch.Tensor:
-        """Pooled features -> ConSE's semantic embeddings, differentiably (Grad-CAM explains through it)."""
-        return conse.conse_embedding(self.class_logits(features.to(self.device)), self.labels(), self.top)
-
-    @torch.inference_mode()
-    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.zero_shot_features(self.model(pixels.to(self.device)).float()).float().cpu()
+    def pixel_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels -> the backbone's pooled features -> ConSE's semantic embeddings, differentiably (Grad-CAM
+        explains through it)."""
+        return conse.conse_embedding(self.class_logits(self.base.pixel_features(pixels)), self.labels(), self.top)
 
     def encode_prompts(self, texts: Sequence[str]) -> torch.Tensor:
         return self.text.encode_prompts(texts)
@@ -237,7 +231,6 @@ class TimmImageFamily(ModelFamily):
     @staticmethod
     def _conse_view(spec, encoder: TimmImageEncoder, classifier: torch.nn.Module,
                     label_set: str | tuple[str, ...]) -> "ConSEEncoder":
-        from ..registry import get_model_spec
         settings: TimmSettings = spec.settings
         names = conse.imagenet_label_names(label_set) if isinstance(label_set, str) else list(label_set)
         classes = getattr(classifier, "out_features", None) or getattr(classifier, "out_channels", None)

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 from safetensors.numpy import load_file, save_file
 
 from ..errors import CheckpointError
 from ..files import file_sha256
 from ..genres import resolve_genres
+from .families.base import Encoded, TextEncoder
 
 FORMAT = "genrelens-tfidf/1"
 WEIGHTS_NAME, VOCABULARY_NAME, CONFIG_NAME = "model.safetensors", "vocabulary.json", "config.json"
@@ -151,3 +153,17 @@ class TfidfLogReg:
         vectorizer.idf_ = idf
         return cls(tuple(genres), vectorizer, weight, bias, config)
 
+
+class TfidfEncoder(TextEncoder):
+    """Plots -> the fitted model's [N, G] genre logits."""
+
+    def __init__(self, model: TfidfLogReg):
+        self.sparse_model = model
+        self.model = torch.nn.Identity()  # nothing to hook: the explanation is word occlusion
+        self.embedding_dim = len(model.genres)
+
+    def encode(self, inputs: Sequence[str]) -> Encoded:
+        logits, terms = self.sparse_model.read(inputs)
+        return Encoded(torch.from_numpy(logits), [False] * len(inputs), [int(n) == 0 for n in terms])
+
+    unread_reason = "none of its words is in the vocabulary it learned from its training plots"

@@ -15,28 +15,25 @@ its checkpoint folder) lazily, once, under a lock, so concurrent requests share 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from ..data.inputs import PosterInput, check_threshold, clean_plot, load_poster
-from ..errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
-                      WeightsUnavailableError)
-from ..genres import GENRES
-from .checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint, load_finetuned_encoder
-from .families.base import PLOT, POSTER, Encoder, default_device
-from .hub_heads import head_folder, hub_folder
-from .prediction import Prediction, Status
-from .registry import PROJECT_ROOT, ModelSpec, get_model_spec, with_checkpoint
-from .zero_shot import ZeroShotScorer
+from ...data.inputs import FilmInput, PosterInput, check_threshold, read_film
+from ...errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
+                       WeightsUnavailableError)
+from ...genres import GENRES
+from ..checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint
+from ..families.base import POSTER, Encoder, default_device
+from ..lineup import HEAD_TRAINING_COST
+from ..prediction import Prediction, Status
+from ..registry import PROJECT_ROOT, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +65,7 @@ class FeatureRequest:
     """Features a plan needs: ``predictor``'s backbone on ``modality``; ``trained`` = the checkpoint's
     fine-tuned backbone when it has one (else the same features as the base backbone)."""
 
-    predictor: "BackbonePredictor"
+    predictor: "GenrePredictor"
     modality: str
     trained: bool
 
@@ -91,6 +88,11 @@ class _Film:
 
 class GenrePredictor:
     """Base class: input validation, lazy loading, planning, batching and the error contract."""
+
+    @classmethod
+    def create(cls, spec: ModelSpec, pool, device: torch.device | None) -> "GenrePredictor":
+        """The predictor for ``spec``; ``pool`` gives the parts of a composed model (``ModelPool.get``)."""
+        return cls(spec, device)
 
     def __init__(self, spec: ModelSpec, device: torch.device | None = None):
         self.spec = spec
@@ -167,10 +169,10 @@ class GenrePredictor:
 
     def head_folder(self) -> Path | None:
         """The local folder of this model's trained model (its checkpoint folder, or the copy fetched
-        from a heads repo: :mod:`.hub_heads`); None when there is none. A heads repo that cannot be
+        from a heads repo: :mod:`..hub`); None when there is none. A heads repo that cannot be
         read is remembered in ``head_error`` (the card says why) and counts as none."""
         try:
-            self.head_dir = head_folder(self.spec)
+            self.head_dir = self.spec.head_folder()
         except CheckpointError as exc:
             self.head_dir, self.head_error = None, str(exc)
             log.warning("%s: %s", self.key, exc)
@@ -200,7 +202,6 @@ class GenrePredictor:
         head_fits = self.checkpoint is not None and set(wanted) <= set(self.trained_genres)
         if mode == TRAINED or (mode == "auto" and (head_fits or not self.spec.zero_shot)):
             if self.checkpoint is None:
-                from .lineup import HEAD_TRAINING_COST  # the lineup is built from the families, after this module
                 cost = HEAD_TRAINING_COST.get(self.key)
                 raise PlanError(self.no_head_message(), fix=self.train_command(),
                                 summary="no trained genre head" + (f"; training one took {cost}" if cost else ""))
@@ -223,7 +224,7 @@ class GenrePredictor:
         return Plan(ZERO_SHOT, genres, {g: value for g in genres})
 
     def no_head_message(self) -> str:
-        folder, source = self.spec.checkpoint_dir(), hub_folder(self.spec)
+        folder, source = self.spec.checkpoint_dir(), self.spec.hub_folder()
         where = (source if source is not None else "its checkpoint folder" if folder is None else
                  folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
         reason = f" ({self.head_error})" if self.head_error else ""
@@ -245,9 +246,18 @@ class GenrePredictor:
         """The features a trained head of this model reads (training writes heads on exactly these)."""
         raise NotImplementedError
 
+    def encoder_for(self, trained: bool) -> Encoder:
+        """The encoder behind a feature request: the one a trained head reads (``trained``), or the one
+        zero-shot reads. Only models with a backbone of their own have one."""
+        raise NotImplementedError(f"{self.name} has no encoder of its own")
+
     def score(self, plan: Plan, features: Features) -> torch.Tensor:
         """[N, len(plan.genres)] independent probabilities from the features the plan requested."""
         raise NotImplementedError
+
+    def words_read(self, words: list[str]) -> int:
+        """How many of ``words`` (a plot split on whitespace) the model reads before its token limit."""
+        return len(words)
 
     def _head_probabilities(self, features: torch.Tensor, genres: list[str]) -> torch.Tensor:
         with torch.inference_mode():
@@ -258,7 +268,8 @@ class GenrePredictor:
     # -- prediction ----------------------------------------------------------------------------
     def predict(self, poster: PosterInput = None, plot: str | None = None,
                 genres: Sequence[str] | None = None, mode: str = "auto",
-                threshold: float | None = None, shared: dict | None = None) -> Prediction:
+                threshold: float | None = None, shared: dict | None = None,
+                film: FilmInput | None = None) -> Prediction:
         """Score one film. Never raises: every failure is a ``Prediction.status`` with a plain message.
 
         Args:
@@ -269,9 +280,12 @@ class GenrePredictor:
             threshold: one threshold for every genre, instead of the tuned per-genre ones.
             shared: features already computed for this same film by other models (a Compare): read
                 and filled here, so a backbone two models use runs once.
+            film: the poster and plot already read (``read_film``), instead of ``poster`` and ``plot``.
         """
-        return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold,
-                                  shared=shared)[0]
+        if film is None:
+            return self.predict_batch([poster], [plot], genres=genres, mode=mode, threshold=threshold,
+                                      shared=shared)[0]
+        return self.answer([film], genres, mode, threshold, shared)[0]
 
     def predict_batch(self, posters: Sequence[PosterInput], plots: Sequence[str | None],
                       genres: Sequence[str] | None = None, mode: str = "auto",
@@ -285,11 +299,20 @@ class GenrePredictor:
         word the model knows once a word is taken out)."""
         if len(posters) != len(plots):
             raise ValueError(f"{len(posters)} posters but {len(plots)} plots")
+        films = [read_film(poster, plot, self.spec.needs_poster, self.spec.needs_plot)
+                 for poster, plot in zip(posters, plots)]
+        return self.answer(films, genres, mode, threshold, shared, prior_when_unread)
+
+    def answer(self, inputs: Sequence[FilmInput], genres: Sequence[str] | None = None, mode: str = "auto",
+               threshold: float | None = None, shared: dict | None = None,
+               prior_when_unread: bool = False) -> list[Prediction]:
+        """``predict_batch`` on films already read (:func:`~genre_models.data.inputs.read_film`): a
+        request reads its inputs once, whatever the number of models. Never raises."""
         start = time.perf_counter()
-        films = [_Film() for _ in posters]
+        films = [_Film() for _ in inputs]
         try:
             threshold = check_threshold(threshold)
-            films = [self._validate(poster, plot) for poster, plot in zip(posters, plots)]
+            films = [self._validate(film) for film in inputs]
             self.load()
             start = time.perf_counter()  # latency is inference only; loading happens once
             plan = self.plan(genres, mode, threshold)
@@ -343,7 +366,7 @@ class GenrePredictor:
                     shared[request.key] = encoded
             features[request.key] = encoded.features
             truncated = [a or b for a, b in zip(truncated, encoded.truncated or [False] * len(films))]
-            reason = getattr(request.predictor.encoder_for(request.trained), "unread_reason", "")
+            reason = request.predictor.encoder_for(request.trained).unread_reason
             for row, nothing in enumerate(encoded.unread or []):
                 if nothing:
                     unread[row][request.predictor.key] = reason
@@ -386,16 +409,14 @@ class GenrePredictor:
             notes.append(f"trained head not loaded: {self.head_error}")
         return "; ".join(notes)
 
-    def _validate(self, poster: PosterInput, plot: str | None) -> _Film:
+    def _validate(self, given: FilmInput) -> _Film:
         film = _Film()
-        try:
-            if self.spec.needs_poster:
-                film.poster = load_poster(poster)
-            if self.spec.needs_plot:
-                film.plot = clean_plot(plot).text
-        except InvalidInputError as exc:
-            film.failure = self.failure(exc)
-            return film
+        for needed, error in ((self.spec.needs_poster, given.poster_error), (self.spec.needs_plot, given.plot_error)):
+            if needed and error is not None:
+                film.failure = self.failure(error)
+                return film
+        film.poster = given.poster if self.spec.needs_poster else None
+        film.plot = given.plot if self.spec.needs_plot else None
         missing = [what for what, needed, value in (("a poster", self.spec.needs_poster, film.poster),
                                                      ("a plot", self.spec.needs_plot, film.plot))
                    if needed and value is None]
@@ -436,157 +457,3 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class BackbonePredictor(GenrePredictor):
-    """A single backbone (timm image, CLIP, HF text, or any registered family) with an optional head."""
-
-    def __init__(self, spec: ModelSpec, device: torch.device | None = None):
-        super().__init__(spec, device)
-        self.encoder: Encoder | None = None
-        self.trained_encoder: Encoder | None = None  # what the head reads: fine-tuned, or the same one
-        self.finetuned_sha256: str | None = None
-        self.scorer: ZeroShotScorer | None = None
-
-    @property
-    def modality(self) -> str:
-        return POSTER if self.spec.needs_poster else PLOT
-
-    @property
-    def random_weights(self) -> bool:
-        return bool(self.encoder is not None and self.encoder.random_weights)
-
-    @property
-    def embedding_dim(self) -> int:
-        self.load()
-        return self.encoder.embedding_dim
-
-    def _load(self) -> None:
-        family = self.spec.family_impl
-        self.encoder = family.load(self.spec, self.device)
-        if self.spec.zero_shot:
-            settings, reader = self.spec.settings, self.encoder.zero_shot_encoder()
-            scale = getattr(settings, "zero_shot_scale", None) or reader.default_zero_shot_scale
-            bias = getattr(settings, "zero_shot_bias", None)
-            self.scorer = ZeroShotScorer(reader.encode_prompts, family.prompts, scale,
-                                         reader.default_zero_shot_bias if bias is None else bias,
-                                         contrast=reader.zero_shot_contrast)
-        self._attach_head()
-
-    def warm_up(self) -> None:
-        """Load, and embed the 18 genres' prompts, so the first zero-shot request waits on neither.
-
-        The app does this in the background; a one-off CLI call answering with a trained head skips it.
-        """
-        self.load()
-        if self.scorer is not None:
-            try:
-                self.scorer.genre_embeddings(GENRES)
-                self.prepare()
-            except Exception:  # a zero-shot request will report it on the card; the thread must go on
-                log.exception("%s: preparing zero-shot failed", self.key)
-
-    def prepare(self) -> None:
-        self.load()
-        if self.scorer is not None:
-            self.encoder.zero_shot_encoder().prepare()  # ConSE: its class names, embedded once
-
-    def _attach_head(self) -> None:
-        self._load_head(self.encoder.embedding_dim, self.backbone_identity())
-        self.trained_encoder, self.finetuned_sha256 = self.encoder, None
-        calibration = self.checkpoint.config.get("zero_shot") if self.checkpoint is not None else None
-        # a scale the spec sets explicitly wins over the checkpoint's calibration
-        if self.scorer is not None and calibration and getattr(self.spec.settings, "zero_shot_scale", 0) is None:
-            self.scorer = self.scorer.calibrated(calibration["scale"], calibration["bias"])
-        if self.checkpoint is not None and self.checkpoint.config.get("finetuned_backbone"):
-            try:
-                self.trained_encoder, self.finetuned_sha256 = load_finetuned_encoder(
-                    self.encoder, self.head_dir, self.checkpoint.config)
-            except GenreLensError as exc:  # missing/corrupt file or keys of another architecture
-                self.head_error, self.checkpoint = str(exc), None
-                log.warning("%s: %s", self.key, exc)
-
-    def with_head(self, checkpoint: str | Path | None) -> "BackbonePredictor":
-        """The same loaded backbone with the head in another folder (training scores its new head so)."""
-        self.load()
-        other = BackbonePredictor(with_checkpoint(self.spec, checkpoint), self.device)
-        other.encoder, other.scorer = self.encoder, self.scorer
-        with other._lock:
-            other._attach_head()
-            other._loaded = True
-        return other
-
-    def encoder_for(self, trained: bool) -> Encoder:
-        self.load()
-        return self.trained_encoder if trained else self.encoder.zero_shot_encoder()
-
-    @property
-    def zero_shot_method(self) -> str:
-        return self.encoder.zero_shot_encoder().method if self.encoder is not None else ""
-
-    def backbone_identity(self) -> dict:
-        return self.spec.family_impl.backbone_identity(self.spec)
-
-    def feature_identity(self, trained: bool) -> str:
-        """A short hash of what produces this model's features: keys the on-disk feature cache."""
-        identity = {**self.backbone_identity(),
-                    "finetuned": self.finetuned_sha256 if trained else None,
-                    **({} if trained else self.encoder_for(False).identity())}
-        return hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    def head_feature_requests(self) -> list[FeatureRequest]:
-        return [FeatureRequest(self, self.modality, True)]
-
-    def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
-        return self.head_feature_requests() if plan.mode == TRAINED else [FeatureRequest(self, self.modality, False)]
-
-    def score(self, plan: Plan, features: Features) -> torch.Tensor:
-        (request,) = self.feature_requests(plan)
-        x = features[request.key]
-        if plan.mode == TRAINED:
-            return self._head_probabilities(x, plan.genres)
-        return self.scorer.probabilities(x, plan.genres)
-
-
-class ModelPool:
-    """Creates each predictor once and shares backbones (a fusion model reuses its parts)."""
-
-    def __init__(self, device: torch.device | None = None):
-        self.device = device
-        self._predictors: dict[str, GenrePredictor] = {}
-        self._lock = threading.RLock()
-
-    def get(self, key: str) -> GenrePredictor:
-        """The predictor for a registered key. Raises UnknownModelError (or ConfigError) for bad keys."""
-        with self._lock:
-            if key not in self._predictors:
-                self._predictors[key] = create_predictor(key, pool=self, device=self.device)
-            return self._predictors[key]
-
-    def predict(self, keys: Sequence[str], poster: PosterInput = None, plot: str | None = None,
-                on_load: Callable[[str, int, int], None] | None = None, **kwargs) -> dict[str, Prediction]:
-        """Every model's answer for one film, keyed by model; a key that cannot be built is an error status.
-
-        ``on_load(key, index, total)`` is called before a model that is not loaded yet loads (progress).
-        """
-        out = {}
-        shared: dict = {}  # one film for every model: a backbone two of them use (fusion) runs once
-        for index, key in enumerate(keys):
-            try:
-                predictor = self.get(key)
-            except GenreLensError as exc:
-                out[key] = Prediction.failed(key, Status.ERROR, str(exc))
-                continue
-            if on_load is not None and not predictor.settled:
-                on_load(key, index, len(keys))
-            out[key] = predictor.predict(poster, plot, shared=shared, **kwargs)
-        return out
-
-
-def create_predictor(key: str | ModelSpec, pool: ModelPool | None = None,
-                     device: torch.device | None = None) -> GenrePredictor:
-    """Create (not load) the predictor for a registered key or a spec. Unknown key -> error listing valid keys."""
-    spec = key if isinstance(key, ModelSpec) else get_model_spec(key)
-    return spec.family_impl.create_predictor(spec, pool or ModelPool(device), device)
-
-
-__all__ = ["BackbonePredictor", "FeatureRequest", "GenrePredictor", "MODES", "ModelPool", "Plan",
-           "create_predictor"]

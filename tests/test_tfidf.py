@@ -12,7 +12,7 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from genre_models.errors import CheckpointError
 from genre_models.files import file_sha256
-from genre_models.models.sparse_text import VECTORIZER, TfidfLogReg
+from genre_models.models.tfidf import VECTORIZER, TfidfLogReg
 
 WORDS = {"Horror": "ghost haunted house scream", "Romance": "love kiss wedding heart",
          "Comedy": "joke laugh prank funny"}
