@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-config", default="", help="JSON re-pointing models (e.g. the CNN at a trained head)")
     parser.add_argument("--out", help="also write the measurements as JSON here")
     parser.add_argument("--models", nargs="+", metavar="KEY", help="measure these alone (default: every model); "
-                        "the whole lineup is measured in one process either way")
+                        "the whole lineup is measured in one process too, unless --no-lineup")
+    parser.add_argument("--no-lineup", action="store_true", help="skip the whole lineup in one process")
     args = parser.parse_args(argv)
 
     from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     # the hub is gone: every later load reads the cache, as on an offline laptop
     offline_env = {**base_env, "HF_ENDPOINT": "http://127.0.0.1:9"}
     per_model = {key: _measure([key], offline_env, args.model_config) for key in args.models or keys}
-    lineup = _measure(keys, offline_env, args.model_config)
+    lineup = None if args.no_lineup else _measure(keys, offline_env, args.model_config)
 
     from genre_models.cli.download import plan_fetch
     print(f"Download (`python -m genre_models.download all`, loopback hub, empty cache): "
@@ -123,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {spec.key} | {', '.join(dict.fromkeys(repos)) or 'none (package / parts)'} | {mb:,.1f} | "
               f"{m['load_s']:.1f} | {m['first_ms']:,.0f} | {m['latency_ms']:.0f} | {explain} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | "
               f"{m['status']} ({m['mode']}) |")
-    print(f"\nWhole lineup in one process (every model loaded, six predictions each): peak RSS "
-          f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
-          + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
+    if lineup is not None:
+        print(f"\nWhole lineup in one process (every model loaded, six predictions each): peak RSS "
+              f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
+              + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
     if args.out:
         Path(args.out).write_text(json.dumps({"download_s": download_s, "sizes": sizes, "per_model": per_model,
                                               "lineup": lineup}, indent=2))
