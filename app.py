@@ -23,7 +23,7 @@ from gradio.data_classes import ImageData as GradioImageData
 from PIL import Image
 
 from genre_models import GENRES, GenreLensError, ModelPool, list_models
-from genre_models.cli.options import add_heads_option, apply_heads_option, positive_int
+from genre_models.cli.options import add_extra_model_limit, add_heads_option, apply_heads_option, positive_int
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
                                              headline, run_comparison, unavailable_notice)
@@ -33,6 +33,7 @@ from genre_models.comparison.results import (checkpoints_markdown, evaluation_re
 from genre_models.comparison.your_films import disagreements_markdown, evaluate_films, film_choices
 from genre_models.data.film_rows import MAX_EVAL_FILMS
 from genre_models.models import hub
+from genre_models.models.extra_models import ACCEPTED, MAX_LOADED, ExtraModels, parse_extra_model
 from genre_models.models.hub import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec, resolve_lineup
@@ -58,9 +59,12 @@ from gradio_client import Client, handle_file
 client = Client("http://127.0.0.1:7860/")
 result = client.predict(poster=handle_file("poster.jpg"), plot="A family moves into...",
                         models=["minilm", "clip-vit-b-16"], mode="auto", threshold=None,
-                        custom_genres="", api_name="/compare")
+                        custom_genres="", extra_models=["timm/resnet50.a1_in1k"], api_name="/compare")
 result["models"]["minilm"]["predicted"]
 ```
+`extra_models` (default none) adds up to 3 models from the hub by id: `hf-hub:ORG/NAME` (open_clip),
+`timm/NAME` (a timm ImageNet classifier, zero-shot through ConSE) or `ORG/NAME` (a transformers text encoder);
+each answers under its id.
 `/explain` (same inputs, `genre` instead of `threshold`/`custom_genres`; empty = each model's top genre)
 returns each plot model's word scores, each poster model's Grad-CAM heatmap and why a model was skipped:
 ```python
@@ -91,6 +95,8 @@ CSS = """.model-card {border-radius: 12px}
 /* wide tables scroll inside their own box instead of widening the page or squeezing headers to letters */
 .gl-tables table {display: block; overflow-x: auto; max-width: 100%}
 .gl-tables th, .gl-tables td {white-space: nowrap}
+/* an added-model slot with no model in it */
+.model-card:has(.gl-empty) {display: none}
 /* the single threshold is greyed out while the tuned ones apply */
 #threshold:has(input:disabled) {opacity: 0.45}
 /* a command wraps between its words only, never inside a model key such as tiny-bit (compare.command_html) */
@@ -161,13 +167,33 @@ def load_examples() -> tuple[list[list[str]], list[str]]:
     return [[str(ASSETS / e["poster"]), e["plot"]] for e in entries], [e["title"] for e in entries]
 
 
-def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_FILMS) -> gr.Blocks:
-    """The page: inputs and controls, one card per model, the chart, agreement, your films, results and API tabs."""
+EMPTY_SLOT = '<span class="gl-empty"></span>'
+
+
+def added_card(prediction, key: str, top_k: int, custom: bool) -> list:
+    """An added model's label and card: what it is and how it answers zero-shot, then its answer."""
+    try:
+        what = parse_extra_model(key).description
+    except GenreLensError:
+        what = "not a model this page can add"
+    label = {"headline": headline(prediction), "confidences": dict(prediction.top(top_k))} if prediction.ok else None
+    about = f"<small>**Added model** `{as_text(key)}`: {what}.</small>"
+    if not prediction.ok:  # said on the card itself: the visitor asked for this model by name
+        return [None, f"{about}\n\n**Not added:** {as_text(prediction.message)}"]
+    return [label, f"{about}\n\n{card_markdown(prediction, key, top_k, custom_genres=custom)}"]
+
+
+def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_FILMS,
+               extras: ExtraModels | None = None) -> gr.Blocks:
+    """The page: inputs and controls, one card per model, the chart, agreement, your films, results and API tabs.
+
+    ``extras``: the models visitors add by hub id (at most ``MAX_LOADED`` loaded; default limits)."""
     names = {k: get_model_spec(k).name for k in keys}
+    extras = extras if extras is not None else ExtraModels()
     sessions = SessionFolders()  # each browser session's unpacked posters and predictions, gone on unload
     plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
 
-    def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres,
+    def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres, added="",
                 progress=gr.Progress()):
         def loading(key, index, total):
             progress(index / total, desc=f"Loading {names[key]} (first use only)…")
@@ -175,7 +201,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
         chosen = [k for k in keys if k in (models or [])]
         comparison = run_comparison(pool, chosen, poster, plot, mode=mode,
                                     threshold=None if use_tuned else threshold,
-                                    custom_genres=custom_genres, on_load=loading)
+                                    custom_genres=custom_genres, on_load=loading, extra_models=added, extras=extras)
         notice = "\n\n".join([f"⚠️ **{as_text(n)}**" for n in comparison.notices]
                               + [unavailable_notice(comparison, names)])
         custom = comparison.genres != list(GENRES)
@@ -189,6 +215,10 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                 continue
             label = {"headline": headline(pred), "confidences": dict(pred.top(int(top_k)))} if pred.ok else None
             updates += [label, card_markdown(pred, names[key], int(top_k), custom_genres=custom)]
+        added_keys = [k for k in comparison.predictions if k not in keys]
+        for slot in range(MAX_LOADED):
+            updates += added_card(comparison.predictions[added_keys[slot]], added_keys[slot], int(top_k), custom) \
+                if slot < len(added_keys) else [None, EMPTY_SLOT]
         answered = len(comparison.answered) >= 2
         return [notice.strip(), comparison_chart(comparison, names), comparison_chart_narrow(comparison, names),
                 comparison_heatmap(comparison, names), comparison_heatmap_narrow(comparison, names),
@@ -211,12 +241,13 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
         chosen = list(dict.fromkeys(models)) if models else list(keys)
         return run_explanations(pool, chosen, poster, plot, genre, mode).to_dict()
 
-    def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres=""):
+    def compare_api(poster=None, plot=None, models=None, mode="auto", threshold=None, custom_genres="",
+                    extra_models=None):
         """Compare models on one film. Returns {"models": {key: prediction}, "agreement": ..., "genres": [...]}.
 
         Only a poster and/or a plot are needed: every other parameter defaults to the app's own setting
-        (all models, auto mode, each model's tuned thresholds, the 18 genres). gradio marks a parameter
-        optional when its component has a value or the parameter defaults to None.
+        (all models, auto mode, each model's tuned thresholds, the 18 genres, no added model). gradio marks a
+        parameter optional when its component has a value or the parameter defaults to None.
         """
         # the models dropdown already refuses keys outside the lineup, naming the valid ones; an unknown
         # mode comes back on every model as an invalid_input status naming the valid ones
@@ -224,7 +255,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
             models = [models]
         chosen = list(dict.fromkeys(models)) if models else list(keys)
         return run_comparison(pool, chosen, poster, plot, mode=mode, threshold=threshold,
-                              custom_genres=custom_genres).to_dict()
+                              custom_genres=custom_genres, extra_models=extra_models, extras=extras).to_dict()
 
     def evaluate_films_ui(films, posters, models, request: gr.Request, progress=gr.Progress()):
         def done(key, films_done, total):
@@ -302,6 +333,11 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                         top_k = gr.Slider(1, 18, value=5, step=1, label="Top genres shown per model")
                         custom = gr.Textbox(label="Custom genres (zero-shot models)",
                                             placeholder="heist, mockumentary, space opera")
+                        with gr.Row():
+                            added = gr.Textbox(label=f"Add models from the hub (up to {MAX_LOADED}, by id)",
+                                               placeholder="timm/resnet50.a1_in1k", info=ACCEPTED,
+                                               elem_id="extra-models", scale=3)
+                            add_button = gr.Button("Add", elem_id="add-model", scale=1, min_width=60)
                         button = gr.Button("Compare", variant="primary", elem_id="compare")
                 notice = gr.Markdown(elem_id="notice", elem_classes="gl-notice")
                 gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
@@ -322,11 +358,20 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                             cards.append(GenreLabel(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
                                                     elem_classes="gl-label"))
                             cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
-                inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom]
+                    for slot in range(MAX_LOADED):  # models a visitor adds by hub id, beside the lineup
+                        with gr.Column(min_width=220, elem_classes="model-card"):
+                            cards.append(GenreLabel(label=f"Added model {slot + 1}", num_top_classes=18,
+                                                    elem_id=f"label-added-{slot}", elem_classes="gl-label"))
+                            cards.append(gr.Markdown(EMPTY_SLOT, elem_id=f"card-added-{slot}"))
+                inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom, added]
                 outputs = [notice, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
                 # progress shows on the figures only: over the text it would hide the answer being read
                 button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
                              show_progress_on=[chart, chart_narrow])
+                # adding a model compares with it at once; named, or gradio would take "compare" from the function
+                for trigger, name in ((add_button.click, "add_model_ui"), (added.submit, "add_model_submit_ui")):
+                    trigger(compare, inputs, outputs, api_name=name, api_visibility="private",
+                            show_progress_on=[chart, chart_narrow])
                 use_tuned.change(lambda tuned: gr.Slider(interactive=not tuned), use_tuned, threshold,
                                  api_visibility="private", show_progress="hidden")
                 with gr.Accordion("Why? Heatmaps on the poster, highlighted words in the plot", open=False):
@@ -356,7 +401,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                                      api_visibility="private")
                 examples, example_titles = load_examples()
                 gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
-                            fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, ""),
+                            fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, "", ""),
                             cache_examples=True, cache_mode="lazy", label="Public-domain examples")
                 with gr.Accordion("API", open=False):
                     gr.Markdown(API_HELP)
@@ -365,7 +410,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                         api_inputs = [PosterImage(type="filepath", image_mode=None, label="poster"), gr.Textbox(label="plot"),
                                       gr.Dropdown(list(keys), multiselect=True, label="models"),
                                       gr.Textbox(value="auto", label="mode"), gr.Number(value=None, label="threshold"),
-                                      gr.Textbox(value="", label="custom_genres")]
+                                      gr.Textbox(value="", label="custom_genres"),
+                                      gr.Dropdown([], value=[], multiselect=True, allow_custom_value=True,
+                                                  label="extra_models")]
                         api_out = gr.JSON(label="comparison")
                         api_button = gr.Button()
                     api_button.click(compare_api, api_inputs, api_out, api_name="compare")
@@ -452,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queue", type=positive_int, default=32, help="requests waiting at most")
     p.add_argument("--max-file-size", type=_file_size, default="10mb", help="largest upload (e.g. 10mb)")
     p.add_argument("--no-preload", action="store_true", help="load models on first use only")
+    add_extra_model_limit(p)
     p.add_argument("--max-eval-films", type=positive_int, default=MAX_EVAL_FILMS,
                    help="Your films: refuse a CSV with more rows than this")
     return p
@@ -495,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
     # on ZeroGPU the lineup is on cuda before the page is up; elsewhere it loads in the background
     pool = start_pool(keys, None if args.no_preload else preload)
-    demo = build_demo(keys, pool, args.max_eval_films)
+    demo = build_demo(keys, pool, args.max_eval_films, ExtraModels(max_gb=args.max_extra_model_gb))
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,

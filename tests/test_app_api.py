@@ -81,7 +81,8 @@ def test_only_a_poster_and_a_plot_are_needed(client, poster):
     # poster and plot may each be left out (a poster-only or plot-only comparison); the rest have the app's defaults
     assert all(p["parameter_has_default"] for p in api["parameters"])
     assert {p["parameter_name"]: p["parameter_default"] for p in api["parameters"]} == \
-        {"poster": None, "plot": None, "models": [], "mode": "auto", "threshold": None, "custom_genres": ""}
+        {"poster": None, "plot": None, "models": [], "mode": "auto", "threshold": None, "custom_genres": "",
+         "extra_models": []}  # added models (issue 23): none by default
     assert [r["label"] for r in api["returns"]] == ["comparison"]
 
 

@@ -9,11 +9,12 @@ from genre_models.models.registry import (UnknownModelError, get_model_spec, lis
 
 def test_thesis_models_are_registered():
     keys = list_models()
-    for key in ("bit-resnet50", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50x16", "bert-base", "minilm",
-                "fusion"):
+    for key in ("bit-resnet50", "clip-vit-b-16", "clip-vit-l-14", "clip-rn50x16", "siglip2-vit-b-16", "bert-base",
+                "minilm", "fusion"):
         assert key in keys
     # OpenAI CLIP weights need QuickGELU: a plain name would silently give wrong features
-    assert all(get_model_spec(k).settings.arch.endswith("-quickgelu") for k in list_models("clip"))
+    openai = [k for k in list_models("clip") if get_model_spec(k).settings.pretrained == "openai"]
+    assert len(openai) == 3 and all(get_model_spec(k).settings.arch.endswith("-quickgelu") for k in openai)
 
 
 def test_unknown_key_names_valid_ones():

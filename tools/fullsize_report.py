@@ -1,12 +1,14 @@
 """Measure the full-size lineup along the user's path: download sizes and time, load time, latency, memory.
 
     python tools/fullsize_report.py [--model-config FILE] [--out docs/full-size-measured.json]
+    python tools/fullsize_report.py --models clip-vit-b-16 siglip2-vit-b-16   # those alone, then the whole lineup
 
 1. Builds (once) the default models' repos with random-init weights of the full architectures and
    serves them on a loopback hub (genre_models.loopback_hub).
 2. `python -m genre_models.download all` into an empty HF_HOME, timed; the sizes are the files'.
 3. With the hub unreachable, each model in a process of its own: load time, then latency of one
-   poster+plot prediction (median of 5 after one warm-up), and the process's peak RSS.
+   poster+plot prediction (median of 5 after one warm-up; the warm-up itself is the first prediction, which
+   also embeds the zero-shot prompts), and the process's peak RSS.
    For each model alone, also the time one explanation of its top genre takes (Grad-CAM for poster
    models, word occlusion for plot models).
 4. The whole lineup in one process, as the app holds it: peak RSS after loading all and comparing once.
@@ -47,7 +49,9 @@ for key in keys:
     out[key] = {"load_s": time.perf_counter() - started}
 for key in keys:
     predictor = pool.get(key)
+    started = time.perf_counter()
     predictor.predict(POSTER, PLOT)  # warm-up: first-call allocations, zero-shot prompt embeddings
+    out[key]["first_ms"] = 1000 * (time.perf_counter() - started)
     runs = []
     for _ in range(5):
         started = time.perf_counter()
@@ -81,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-config", default="", help="JSON re-pointing models (e.g. the CNN at a trained head)")
     parser.add_argument("--out", help="also write the measurements as JSON here")
+    parser.add_argument("--models", nargs="+", metavar="KEY", help="measure these alone (default: every model); "
+                        "the whole lineup is measured in one process too, unless --no-lineup")
+    parser.add_argument("--no-lineup", action="store_true", help="skip the whole lineup in one process")
     args = parser.parse_args(argv)
 
     from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
@@ -100,26 +107,27 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"download failed:\n{download.stdout}\n{download.stderr}")
     # the hub is gone: every later load reads the cache, as on an offline laptop
     offline_env = {**base_env, "HF_ENDPOINT": "http://127.0.0.1:9"}
-    per_model = {key: _measure([key], offline_env, args.model_config) for key in keys}
-    lineup = _measure(keys, offline_env, args.model_config)
+    per_model = {key: _measure([key], offline_env, args.model_config) for key in args.models or keys}
+    lineup = None if args.no_lineup else _measure(keys, offline_env, args.model_config)
 
     from genre_models.cli.download import plan_fetch
     print(f"Download (`python -m genre_models.download all`, loopback hub, empty cache): "
           f"{sum(sizes.values()) / 1e6:,.1f} MB in {download_s:.1f} s\n")
-    print("| model | hub repo | download MB | load s | latency ms (poster+plot, median of 5) | "
+    print("| model | hub repo | download MB | load s | first prediction ms | latency ms (poster+plot, median of 5) | "
           "explain s (Grad-CAM / word occlusion, top genre) | peak RSS MB (this model alone) | status |")
-    print("|---|---|---:|---:|---:|---:|---:|---|")
-    for spec in DEFAULT_MODELS:
-        repos = [f.repo for f in plan_fetch(spec) if f.repo]
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for spec in (s for s in DEFAULT_MODELS if s.key in per_model):
+        repos = list(dict.fromkeys(f.repo for f in plan_fetch(spec) if f.repo))
         mb = sum(sizes.get(r, 0) for r in repos) / 1e6
         m = per_model[spec.key][spec.key]
         explain = f"{m['explain_s']:.1f}" if "explain_s" in m else "–"
-        print(f"| {spec.key} | {', '.join(repos) or 'none (package / parts)'} | {mb:,.1f} | {m['load_s']:.1f} | "
-              f"{m['latency_ms']:.0f} | {explain} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | "
+        print(f"| {spec.key} | {', '.join(dict.fromkeys(repos)) or 'none (package / parts)'} | {mb:,.1f} | "
+              f"{m['load_s']:.1f} | {m['first_ms']:,.0f} | {m['latency_ms']:.0f} | {explain} | {per_model[spec.key]['_peak_rss_mb']:,.0f} | "
               f"{m['status']} ({m['mode']}) |")
-    print(f"\nWhole lineup in one process (every model loaded, six predictions each): peak RSS "
-          f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
-          + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
+    if lineup is not None:
+        print(f"\nWhole lineup in one process (every model loaded, six predictions each): peak RSS "
+              f"{lineup['_peak_rss_mb']:,.0f} MB; statuses: "
+              + ", ".join(f"{k} {lineup[k]['status']}" for k in keys))
     if args.out:
         Path(args.out).write_text(json.dumps({"download_s": download_s, "sizes": sizes, "per_model": per_model,
                                               "lineup": lineup}, indent=2))

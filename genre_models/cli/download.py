@@ -26,17 +26,7 @@ def plan_fetch(spec: ModelSpec) -> list[Fetch]:
 
 def _choose_files(fetch: Fetch) -> list[tuple[str, int]]:
     """(file, size) to download: all matching patterns for text models, the first present otherwise."""
-    from fnmatch import fnmatch
-
-    from huggingface_hub import HfApi
-    siblings = HfApi().model_info(fetch.repo, files_metadata=True).siblings
-    sizes = {s.rfilename: s.size or 0 for s in siblings}
-    if fetch.patterns:
-        return [(f, n) for f, n in sizes.items() if any(fnmatch(f, p) for p in fetch.files)]
-    for name in fetch.files:
-        if name in sizes:
-            return [(name, sizes[name])]
-    raise RuntimeError(f"{fetch.repo} has none of {', '.join(fetch.files)}")
+    return hub.fetch_files(fetch.repo, fetch.files, fetch.patterns)
 
 
 def download(fetch: Fetch) -> int:
@@ -105,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     heads_failed = download_heads(_with_parts(specs))  # offline: whether they are in the cache
-    fetches = list({(f.key, f.repo): f for f in fetches}.values())
+    fetches = list({(f.key, f.repo, f.files): f for f in fetches}.values())  # one model may fetch twice from a repo
     todo = [f for f in fetches if f.repo]
     for f in fetches:
         if not f.repo:

@@ -36,6 +36,24 @@ def apply_heads_option(args: argparse.Namespace) -> None:
     use_heads_repo(getattr(args, "heads", None))
 
 
+def add_extra_model_limit(p: argparse.ArgumentParser) -> None:
+    """--max-extra-model-gb: the largest model a visitor (or --extra-model) may add, read from the hub first."""
+    from ..models.extra_models import DEFAULT_MAX_GB
+    p.add_argument("--max-extra-model-gb", type=positive_float, default=DEFAULT_MAX_GB, metavar="GB",
+                   help="refuse an added model whose files on the hub are larger than this (default: %(default)s)")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number above 0, else a one-line usage error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1, else a one-line usage error."""
     try:

@@ -22,7 +22,8 @@ from ..models.prediction import Prediction
 from ..models.predictors import MODES, ModelPool
 from ..models.registry import list_models, resolve_lineup
 from . import configure_logging
-from .options import add_heads_option, apply_heads_option
+from ..models.extra_models import ACCEPTED, ExtraModels, parse_extra_model
+from .options import add_extra_model_limit, add_heads_option, apply_heads_option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="trained head, zero-shot, or auto (trained where it knows the genres)")
     parser.add_argument("--threshold", type=float, help="one decision threshold for every genre")
     parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
+    parser.add_argument("--extra-model", action="append", default=[], metavar="ID",
+                        help=f"also run a model from the hub, by id (repeatable, at most 3): {ACCEPTED}")
+    add_extra_model_limit(parser)
     add_heads_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--explain", metavar="OUT_DIR",
@@ -61,8 +65,8 @@ def write_explanations(pool: ModelPool, predictions: dict[str, Prediction], post
     for key, pred in predictions.items():
         if not pred.ok:
             continue
-        predictor = pool.get(key)
         try:
+            predictor = pool.get(key)
             if predictor.spec.needs_poster and not predictor.spec.needs_plot:
                 heat = explain_poster(predictor, poster, genre, mode)
                 path = out / f"{key}-{heat.genre}.png"
@@ -111,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         apply_heads_option(args)
         keys = resolve_lineup(args.models, args.model_config)
+        extra = [parse_extra_model(text).key for text in args.extra_model]  # a malformed id is a usage error
+        if len(set(extra)) > 3:
+            raise GenreLensError(f"at most 3 --extra-model, got {len(set(extra))}")
         genres = list(resolve_genres(args.genres)) if args.genres else []
         genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]
         # a poster the CLI cannot read is the user's error, said once; read once for every model
@@ -131,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     pool = ModelPool()
     predictions = pool.predict(keys, poster=poster, plot=plot, genres=genres or None,
                                mode=args.mode, threshold=args.threshold)
+    extras = ExtraModels(max_gb=args.max_extra_model_gb)
+    added = extras.predict(extra, poster=poster, plot=plot, genres=genres or None, mode=args.mode,
+                           threshold=args.threshold)
+    predictions.update({k: p for k, p in added.items() if k not in predictions})
     if args.json:
         # strict JSON: a NaN never reaches the output (predictors refuse non-finite probabilities)
         print(json.dumps({k: p.to_dict() for k, p in predictions.items()}, indent=2, allow_nan=False))

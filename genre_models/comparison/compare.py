@@ -13,6 +13,7 @@ from ..data.inputs import PosterInput, check_threshold, read_film
 from ..errors import InvalidInputError
 from ..genres import GENRES, parse_custom_genres
 from ..models.prediction import Prediction, Status
+from ..models.extra_models import ExtraModels, split_ids
 from ..models.predictors import ModelPool
 
 # Where the page says what went wrong with each status, in plain words.
@@ -70,7 +71,8 @@ class Comparison:
 
 def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = None, plot: str | None = None,
                    mode: str = "auto", threshold: float | None = None, custom_genres: str | None = None,
-                   on_load: Callable[[str, int, int], None] | None = None) -> Comparison:
+                   on_load: Callable[[str, int, int], None] | None = None,
+                   extra_models: str | Sequence[str] | None = None, extras: ExtraModels | None = None) -> Comparison:
     """Run each model on the film; never raises for bad input or missing weights.
 
     Args:
@@ -78,9 +80,12 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
             instead of the 18 genres, and models without zero-shot say they cannot.
         on_load: called as ``on_load(key, index, total)`` before a model that is not loaded yet is
             loaded (the UI shows it as progress).
+        extra_models: hub ids of models to add beside ``keys`` (``models/extra_models.py``), answered by
+            ``extras``; their predictions are keyed by the id.
     """
     notices = []
     try:  # the request's own values, checked once at the boundary: one notice, not one per model
+        extra_ids = split_ids(extra_models)
         threshold = check_threshold(threshold)
         genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
     except InvalidInputError as exc:
@@ -97,6 +102,10 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
     if not keys:
         notices.append("Select at least one model.")
     predictions = pool.predict(keys, film=film, on_load=on_load, genres=genres, mode=mode, threshold=threshold)
+    if extra_ids:
+        extras = extras if extras is not None else ExtraModels()
+        added = extras.predict(extra_ids, film=film, genres=genres, mode=mode, threshold=threshold)
+        predictions.update({k: p for k, p in added.items() if k not in predictions})
     return Comparison(predictions, genres, notices, nothing_given)
 
 

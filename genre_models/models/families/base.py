@@ -63,6 +63,9 @@ class Encoder:
         embedding_dim: D, the feature size a head sits on.
         random_weights: built without pretrained weights (tests, development): predictions say so.
         default_zero_shot_scale: the scale zero-shot uses when the spec sets none.
+        default_zero_shot_bias: the bias zero-shot uses when the spec sets none.
+        zero_shot_contrast: whether zero-shot contrasts each genre with a neutral prompt (``zero_shot.py``);
+            False for a model that learned its own sigmoid (SigLIP), which scores each genre alone.
         unread_reason: what ``Encoded.unread`` means for this encoder ("" when it never sets it).
     """
 
@@ -71,6 +74,8 @@ class Encoder:
     embedding_dim: int
     random_weights: bool = False
     default_zero_shot_scale: float = 20.0
+    default_zero_shot_bias: float = 0.0
+    zero_shot_contrast: bool = True
     unread_reason: str = ""
 
     def encode(self, inputs: Sequence[Any]) -> Encoded:
@@ -141,9 +146,10 @@ class ImageEncoder(Encoder):
         return Image.fromarray(np.uint8(255 * image.clamp(0, 1).permute(1, 2, 0).numpy()))
 
 
-def vit_tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
-    """[N, 1 + H*W, C] (class token first) -> [N, C, H, W], as pytorch-grad-cam's ViT example does."""
-    patches = tokens[:, 1:, :]
+def vit_tokens_to_grid(tokens: torch.Tensor, prefix: int = 1) -> torch.Tensor:
+    """[N, prefix + H*W, C] (class token first, or none: SigLIP) -> [N, C, H, W], as pytorch-grad-cam's ViT
+    example does."""
+    patches = tokens[:, prefix:, :]
     side = int(math.isqrt(patches.shape[1]))
     return patches.reshape(patches.shape[0], side, side, patches.shape[2]).permute(0, 3, 1, 2)
 

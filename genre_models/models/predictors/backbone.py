@@ -48,8 +48,10 @@ class BackbonePredictor(GenrePredictor):
         if self.spec.zero_shot:
             settings, reader = self.spec.settings, self.encoder.zero_shot_encoder()
             scale = getattr(settings, "zero_shot_scale", None) or reader.default_zero_shot_scale
+            bias = getattr(settings, "zero_shot_bias", None)
             self.scorer = ZeroShotScorer(reader.encode_prompts, family.prompts, scale,
-                                         getattr(settings, "zero_shot_bias", 0.0))
+                                         reader.default_zero_shot_bias if bias is None else bias,
+                                         contrast=reader.zero_shot_contrast)
         self._attach_head()
 
     def warm_up(self) -> None:
