@@ -22,8 +22,8 @@ import gradio as gr
 from gradio.data_classes import ImageData as GradioImageData
 from PIL import Image
 
-from genre_models import GENRES, GenreLensError, ModelPool, list_models
-from genre_models.cli.options import add_heads_option, apply_heads_option, positive_int
+from genre_models import GENRES, GenreLensError, ModelPool
+from genre_models.cli.options import HeadsOptions, ModelsOptions, add_options, options_from, positive_int
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
                                              headline, run_comparison, unavailable_notice)
@@ -35,7 +35,7 @@ from genre_models.data.film_rows import MAX_EVAL_FILMS
 from genre_models.models import hub
 from genre_models.models.hub_heads import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
-from genre_models.models.registry import get_model_spec, resolve_lineup
+from genre_models.models.registry import get_model_spec
 from genre_models.ports import listen_problem
 from genre_models.session_files import SessionFolders
 from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
@@ -438,9 +438,8 @@ def _file_size(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="GenreLens web demo")
-    p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
-    p.add_argument("--model-config", help="JSON file adding or re-pointing models")
-    add_heads_option(p)
+    add_options(p, ModelsOptions)  # the lineup
+    add_options(p, HeadsOptions)
     # None lets gradio read GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, the variables a host such as
     # Hugging Face Spaces uses to say where to listen; without them gradio's 127.0.0.1:7860
     p.add_argument("--host", help='address to listen on ("0.0.0.0" for a network); default: '
@@ -480,8 +479,8 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        apply_heads_option(args)
-        keys = resolve_lineup(args.models, args.model_config)
+        options_from(args, HeadsOptions).apply()
+        keys = options_from(args, ModelsOptions).keys()
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
