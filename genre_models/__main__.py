@@ -18,7 +18,7 @@ COMMANDS = {
     "evaluate": ("genre_models.cli.evaluate", "score models and baselines on a films CSV's test split"),
     "reproduce": ("genre_models.cli.reproduce", "the thesis in one run: features, heads, fusion, evaluation"),
     "dataset": ("genre_models.data.builder.build", "build a films CSV from IMDb ids and OMDb"),
-    "loopback-hub": ("genre_models.loopback_hub.__main__", "serve full-size test repos on 127.0.0.1"),
+    "loopback-hub": ("genre_models.loopback_hub", "serve full-size test repos on 127.0.0.1"),
 }
 
 

@@ -20,7 +20,7 @@ import pytest
 from app_server import app_process, free_port
 from films import write_films_csv
 from genre_models.errors import ConfigError
-from genre_models.loopback_hub import LoopbackHub
+from tests.support.loopback_hub import LoopbackHub
 from genre_models.models import hub_heads
 from genre_models.models.registry import ModelSpec, get_model_spec, unregister_model
 

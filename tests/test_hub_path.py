@@ -27,7 +27,7 @@ import pytest
 
 from app_server import app_process, free_port
 from films import write_films_csv
-from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
+from tests.support.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
 from genre_models.models.registry import get_model_spec, load_model_config
 
 ROOT = Path(__file__).resolve().parent.parent

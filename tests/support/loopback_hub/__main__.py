@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import ConfigError, GenreLensError
-from ..models.hub_heads import check_repo_id
-from ..cli.options import ModelsOptions, add_deprecated_spelling, add_options, options_from
+from genre_models.errors import ConfigError, GenreLensError
+from genre_models.models.hub_heads import check_repo_id
+from genre_models.cli.options import ModelsOptions, add_deprecated_spelling, add_options, options_from
 from .repos import DEFAULT_ROOT, build_repos
 from .server import LoopbackHub
 
@@ -69,6 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ..cli import run
+    from genre_models.cli import run
 
     sys.exit(run(main))

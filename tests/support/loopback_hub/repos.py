@@ -20,8 +20,8 @@ from typing import Callable, Iterable
 
 import torch
 
-from ..errors import ConfigError
-from ..models.registry import ModelSpec, get_model_spec
+from genre_models.errors import ConfigError
+from genre_models.models.registry import ModelSpec, get_model_spec
 from .server import write_repo_marker
 
 DEFAULT_ROOT = Path.home() / ".cache" / "genrelens" / "loopback-hub"
