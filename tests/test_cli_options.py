@@ -56,7 +56,8 @@ def test_help_shows_defaults_and_the_flags_as_spelled():
     text = _parser().format_help()
     assert "--sizes SIZES [SIZES ...]" in text and "(default: 8 16)" in text
     assert "--no-progress" in text and "--other OTHER" in text and "--spelled" not in text
-    assert "(default: None)" not in text  # an option without a default says nothing about it
+    # an option without a default, and a switch, say nothing about one
+    assert "(default: None)" not in text and "(default: False)" not in text and "(default: True)" not in text
 
 
 def test_per_command_defaults_and_a_subset_of_fields():
