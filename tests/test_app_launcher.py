@@ -9,8 +9,6 @@ import pytest
 
 from tests.support.app_launcher import AppExited, AppProcess
 
-pytestmark = pytest.mark.unit
-
 # listens where app.py would: --port, else $GRADIO_SERVER_PORT; says a word first so the log has output
 STAND_IN = """
 import os, sys

@@ -13,8 +13,6 @@ from genre_models.cli.options import (TRAIN_FLAGS, DataOptions, ModelsOptions, a
                                       add_options, option, options_from)
 from genre_models.training.train import TrainOptions
 
-pytestmark = pytest.mark.unit
-
 
 @dataclass
 class Kinds:
