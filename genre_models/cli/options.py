@@ -10,6 +10,7 @@ that cannot carry CLI text (``training.train.TrainOptions``) get theirs from one
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import dataclasses
 import sys
 import types
@@ -99,7 +100,7 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
             spelled = f"--{name.replace('_', '-')}"
             if origin is Literal:
                 kwargs["choices"] = list(typing.get_args(hint))
-            elif origin in (list, tuple, Sequence, typing.get_origin(Sequence[int])):
+            elif origin in (list, tuple, collections.abc.Sequence):
                 kwargs["nargs"] = "+"
                 kwargs["type"] = typing.get_args(hint)[0]
             else:
@@ -114,7 +115,7 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
             kwargs["required"] = True
         else:
             kwargs["default"] = default
-            if "action" not in kwargs and default not in (None, "", ()):
+            if "action" not in kwargs and default is not None and _shown(default):
                 help_text += f" (default: {_shown(default)})"  # argparse would show a list as ['a', 'b']
         exclusive = kwargs.pop("exclusive", None)  # options of one name: at most one of them given
         if exclusive and exclusive not in groups:
