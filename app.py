@@ -22,8 +22,9 @@ import gradio as gr
 from gradio.data_classes import ImageData as GradioImageData
 from PIL import Image
 
-from genre_models import GENRES, GenreLensError, ModelPool, list_models
-from genre_models.cli.options import add_extra_model_limit, add_heads_option, apply_heads_option, positive_int
+from genre_models import GENRES, GenreLensError, ModelPool
+from genre_models.cli.options import (ExtraModelOptions, HeadsOptions, ModelsOptions, add_options, options_from,
+                                      positive_int)
 from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
                                              comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
                                              headline, run_comparison, unavailable_notice)
@@ -36,7 +37,7 @@ from genre_models.models import hub
 from genre_models.models.extra_models import ACCEPTED, MAX_LOADED, ExtraModels, parse_extra_model
 from genre_models.models.hub import HEADS_ENV
 from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
-from genre_models.models.registry import get_model_spec, resolve_lineup
+from genre_models.models.registry import get_model_spec
 from genre_models.native_memory import limit_malloc_arenas
 from genre_models.ports import listen_problem
 from genre_models.session_files import SessionFolders
@@ -486,9 +487,8 @@ def _file_size(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="GenreLens web demo")
-    p.add_argument("--models", nargs="+", help=f"lineup (default: all). Valid: {', '.join(list_models())}")
-    p.add_argument("--model-config", help="JSON file adding or re-pointing models")
-    add_heads_option(p)
+    add_options(p, ModelsOptions)  # the lineup
+    add_options(p, HeadsOptions)
     # None lets gradio read GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, the variables a host such as
     # Hugging Face Spaces uses to say where to listen; without them gradio's 127.0.0.1:7860
     p.add_argument("--host", help='address to listen on ("0.0.0.0" for a network); default: '
@@ -499,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queue", type=positive_int, default=32, help="requests waiting at most")
     p.add_argument("--max-file-size", type=_file_size, default="10mb", help="largest upload (e.g. 10mb)")
     p.add_argument("--no-preload", action="store_true", help="load models on first use only")
-    add_extra_model_limit(p)
+    add_options(p, ExtraModelOptions, only=["max_extra_model_gb"])
     p.add_argument("--max-eval-films", type=positive_int, default=MAX_EVAL_FILMS,
                    help="Your films: refuse a CSV with more rows than this")
     return p
@@ -530,8 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     limit_malloc_arenas()  # before the server's threads: the page's charts would grow one heap per thread
     args = build_parser().parse_args(argv)
     try:
-        apply_heads_option(args)
-        keys = resolve_lineup(args.models, args.model_config)
+        options_from(args, HeadsOptions).apply()
+        keys = options_from(args, ModelsOptions).keys()
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,9 +14,11 @@ from genre_models.data.films import FilmDataset, LoadReport, COLUMNS
 from genre_models.genres import GENRES
 from genre_models.models.predictors import FeatureRequest, ModelPool
 from genre_models.training.feature_cache import FeatureCache
+from tests.support.app_launcher import AppProcess
+
 from .common import BenchResult, median_seconds
 from .lineup import PLOT, register_full_size
-from .startup import ROOT, free_port, subprocess_env, wait_for_page
+from .startup import subprocess_env
 
 WORDS = ("space heist haunted island desert jungle robot vampire pirate samurai detective zombie courtroom "
          "submarine circus wedding boxing chess dragon alien cowboy spy treasure prison school hospital "
@@ -86,13 +88,10 @@ def run(workdir: Path, repeat: int = 3) -> BenchResult:
             limit = predictor.encoder.max_length
             result.add(f"{predictor.key}, plot of {tokens} tokens (model limit {limit})", f"{seconds * 1000:.0f} ms")
     result.ratio("BERT-base latency, 512 ÷ 64 tokens", lengths[("bert-base", 512)] / lengths[("bert-base", 64)])
-    port = free_port()
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--models", "minilm",
-                            "--concurrency", "2", "--no-preload"], cwd=ROOT, env=subprocess_env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    app = AppProcess(["--models", "minilm", "--concurrency", "2", "--no-preload"], env=subprocess_env())
     try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_for_page(url, app)
+        app.start()
+        url = app.url
         throughput(1, 1, url)  # loads MiniLM in the server, not timed
         rates = {}
         for clients in (1, 2, 4, 8):
@@ -101,8 +100,7 @@ def run(workdir: Path, repeat: int = 3) -> BenchResult:
                        f"{rates[clients]:.1f} calls/s")
         result.ratio("throughput, 8 ÷ 1 clients", rates[8] / rates[1])
     finally:
-        app.terminate()
-        app.wait(10)
+        app.stop(timeout=10)
     per_film = {}
     rng = np.random.default_rng(0)
     for size in (250, 500, 1000):

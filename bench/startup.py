@@ -8,10 +8,9 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from genre_models.ports import free_port
+from tests.support.app_launcher import AppProcess
 
 from .common import BenchResult
 from .lineup import PLOT
@@ -50,34 +49,13 @@ def subprocess_env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
 
 
-def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Return once ``url`` answers HTTP 200; raise if the server exits or takes longer than ``timeout``."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with {process.returncode}")
-    raise TimeoutError(f"{url} was not served within {timeout:.0f} s")
-
-
 def page_served_seconds(models: list[str] | None = None) -> float:
     """Seconds from starting ``python app.py`` until its page answers HTTP 200."""
-    port = free_port()
-    command = [sys.executable, "app.py", "--port", str(port)] + (["--models", *models] if models else [])
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    app = AppProcess(["--models", *models] if models else [], env=subprocess_env())
     try:
-        wait_for_page(f"http://127.0.0.1:{port}/", process)
-        return time.perf_counter() - start
+        return app.start()
     finally:
-        process.terminate()
-        process.wait(10)
+        app.stop(timeout=10)
 
 
 def best_wall(command: list[str], runs: int = 3) -> float:

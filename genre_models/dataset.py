@@ -1,9 +1,4 @@
 """`python -m genre_models.dataset build`: see :mod:`genre_models.data.builder.build`."""
-import sys
+from .__main__ import command_module
 
-from .data.builder.build import main
-
-if __name__ == "__main__":
-    from .cli import run
-
-    sys.exit(run(main))
+main = command_module(__name__, __spec__)

@@ -1,9 +1,4 @@
 """`python -m genre_models.evaluate`: see :mod:`genre_models.cli.evaluate`."""
-import sys
+from .__main__ import command_module
 
-from .cli.evaluate import main
-
-if __name__ == "__main__":
-    from .cli import run
-
-    sys.exit(run(main))
+main = command_module(__name__, __spec__)

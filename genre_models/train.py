@@ -1,9 +1,4 @@
 """`python -m genre_models.train`: see :mod:`genre_models.cli.train`."""
-import sys
+from .__main__ import command_module
 
-from .cli.train import main
-
-if __name__ == "__main__":
-    from .cli import run
-
-    sys.exit(run(main))
+main = command_module(__name__, __spec__)

@@ -1,15 +1,14 @@
-"""Start the real app (build_demo + launch) on a free loopback port, in this process, with tiny models."""
+"""Start the real app with tiny models: in this process (build_demo + launch) or, through the shared
+launcher (tests/support/app_launcher.py), in its own as a user starts it."""
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import app
 from genre_models import ModelPool
 from genre_models.ports import free_port  # noqa: F401 (tests import it from here)
+from tests.support.app_launcher import ROOT, AppExited, AppProcess
 
 TINY_LINEUP = ["tiny-clip-vit", "tiny-clip-rn", "tiny-bit", "tiny-bert", "tiny-fusion"]
 
@@ -34,25 +33,12 @@ def app_process(args, env: dict, port: int, timeout: float = 300):
     when it exits first; stops it afterwards."""
     import pytest
     from gradio_client import Client
-    root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen([sys.executable, str(root / "tests" / "hub_cli.py"), "app", *args], cwd=root,
-                               env={**env, "GRADIO_SERVER_PORT": str(port)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    app = AppProcess(args, env=env, port=port, program=[sys.executable, str(ROOT / "tests" / "hub_cli.py"), "app"])
     try:
-        client, deadline = None, time.time() + timeout
-        while client is None:
-            if process.poll() is not None:
-                pytest.fail(f"app exited {process.returncode}: {process.stdout.read()}")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # not up yet
-                if time.time() > deadline:
-                    raise
-                time.sleep(1)
-        yield client
-    finally:
-        process.terminate()
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            app.start(timeout)
+        except AppExited as exc:
+            pytest.fail(str(exc))
+        yield Client(app.url, verbose=False)
+    finally:
+        app.stop(timeout=30)

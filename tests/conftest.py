@@ -26,6 +26,31 @@ from genre_models import ModelSpec, register_model  # noqa: E402
 from genre_models.models.registry import unregister_model  # noqa: E402
 
 torch.set_num_threads(2)
+
+# Markers by file (pytest.ini). Every test is `unit`, the inner loop (`pytest -m unit`, under a minute:
+# docs/testing.md), except the files below, whose tests take seconds to minutes each.
+NOT_UNIT = {
+    # start the app (in this process or its own), drive a browser, or attack it
+    "test_app_api.py", "test_app_browser.py", "test_your_films_api.py", "test_space_launch.py", "test_hub_heads.py",
+    "test_stress.py", "test_bench.py",
+    # run commands in fresh processes: CLIs, pip install, git, the loopback hub's servers
+    "test_entry_point.py", "test_predict_cli.py", "test_reproduce.py", "test_hub_path.py", "test_loopback_hub.py",
+    "test_deploy.py",
+    # train heads or encode through every kind of model, or load the real MiniLM and the shared films
+    "test_parallel.py", "test_explain.py", "test_inference_path.py", "test_dataset_build.py", "test_calibrate.py",
+    "test_ensemble.py", "test_conse.py", "test_train_evaluate.py", "test_finetune.py", "test_minilm.py",
+    "test_shared_data.py",
+}
+BROWSER = {"test_app_browser.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        name = item.path.name
+        if name in BROWSER:
+            item.add_marker(pytest.mark.browser)
+        if name not in NOT_UNIT and item.get_closest_marker("fullsize") is None:
+            item.add_marker(pytest.mark.unit)
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 MOVIES_CSV = SHARED / "data" / "movies" / "movies.csv"
 

@@ -50,7 +50,7 @@ def test_no_calibration_when_similarity_points_the_wrong_way():
 
 def test_training_stores_the_calibration_and_the_predictor_uses_it(tiny_models, tmp_path):
     films = write_films_csv(tmp_path / "data", n=80)
-    assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
+    assert train_cli.main(["--data", str(films), "--models", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
                            "--epochs", "3", "--no-progress", "--num-workers", "0"]) == 0
     spec = tiny_models["tiny-bert"]
     calibration = read_config(spec.checkpoint_dir())["zero_shot"]

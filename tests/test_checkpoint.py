@@ -289,11 +289,11 @@ def test_a_retrain_keeps_the_model_card_marked_as_describing_the_old_weights(tmp
     films = write_films_csv(tmp_path / "data", n=60, with_problems=False)
     folder = tmp_path / "checkpoints" / "tiny-tfidf"
     with registered([ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder))]):
-        assert train(["--data", str(films), "--model", "tiny-tfidf"]) == 0
+        assert train(["--data", str(films), "--models", "tiny-tfidf"]) == 0
         card = "# Model card: `tiny-tfidf`\n\nmicro-F1 0.61 on the test split.\n"
         (folder / "README.md").write_text(card)
         for _ in range(2):  # twice: one notice, not two
-            assert train(["--data", str(films), "--model", "tiny-tfidf", "--overwrite", "--seed", "1"]) == 0
+            assert train(["--data", str(films), "--models", "tiny-tfidf", "--overwrite", "--seed", "1"]) == 0
             kept = (folder / "README.md").read_text()
             assert kept.startswith("> **Retrained since this card was written (") and kept.endswith("\n\n" + card)
             assert kept.count("Retrained since") == 1 and "python tools/model_card.py" in kept

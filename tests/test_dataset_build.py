@@ -186,7 +186,7 @@ def test_csv_trains(omdb, tmp_path, tiny_models):
     from genre_models import train
     ids = [i for i in omdb.films if int(i[2:]) >= 20]
     assert _run(omdb, tmp_path, ids, "--no-posters") == 0
-    assert train.main(["--data", str(tmp_path / "out" / "movies.csv"), "--model", "tiny-bert",
+    assert train.main(["--data", str(tmp_path / "out" / "movies.csv"), "--models", "tiny-bert",
                        "--val-frac", "0.25", "--test-frac", "0.25", "--epochs", "2", "--no-progress",
                        "--out", str(tmp_path / "ckpt"), "--cache-dir", str(tmp_path / "cache")]) == 0
 

@@ -12,14 +12,14 @@ def test_plans_name_the_hub_files():
 
 
 def test_offline_gives_a_clear_error(capsys):
-    assert main(["clip-vit-b-16", "minilm"]) == 1
+    assert main(["--models", "clip-vit-b-16", "minilm"]) == 1
     captured = capsys.readouterr()
     assert "cannot be reached" in captured.err and "clip-vit-b-16" in captured.err
     assert "[minilm] local folder" in captured.out
 
 
 def test_unknown_key(capsys):
-    assert main(["vit-huge"]) == 2
+    assert main(["--models", "vit-huge"]) == 2
     assert "Valid models" in capsys.readouterr().err
 
 
@@ -34,11 +34,11 @@ def test_offline_with_everything_cached_says_so_and_succeeds(tmp_path, monkeypat
         (folder / "snapshots" / commit).mkdir(parents=True)
         (folder / "snapshots" / commit / name).write_bytes(b"weights")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    assert main(["clip-vit-b-16", "bit-resnet50"]) == 0
+    assert main(["--models", "clip-vit-b-16", "bit-resnet50"]) == 0
     out = capsys.readouterr().out
     assert "[clip-vit-b-16] timm/vit_base_patch16_clip_224.openai: already in the cache" in out
     assert "[bit-resnet50] timm/resnetv2_50x1_bit.goog_in21k: already in the cache" in out
     # one model missing: the error names only that one
-    assert main(["clip-vit-b-16", "clip-vit-l-14"]) == 1
+    assert main(["--models", "clip-vit-b-16", "clip-vit-l-14"]) == 1
     err = capsys.readouterr().err
     assert "Would fetch: clip-vit-l-14 (timm/vit_large_patch14_clip_224.openai)" in err and "clip-vit-b-16 (" not in err

@@ -56,7 +56,7 @@ def ensemble_specs(folder):
 
 
 def _train(films, cache, key, *extra):
-    return train_cli.main(["--data", str(films), "--model", key, "--cache-dir", str(cache), *FAST, *extra])
+    return train_cli.main(["--data", str(films), "--models", key, "--cache-dir", str(cache), *FAST, *extra])
 
 
 @pytest.fixture

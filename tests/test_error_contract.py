@@ -109,7 +109,7 @@ def test_train_without_a_checkpoint_folder_says_so_before_training(tiny_models, 
     register_model(ModelSpec("headless", "hf-text", tiny_models["tiny-bert"].settings, "Headless"))
     try:
         films = write_films_csv(tmp_path / "data", n=20)
-        assert train_cli.main(["--data", str(films), "--model", "headless", "--no-progress"]) == 2
+        assert train_cli.main(["--data", str(films), "--models", "headless", "--no-progress"]) == 2
         assert "has no checkpoint folder" in capsys.readouterr().err
     finally:
         unregister_model("headless")

@@ -14,7 +14,7 @@ import pytest
 from app_server import app_process, free_port
 from conftest import TINY_TEXT_CFG
 from genre_models.errors import InvalidInputError
-from genre_models.loopback_hub import LoopbackHub, write_repo_marker
+from tests.support.loopback_hub import LoopbackHub, write_repo_marker
 from genre_models.models.extra_models import ExtraModels, parse_extra_model, split_ids
 
 ROOT = Path(__file__).resolve().parent.parent

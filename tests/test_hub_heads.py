@@ -20,7 +20,7 @@ import pytest
 from app_server import app_process, free_port
 from films import write_films_csv
 from genre_models.errors import ConfigError
-from genre_models.loopback_hub import LoopbackHub
+from tests.support.loopback_hub import LoopbackHub
 from genre_models.models import hub
 from genre_models.models.hub import HEADS_ENV
 from genre_models.models.registry import ModelSpec, get_model_spec, unregister_model
@@ -133,7 +133,7 @@ def test_predict_reads_heads_from_the_repo_then_offline_from_the_cache(heads, lo
     closed = f"http://127.0.0.1:{free_port()}"
     keys = ["minilm", "heads-bit"]
     # download prefetches the heads beside the backbones
-    fetched = _run(folder, hub.endpoint, "hf_a", "download", "--model-config", str(config), "--heads", REPO, *keys)
+    fetched = _run(folder, hub.endpoint, "hf_a", "download", "--model-config", str(config), "--heads", REPO, "--models", *keys)
     assert fetched.returncode == 0, fetched.stderr
     assert f"[minilm] hf-hub:{REPO}/minilm: in the cache" in fetched.stdout
     assert f"[heads-bit] hf-hub:{REPO}/heads-bit: in the cache" in fetched.stdout
@@ -181,7 +181,7 @@ def test_offline_and_never_downloaded_says_how_to_fetch(heads):
     answers, _ = _predict(folder, closed, "hf_d", config, "--heads", REPO, "--models", "minilm", "--mode", "trained")
     assert answers["minilm"]["status"] == "unavailable"
     assert f"python -m genre_models.download --heads {REPO}" in answers["minilm"]["message"]
-    fetched = _run(folder, closed, "hf_d", "download", "--model-config", str(config), "--heads", REPO, "minilm")
+    fetched = _run(folder, closed, "hf_d", "download", "--model-config", str(config), "--heads", REPO, "--models", "minilm")
     assert fetched.returncode == 1 and "is not downloaded" in fetched.stderr
 
 

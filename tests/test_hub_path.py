@@ -27,7 +27,7 @@ import pytest
 
 from app_server import app_process, free_port
 from films import write_films_csv
-from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
+from tests.support.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
 from genre_models.models.registry import get_model_spec, load_model_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ class HubSession:
         self.hub = LoopbackHub(lineup.repo_root).start()
         self.hf_home = folder / "hf_home"
         self.closed_endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there: unreachable
-        self.first = lineup.run("download", *lineup.keys, endpoint=self.hub.endpoint, hf_home=self.hf_home)
+        self.first = lineup.run("download", "--models", *lineup.keys, endpoint=self.hub.endpoint, hf_home=self.hf_home)
         self.first_requests = self.hub.requests
         self.head_trained = False
 
@@ -148,7 +148,7 @@ class HubSession:
         if self.head_trained:
             return
         films = write_films_csv(self.folder / "films", n=60)
-        self.offline("train", "--data", str(films), "--model", self.lineup.head_model, "--epochs", "2",
+        self.offline("train", "--data", str(films), "--models", self.lineup.head_model, "--epochs", "2",
                      "--no-progress", "--num-workers", "0", "--cache-dir", str(self.folder / "features"))
         self.head_trained = True
 
@@ -195,7 +195,7 @@ def check_download_fetches_everything_once(session: HubSession) -> None:
     assert any(r.method == "GET" and r.path.startswith("/cdn/") and r.status == 200 for r in session.first_requests)
 
     session.hub.clear_log()
-    second = session.lineup.run("download", *session.lineup.keys, endpoint=session.hub.endpoint,
+    second = session.lineup.run("download", "--models", *session.lineup.keys, endpoint=session.hub.endpoint,
                                 hf_home=session.hf_home)
     for repo in session.repos:
         assert f"{repo}: already in the cache" in second.stdout
@@ -222,7 +222,7 @@ def check_dropped_connection_resumes(session: HubSession, folder: Path) -> None:
     assert cut > constants.DOWNLOAD_CHUNK_SIZE, "the largest test file must span more than one download chunk"
     session.hub.clear_log()
     session.hub.drop_next_download(cut)
-    session.lineup.run("download", key, endpoint=session.hub.endpoint, hf_home=hf_home)
+    session.lineup.run("download", "--models", key, endpoint=session.hub.endpoint, hf_home=hf_home)
     gets = [r for r in session.hub.requests if r.method == "GET" and r.path == f"/cdn/{entry.sha256}"]
     # the first transfer was cut; the same run asked for the rest, from the last chunk it wrote
     assert [r.range is None for r in gets] == [True, False], gets
@@ -238,7 +238,7 @@ def check_killed_download_starts_over_and_cleans_up(session: HubSession, folder:
     blobs = hf_home / "hub" / f"models--{repo.replace('/', '--')}" / "blobs"
     session.hub.set_throttle(max(entry.size // 8, 64 * 1024))  # about 8 s for the whole file
     process = subprocess.Popen([sys.executable, str(HUB_CLI), "download", "--model-config", str(session.lineup.config),
-                                key], cwd=ROOT, env=session.lineup.environment(session.hub.endpoint, hf_home),
+                                "--models", key], cwd=ROOT, env=session.lineup.environment(session.hub.endpoint, hf_home),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -255,7 +255,7 @@ def check_killed_download_starts_over_and_cleans_up(session: HubSession, folder:
     assert session.cached(repo, name, hf_home) is None  # the killed file never reached the snapshot
     leftover = sum(p.stat().st_size for p in blobs.glob("*.incomplete"))
     assert leftover >= partial
-    rerun = session.lineup.run("download", key, endpoint=session.hub.endpoint, hf_home=hf_home)
+    rerun = session.lineup.run("download", "--models", key, endpoint=session.hub.endpoint, hf_home=hf_home)
     assert f"[{key}] removed {leftover / 1e6:,.1f} MB of partial files" in rerun.stdout
     assert list(blobs.glob("*.incomplete")) == []
     cached = session.cached(repo, name, hf_home)

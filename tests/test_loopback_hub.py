@@ -6,7 +6,7 @@ import hashlib
 import httpx
 import pytest
 
-from genre_models.loopback_hub import LoopbackHub, write_repo_marker
+from tests.support.loopback_hub import LoopbackHub, write_repo_marker
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_a_dropped_download_is_cut_once(hub):
 def test_the_builder_covers_every_family_of_the_default_lineup(tmp_path):
     """Models with nothing to fetch add no repo; a composite's parts are built by their own family."""
     from genre_models.errors import ConfigError
-    from genre_models.loopback_hub import build_repos
+    from tests.support.loopback_hub import build_repos
     from genre_models.models.lineup import DEFAULT_MODELS
     from genre_models.models.registry import ModelSpec, register_model, unregister_model
     nothing_to_fetch = [s for s in DEFAULT_MODELS if all(f.repo is None for f in s.family_impl.download_plan(s))]
@@ -86,3 +86,25 @@ def test_the_builder_covers_every_family_of_the_default_lineup(tmp_path):
         "F", (), {"download_plan": staticmethod(lambda spec: [Fetch("odd", "org/odd")])})()})()
     with pytest.raises(ConfigError, match="cannot build 'org/odd' for model 'odd': no recipe for family 'toy'"):
         build_repos([odd], tmp_path / "other")
+
+
+def test_the_command_runs_the_hub_from_the_checkout_and_says_so_without_one(tmp_path, monkeypatch, capsys):
+    """`python -m genre_models.loopback_hub` keeps working with the hub's code in tests/support/; a copy of
+    the package without the checkout's tests/ (installed, or a Space) gets one line, not a traceback."""
+    import subprocess
+    import sys
+
+    from genre_models import loopback_hub
+    from tests.support.loopback_hub.__main__ import main as hub_main
+    root = loopback_hub.CHECKOUT
+    shown = subprocess.run([sys.executable, "-m", "genre_models.loopback_hub", "--help"], cwd=tmp_path,
+                           env={"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "PATH": ""},
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "--throttle" in shown.stdout, shown.stderr
+    assert loopback_hub.main(["--build-only", "--root", str(tmp_path / "repos"), "--models", "tfidf"]) == 0
+    assert hub_main(["--build-only", "--root", str(tmp_path / "repos"), "--models", "nope"]) == 2
+    capsys.readouterr()
+    monkeypatch.setattr(loopback_hub, "CHECKOUT", tmp_path)
+    assert loopback_hub.main(["--help"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path} has none" in err

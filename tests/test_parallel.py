@@ -33,7 +33,7 @@ def test_train_takes_processes_and_refuses_zero(tiny_models, tmp_path, capsys, m
     import pytest
     from genre_models import train as train_cli
     films = write_films_csv(tmp_path / "data", n=40)
-    common = ["--data", str(films), "--model", "tiny-bert", "--out", str(tmp_path / "out"), "--epochs", "2",
+    common = ["--data", str(films), "--models", "tiny-bert", "--out", str(tmp_path / "out"), "--epochs", "2",
               "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
     with pytest.raises(SystemExit):
         train_cli.main(common + ["--processes", "0"])

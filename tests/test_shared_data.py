@@ -25,7 +25,7 @@ def test_poster_head_trains_on_a_few_real_posters(tiny_models, tmp_path):
     subset = tmp_path / "few.csv"
     frame.to_csv(subset, index=False, quoting=csv.QUOTE_MINIMAL)
     out = tmp_path / "head"
-    assert train_cli.main(["--data", str(subset), "--model", "tiny-clip-vit", "--out", str(out), "--epochs", "2",
+    assert train_cli.main(["--data", str(subset), "--models", "tiny-clip-vit", "--out", str(out), "--epochs", "2",
                            "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0
     config = read_config(out)
     assert config["data"]["with_poster"] == 60 and config["embedding_dim"] == 16

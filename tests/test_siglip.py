@@ -87,7 +87,7 @@ def test_grad_cam_through_a_timm_trunk_with_no_class_token(siglip, poster):
 
 def test_loopback_tokenizer_has_gemma_layout_and_fits_the_text_tower(tmp_path):
     from transformers import AutoTokenizer, PretrainedConfig
-    from genre_models.loopback_hub.tokenizer import build_gemma_tokenizer
+    from tests.support.loopback_hub.tokenizer import build_gemma_tokenizer
     build_gemma_tokenizer(tmp_path, vocab_size=256_000, context_length=64)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["special_tokens_map.json", "tokenizer.json",
                                                          "tokenizer_config.json"]

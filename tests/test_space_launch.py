@@ -5,13 +5,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from app_server import free_port
+from tests.support.app_launcher import AppExited, AppProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 # the Pythons a ZeroGPU Space runs (hub-docs spaces-zerogpu.md, 2026)
@@ -29,57 +29,36 @@ def _listening(port: int) -> set[str]:
     return found
 
 
-def _launch(env_extra: dict[str, str], *args: str) -> subprocess.Popen:
+@contextmanager
+def _running(env_extra: dict[str, str], port: int, *args: str):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
     env.pop("GRADIO_SERVER_NAME", None) if "GRADIO_SERVER_NAME" not in env_extra else None
-    return subprocess.Popen([sys.executable, "app.py", "--models", "minilm", "--no-preload", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_for_page(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"app.py exited {process.returncode}: {process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"app.py did not answer on port {port} within {timeout} s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
+    app = AppProcess(["--models", "minilm", "--no-preload", *args], env=env, port=port)
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        app.start(timeout=90)
+    except (AppExited, TimeoutError) as exc:
+        app.stop()
+        pytest.fail(str(exc))
+    try:
+        yield app
+    finally:
+        app.stop()
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="reads listening sockets from Linux /proc")
 def test_listens_where_the_space_says():
     port = free_port()
-    process = _launch({"SYSTEM": "spaces", "SPACE_ID": "genrelens/demo", "GRADIO_SERVER_NAME": "0.0.0.0",
-                       "GRADIO_SERVER_PORT": str(port)})
-    try:
-        _wait_for_page(port, process)
+    with _running({"SYSTEM": "spaces", "SPACE_ID": "genrelens/demo", "GRADIO_SERVER_NAME": "0.0.0.0",
+                   "GRADIO_SERVER_PORT": str(port)}, port):
         assert _listening(port) == {"0.0.0.0"}
-    finally:
-        _stop(process)
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").is_file(), reason="reads listening sockets from Linux /proc")
 def test_flags_win_over_the_platform_variables():
     port, ignored = free_port(), free_port()
-    process = _launch({"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(ignored)},
-                      "--host", "127.0.0.1", "--port", str(port))
-    try:
-        _wait_for_page(port, process)
+    with _running({"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(ignored)}, port,
+                  "--host", "127.0.0.1", "--port", str(port)):
         assert _listening(port) == {"127.0.0.1"} and not _listening(ignored)
-    finally:
-        _stop(process)
 
 
 def test_without_flags_or_variables_gradio_defaults_apply():

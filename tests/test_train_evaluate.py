@@ -26,7 +26,7 @@ def films(tmp_path):
 
 def _train(tmp_path, films, key, *extra):
     out = tmp_path / "checkpoints" / key
-    code = train_cli.main(["--data", str(films), "--model", key, "--out", str(out),
+    code = train_cli.main(["--data", str(films), "--models", key, "--out", str(out),
                            "--cache-dir", str(tmp_path / "cache"), *FAST, *extra])
     assert code == 0
     return out
@@ -108,7 +108,7 @@ def test_poster_and_fusion_heads_train(tiny_models, tmp_path, films, key):
 def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, capsys):
     spec = tiny_models["tiny-bert"]
     out = spec.checkpoint_dir()
-    assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--finetune", "--finetune-epochs", "1",
+    assert train_cli.main(["--data", str(films), "--models", "tiny-bert", "--finetune", "--finetune-epochs", "1",
                            "--batch-size", "16", "--cache-dir", str(tmp_path / "cache"), "--no-progress"]) == 0
     config = read_config(out)
     assert config["finetuned_backbone"] == "backbone.safetensors" and config["training"]["finetune"]
@@ -132,34 +132,34 @@ def test_finetune_saves_a_partial_fp16_backbone(tiny_models, tmp_path, films, ca
     pred = tampered.predict(plot="love two strangers fall .")
     assert pred.mode == "zero-shot" and "does not match the sha256" in pred.message
     # a later head trained without --finetune into the same folder does not keep the old backbone
-    assert train_cli.main(["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
+    assert train_cli.main(["--data", str(films), "--models", "tiny-bert", "--cache-dir", str(tmp_path / "cache"),
                            "--overwrite", *FAST]) == 0
     assert not (out / "backbone.safetensors").exists()
     assert ModelPool().get("tiny-bert").predict(plot="love two strangers fall .").mode == "trained"
 
 
 def test_usage_errors(tmp_path, films, capsys):
-    assert train_cli.main(["--data", str(films), "--model", "nope"]) == 2
+    assert train_cli.main(["--data", str(films), "--models", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
     # the model is checked before the data is read
-    assert train_cli.main(["--data", str(tmp_path / "missing.csv"), "--model", "nope"]) == 2
+    assert train_cli.main(["--data", str(tmp_path / "missing.csv"), "--models", "nope"]) == 2
     assert "Valid models" in capsys.readouterr().err
-    assert train_cli.main(["--data", str(films), "--model", "clip-vit-b-16", "--finetune"]) == 2
+    assert train_cli.main(["--data", str(films), "--models", "clip-vit-b-16", "--finetune"]) == 2
     capsys.readouterr()
-    assert train_cli.main(["--data", str(films), "--model", "minilm", "--out", str(tmp_path / "o"),
+    assert train_cli.main(["--data", str(films), "--models", "minilm", "--out", str(tmp_path / "o"),
                            "--finetune", "--layer-decay", "1.5"]) == 2
     assert "--layer-decay must be above 0 and at most 1, got 1.5" in capsys.readouterr().err
-    assert train_cli.main(["--data", str(films), "--model", "minilm", "--out", str(tmp_path / "o"),
+    assert train_cli.main(["--data", str(films), "--models", "minilm", "--out", str(tmp_path / "o"),
                            "--finetune", "--finetune-patience", "0"]) == 2
     assert "--finetune-patience must be at least 1 epoch" in capsys.readouterr().err
     assert evaluate_cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
     # weights that are not on this machine: a clear message, no traceback
-    assert train_cli.main(["--data", str(films), "--model", "bit-resnet50", "--no-progress"]) == 1
+    assert train_cli.main(["--data", str(films), "--models", "bit-resnet50", "--no-progress"]) == 1
     assert "weights not downloaded" in capsys.readouterr().err
 
 
 def test_fusion_evaluates_learned_and_late(tiny_models, tmp_path, films):
-    assert train_cli.main(["--data", str(films), "--model", "tiny-fusion", "--cache-dir", str(tmp_path / "cache"),
+    assert train_cli.main(["--data", str(films), "--models", "tiny-fusion", "--cache-dir", str(tmp_path / "cache"),
                            *FAST]) == 0
     report = tmp_path / "report"
     assert evaluate_cli.main(["--data", str(films), "--models", "tiny-fusion", "--baselines", "all-negative",
@@ -185,7 +185,7 @@ def test_evaluate_without_usable_films_is_one_line(tmp_path, capsys, rows):
 def test_the_models_own_head_is_replaced_only_with_overwrite(tiny_models, tmp_path, films, capsys):
     from genre_models.models.registry import get_model_spec
     folder = get_model_spec("tiny-bert").checkpoint_dir()
-    args = ["--data", str(films), "--model", "tiny-bert", "--cache-dir", str(tmp_path / "cache"), *FAST]
+    args = ["--data", str(films), "--models", "tiny-bert", "--cache-dir", str(tmp_path / "cache"), *FAST]
     assert train_cli.main(args) == 0  # an empty folder: written
     before = (folder / "model.safetensors").read_bytes()
     capsys.readouterr()

@@ -4,8 +4,8 @@
     python tools/fullsize_report.py --models clip-vit-b-16 siglip2-vit-b-16   # those alone, then the whole lineup
 
 1. Builds (once) the default models' repos with random-init weights of the full architectures and
-   serves them on a loopback hub (genre_models.loopback_hub).
-2. `python -m genre_models.download all` into an empty HF_HOME, timed; the sizes are the files'.
+   serves them on a loopback hub (tests/support/loopback_hub).
+2. `python -m genre_models.download --models all` into an empty HF_HOME, timed; the sizes are the files'.
 3. With the hub unreachable, each model in a process of its own: load time, then latency of one
    poster+plot prediction (median of 5 after one warm-up; the warm-up itself is the first prediction, which
    also embeds the zero-shot prompts), and the process's peak RSS.
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lineup", action="store_true", help="skip the whole lineup in one process")
     args = parser.parse_args(argv)
 
-    from genre_models.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
+    from tests.support.loopback_hub import DEFAULT_ROOT, LoopbackHub, build_repos
     from genre_models.models.lineup import DEFAULT_MODELS
     keys = [s.key for s in DEFAULT_MODELS]
     build_repos(DEFAULT_MODELS, DEFAULT_ROOT)
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     base_env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "0", "TOKENIZERS_PARALLELISM": "false"}
     with LoopbackHub(DEFAULT_ROOT) as hub:
         started = time.perf_counter()
-        download = subprocess.run([sys.executable, "-m", "genre_models.download", "all"], cwd=ROOT,
+        download = subprocess.run([sys.executable, "-m", "genre_models.download", "--models", "all"], cwd=ROOT,
                                   env={**base_env, "HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_PROGRESS_BARS": "1"},
                                   capture_output=True, text=True)
         download_s = time.perf_counter() - started
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     lineup = None if args.no_lineup else _measure(keys, offline_env, args.model_config)
 
     from genre_models.cli.download import plan_fetch
-    print(f"Download (`python -m genre_models.download all`, loopback hub, empty cache): "
+    print(f"Download (`python -m genre_models.download --models all`, loopback hub, empty cache): "
           f"{sum(sizes.values()) / 1e6:,.1f} MB in {download_s:.1f} s\n")
     print("| model | hub repo | download MB | load s | first prediction ms | latency ms (poster+plot, median of 5) | "
           "explain s (Grad-CAM / word occlusion, top genre) | peak RSS MB (this model alone) | status |")

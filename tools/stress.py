@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.support.app_launcher import AppProcess  # noqa: E402 (the checkout's root is importable from here on)
 
 HEALTHY = ["minilm", "stress-cnn"]
 READER = "tfidf"  # served too: the shipped TF-IDF, whose vocabulary is known, for plots it cannot read
@@ -140,53 +141,15 @@ def folder_digest(folder: Path) -> str:
 
 # -- the server ------------------------------------------------------------------------------------
 
-class Server:
-    """``python app.py`` on a free loopback port, in its own process."""
+class Server(AppProcess):
+    """``python app.py`` on a free loopback port, in its own process (the launcher tests and bench use too)."""
 
     def __init__(self, workdir: Path, config: Path, keys: list[str], max_queue: int = 32):
-        from genre_models.ports import free_port
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.command = [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--model-config", str(config),
-                        "--models", *keys, "--max-queue", str(max_queue), "--max-file-size", "2mb"]
-        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-                    "XDG_CACHE_HOME": str(workdir / "xdg-cache"), "GRADIO_ANALYTICS_ENABLED": "False"}
-        self.log = workdir / "server.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 120) -> float:
-        import httpx
-        started = time.perf_counter()
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=open(self.log, "ab"),
-                                        stderr=subprocess.STDOUT, cwd=ROOT)
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(self.url, timeout=2).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the app did not serve its page within {timeout:.0f} s; see {self.log}")
-
-    def rss_mb(self, field: str = "VmRSS") -> float:
-        """The server's resident memory now (``VmHWM``: its peak so far), in MB."""
-        with open(f"/proc/{self.process.pid}/status") as status:
-            kb = next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-        return kb / 1024
-
-    def kill9(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        super().__init__(["--model-config", str(config), "--models", *keys, "--max-queue", str(max_queue),
+                          "--max-file-size", "2mb"],
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                              "XDG_CACHE_HOME": str(workdir / "xdg-cache"), "GRADIO_ANALYTICS_ENABLED": "False"},
+                         log=workdir / "server.log")
 
 
 @contextmanager
@@ -690,7 +653,7 @@ def kill_training(report: Report, workdir: Path, kills: int) -> None:
         lines.append(f"tt{i:07d},Film {i},2000,{'|'.join(picked)},{plot},")
     csv.write_text("\n".join(lines) + "\n")
     target = workdir / "ckpt-minilm"
-    command = [sys.executable, "-m", "genre_models.train", "--data", str(csv), "--model", "minilm", "--out",
+    command = [sys.executable, "-m", "genre_models.train", "--data", str(csv), "--models", "minilm", "--out",
                str(target), "--overwrite", "--epochs", "30", "--no-progress", "--cache-dir", str(workdir / "features")]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Prefetch backbone weights into the Hugging Face cache, so the app and CLI later run offline.
 
-    python -m genre_models.download all
-    python -m genre_models.download clip-vit-l-14 bit-resnet50
+    python -m genre_models.download                  # every model (as --models all)
+    python -m genre_models.download --models clip-vit-l-14 bit-resnet50
 
 For each model it shows which files it fetches and their sizes, then downloads them with the
 libraries' own hub code (same cache, same file names the loaders look for).
@@ -16,7 +16,7 @@ from ..errors import CheckpointError, GenreLensError
 from ..models import hub
 from ..models.registry import Fetch
 from ..models.registry import ModelSpec, get_model_spec
-from .options import add_heads_option, add_model_choice, apply_heads_option, chosen_specs
+from .options import HeadsOptions, ModelsOptions, add_deprecated_spelling, add_options, options_from
 
 
 def plan_fetch(spec: ModelSpec) -> list[Fetch]:
@@ -84,12 +84,13 @@ def _with_parts(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_models.download", description=__doc__.split("\n")[0])
-    add_model_choice(parser)
-    add_heads_option(parser)
+    add_options(parser, ModelsOptions)
+    add_deprecated_spelling(parser, field="models", instead="--models KEY [KEY ...]")
+    add_options(parser, HeadsOptions)
     args = parser.parse_args(argv)
     try:
-        apply_heads_option(args)
-        specs = chosen_specs(args)
+        options_from(args, HeadsOptions).apply()
+        specs = options_from(args, ModelsOptions).specs()
         fetches = [f for spec in specs for f in plan_fetch(spec)]
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,48 +16,48 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..data.films import load_datasets
 from ..comparison.your_films import evaluate_films
 from ..data.film_rows import MAX_EVAL_FILMS
+from ..data.films import load_datasets
 from ..errors import GenreLensError
 from ..models import hub
 from ..models.predictors import ModelPool
-from ..models.registry import list_models, resolve_lineup
 from ..training.baselines import BASELINES
 from ..training.evaluate import EVALUATION_MODES, evaluate_models
-from .options import positive_int
-from ..training.feature_cache import DEFAULT_CACHE, FeatureCache
+from ..training.feature_cache import FeatureCache
 from ..training.report import TABLE_COLUMNS
-from .options import add_heads_option, apply_heads_option
+from ..training.train import TrainOptions
+from .options import (SPLIT_FIELDS, TRAIN_FLAGS, DataOptions, HeadsOptions, ModelsOptions, add_options, option,
+                      options_from, positive_int)
+
+
+@dataclass
+class EvaluateCommand:
+    modes: list[str] | None = option(None, nargs="+", choices=list(EVALUATION_MODES), help=(
+        "modes to score each model in (rows that resolve to the same answer are kept once); "
+        "default: every mode, or with --all-films the app's (auto)"))
+    all_films: bool = option(False, help="score every film of one CSV of your own (as the app's Your films "
+                             "tab), not a test split")
+    posters: str | None = option(None, metavar="ZIP", help="with --all-films: a zip of the posters the CSV "
+                                 "names (default: poster paths relative to the CSV)")
+    max_eval_films: int = option(MAX_EVAL_FILMS, type=positive_int,
+                                 help="with --all-films: refuse a CSV with more rows than this")
+    baselines: list[str] = option(list(BASELINES), nargs="*", choices=list(BASELINES),
+                                  help="baselines scored beside the models")
+    out: str = option("runs/evaluation", help="folder for evaluation.md/.json/.png")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre_models.evaluate", description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, nargs="+", metavar="CSV",
-                   help="films CSV(s) (id,title,year,genres,plot,poster), or .txt lists of them; several are one pool, split by id")
-    p.add_argument("--models", nargs="+", default=["minilm"], help=f"valid: {', '.join(list_models())}")
-    p.add_argument("--modes", nargs="+", choices=EVALUATION_MODES,
-                   help="modes to score each model in (rows that resolve to the same answer are kept once); "
-                        "default: every mode, or with --all-films the app's (auto)")
-    p.add_argument("--all-films", action="store_true",
-                   help="score every film of one CSV of your own (as the app's Your films tab), not a test split")
-    p.add_argument("--posters", metavar="ZIP", help="with --all-films: a zip of the posters the CSV names "
-                   "(default: poster paths relative to the CSV)")
-    p.add_argument("--max-eval-films", type=positive_int, default=MAX_EVAL_FILMS,
-                   help="with --all-films: refuse a CSV with more rows than this")
-    p.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES))
-    p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--val-frac", type=float, default=0.1)
-    p.add_argument("--test-frac", type=float, default=0.1)
-    p.add_argument("--out", default="runs/evaluation", help="folder for evaluation.md/.json/.png")
-    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE))
-    p.add_argument("--num-workers", type=int, default=2)
-    p.add_argument("--model-config", help="JSON file adding or re-pointing models")
-    add_heads_option(p)
-    p.add_argument("--no-progress", action="store_true")
+    add_options(p, DataOptions)
+    add_options(p, ModelsOptions, defaults={"models": ("minilm",)})
+    add_options(p, HeadsOptions)
+    add_options(p, EvaluateCommand)
+    add_options(p, TrainOptions, flags=TRAIN_FLAGS, only=(*SPLIT_FIELDS, "cache_dir", "num_workers", "progress"))
     return p
 
 
@@ -65,18 +65,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
     command = "python -m genre_models.evaluate " + shlex.join(argv)
+    models = options_from(args, ModelsOptions)
     if args.all_films:
-        return _all_films(args, command)
+        return _all_films(args, models, command)
     try:
-        apply_heads_option(args)
-        keys = resolve_lineup(args.models, args.model_config)
+        options_from(args, HeadsOptions).apply()
+        keys = models.keys()
         dataset = load_datasets(args.data)
         for line in dataset.report.lines():
             print(f"  {line}")
         hub.ensure_hub_mode()
         report = evaluate_models(dataset, keys, args.modes or EVALUATION_MODES, args.baselines, args.split_seed, args.val_frac,
                                  args.test_frac, FeatureCache(args.cache_dir), num_workers=args.num_workers,
-                                 progress=not args.no_progress,
+                                 progress=args.progress,
                                  command=command)
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -98,13 +99,13 @@ def print_table(results) -> None:
               + "  ".join(f"{r.metrics[k]:>11.4f}" for k, _ in TABLE_COLUMNS))
 
 
-def _all_films(args, command: str) -> int:
+def _all_films(args, models: ModelsOptions, command: str) -> int:
     """``--all-films``: the app's Your films evaluation of one CSV, one auto-mode row per model."""
     if len(args.data) != 1 or len(args.modes or ["auto"]) != 1:
         print("error: --all-films takes one CSV (--data) and at most one mode (--modes)", file=sys.stderr)
         return 2
     try:
-        keys = resolve_lineup(args.models, args.model_config)
+        keys = models.keys()
         hub.ensure_hub_mode()
         csv_path = Path(args.data[0])
         evaluation = evaluate_films(ModelPool(), keys, csv_path, args.posters, (args.modes or ["auto"])[0],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -20,39 +21,37 @@ from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
 from ..models.prediction import Prediction
 from ..models.predictors import MODES, ModelPool
-from ..models.registry import list_models, resolve_lineup
 from . import configure_logging
-from ..models.extra_models import ACCEPTED, ExtraModels, parse_extra_model
-from .options import add_extra_model_limit, add_heads_option, apply_heads_option
+from ..models.extra_models import ExtraModels, parse_extra_model
+from .options import ExtraModelOptions, HeadsOptions, ModelsOptions, add_options, option, options_from
+
+
+@dataclass
+class PredictCommand:
+    poster: str | None = option(None, help="poster image file")
+    plot: str | None = option(None, exclusive="plot", help="plot text")
+    plot_file: str | None = option(None, exclusive="plot", help="file holding the plot text")
+    genres: list[str] | None = option(None, metavar="GENRE", help="canonical genres to score (default: all 18)")
+    custom_genres: str | None = option(None, metavar="LIST",
+                                       help='free-text genres for zero-shot models, e.g. "heist, space opera"')
+    mode: str = option("auto", choices=list(MODES),
+                       help="trained head, zero-shot, or auto (trained where it knows the genres)")
+    threshold: float | None = option(None, help="one decision threshold for every genre")
+    json: bool = option(False, help="print JSON instead of a table")
+    explain: str | None = option(None, metavar="OUT_DIR", help=(
+        "also explain each answering model's top genre (or --explain-genre): Grad-CAM PNGs for poster "
+        "models, word scores (JSON) for plot models"))
+    explain_genre: str | None = option(None, metavar="GENRE",
+                                       help="the genre to explain (default: each model's top)")
+    verbose: bool = option(False, help="log a model's failure with its Python traceback (by default: one line)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m genre_models.predict", description=__doc__.split("\n")[0])
-    parser.add_argument("--poster", help="poster image file")
-    plot = parser.add_mutually_exclusive_group()
-    plot.add_argument("--plot", help="plot text")
-    plot.add_argument("--plot-file", help="file holding the plot text")
-    parser.add_argument("--models", nargs="+", metavar="KEY",
-                        help=f"models to run (default: all). Valid: {', '.join(list_models())}")
-    parser.add_argument("--genres", nargs="+", metavar="GENRE",
-                        help="canonical genres to score (default: all 18)")
-    parser.add_argument("--custom-genres", metavar="LIST",
-                        help='free-text genres for zero-shot models, e.g. "heist, space opera"')
-    parser.add_argument("--mode", choices=MODES, default="auto",
-                        help="trained head, zero-shot, or auto (trained where it knows the genres)")
-    parser.add_argument("--threshold", type=float, help="one decision threshold for every genre")
-    parser.add_argument("--model-config", metavar="FILE", help="JSON file adding or re-pointing models")
-    parser.add_argument("--extra-model", action="append", default=[], metavar="ID",
-                        help=f"also run a model from the hub, by id (repeatable, at most 3): {ACCEPTED}")
-    add_extra_model_limit(parser)
-    add_heads_option(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--explain", metavar="OUT_DIR",
-                        help="also explain each answering model's top genre (or --explain-genre): Grad-CAM "
-                             "PNGs for poster models, word scores (JSON) for plot models")
-    parser.add_argument("--explain-genre", metavar="GENRE", help="the genre to explain (default: each model's top)")
-    parser.add_argument("--verbose", action="store_true",
-                        help="log a model's failure with its Python traceback (by default: one line)")
+    add_options(parser, ModelsOptions)
+    add_options(parser, HeadsOptions)
+    add_options(parser, ExtraModelOptions)
+    add_options(parser, PredictCommand)
     return parser
 
 
@@ -113,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
-        apply_heads_option(args)
-        keys = resolve_lineup(args.models, args.model_config)
+        options_from(args, HeadsOptions).apply()
+        keys = options_from(args, ModelsOptions).keys()
         extra = [parse_extra_model(text).key for text in args.extra_model]  # a malformed id is a usage error
         if len(set(extra)) > 3:
             raise GenreLensError(f"at most 3 --extra-model, got {len(set(extra))}")

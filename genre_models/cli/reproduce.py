@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -21,44 +22,38 @@ import numpy as np
 from ..data.films import load_datasets
 from ..errors import ConfigError, GenreLensError
 from ..models import hub
-from ..models.registry import list_models, load_model_config, validate_keys
 from ..training.reproduce import reproduce
 from ..training.train import TrainOptions
-from .options import add_feature_options
+from .options import (FEATURE_FIELDS, TRAIN_FLAGS, DataOptions, ModelsOptions, add_options, option,
+                      options_from)
 
 SUBSETS = {"all": None, "poster": ("poster",), "plot": ("plot",), "both": ("poster", "plot")}
 
 
+@dataclass
+class ReproduceCommand:
+    out: str = option("reproduction", help="output folder")
+    subset: str = option(
+        "all", choices=list(SUBSETS), help="films used: all, or only those with a poster / a plot / both (the thesis had both)")
+    limit: int | None = option(None, metavar="N", help="only the first N films (after --subset): a quick look "
+                               "at the cost before a full run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre_models.reproduce", description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True, nargs="+", metavar="CSV",
-                   help="films CSV(s) (id,title,year,genres,plot,poster), or .txt lists of them; several are one pool, split by id")
-    p.add_argument("--models", nargs="+", metavar="KEY", help=f"default: all. Valid: {', '.join(list_models())}")
-    p.add_argument("--out", default="reproduction", help="output folder (default: %(default)s)")
-    p.add_argument("--subset", choices=list(SUBSETS), default="all",
-                   help="films used: all, or only those with a poster / a plot / both (the thesis had both)")
-    p.add_argument("--limit", type=int, metavar="N",
-                   help="only the first N films (after --subset): a quick look at the cost before a full run")
-    p.add_argument("--grid", action="store_true",
-                   help="the thesis grid per head: batch 32/64/128 x lr 1e-2/1e-3/1e-4 x SGD/Adam/AdamW")
-    p.add_argument("--head", choices=["linear", "mlp"], default="linear")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split by id")
-    add_feature_options(p)
+    add_options(p, DataOptions)
+    add_options(p, ModelsOptions)
+    add_options(p, ReproduceCommand)
+    add_options(p, TrainOptions, flags=TRAIN_FLAGS, only=("head", "thesis_grid", "epochs", "split_seed", *FEATURE_FIELDS))
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
-    options = TrainOptions(head=args.head, thesis_grid=args.grid, epochs=args.epochs, split_seed=args.split_seed,
-                           cache_dir=args.cache_dir, feature_batch_size=args.feature_batch_size,
-                           num_workers=args.num_workers, processes=args.processes,
-                           progress=not args.no_progress)
+    options = options_from(args, TrainOptions)
     try:
-        if args.model_config:
-            load_model_config(args.model_config)
-        keys = validate_keys(args.models or list_models())
+        keys = options_from(args, ModelsOptions).keys()
         dataset = load_datasets(args.data)
         print(f"data: {dataset.source}")
         for line in dataset.report.lines():

