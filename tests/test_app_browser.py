@@ -62,7 +62,7 @@ def test_compare_shows_every_model_and_the_chart(page, poster, tmp_path):
     assert page.locator("#card-tiny-bit").is_hidden() and page.locator("#label-tiny-bit").is_hidden()
     assert page.locator("#label-tiny-bert").is_visible() and page.locator("#card-tiny-bert").is_visible()
     assert page.locator("#notice").inner_text() == ("Not available (no trained genre head): Tiny BiT. Fix: "
-                                                    "python -m genre_models.train --model tiny-bit --data movies.csv")
+                                                    "python -m genre_models.train --models tiny-bit --data movies.csv")
     assert "own threshold" in page.locator("#threshold-note").inner_text()
     heights = {round(page.locator(".model-card").nth(i).bounding_box()["height"])
                for i in range(page.locator(".model-card").count()) if page.locator(".model-card").nth(i).is_visible()}

@@ -114,31 +114,31 @@ def test_heatmap_outlines_decisions():
 
 
 def test_a_command_wraps_only_between_its_words():
-    assert command_html("python -m genre_models.train --model tiny-bit") == (
+    assert command_html("python -m genre_models.train --models tiny-bit") == (
         '<code class="gl-cmd"><span>python</span> <span>-m</span> <span>genre_models.train</span> '
-        '<span>--model</span> <span>tiny-bit</span></code>')
+        '<span>--models</span> <span>tiny-bit</span></code>')
     assert command_html("x <b>") == '<code class="gl-cmd"><span>x</span> <span>&lt;b&gt;</span></code>'
 
 
 def test_unavailable_models_fold_into_one_notice_with_one_command():
     from genre_models.comparison.compare import unavailable_notice
     missing = [Prediction.failed(k, Status.UNAVAILABLE, "long story", summary="weights not downloaded",
-                                 fix=f"python -m genre_models.download {k}") for k in ("x", "y")]
+                                 fix=f"python -m genre_models.download --models {k}") for k in ("x", "y")]
     no_head = Prediction.failed("z", Status.UNAVAILABLE, "long", summary="no trained genre head; training one took 4 min",
-                                fix="python -m genre_models.train --model z --data movies.csv")
+                                fix="python -m genre_models.train --models z --data movies.csv")
     needs = [Prediction.failed(k, Status.MISSING_INPUT, f"{k} needs a plot", summary="needs a plot") for k in "vw"]
     comparison = Comparison({"x": missing[0], "y": missing[1], "z": no_head, "a": _pred("a", {"Horror": 0.9}),
                              "v": needs[0], "w": needs[1]}, ["Horror"])
     assert unavailable_notice(comparison, {"x": "X", "y": "Y"}).split("\n\n") == [
-        "**Not available (weights not downloaded):** X, Y. Fix: " + command_html("python -m genre_models.download x y"),
-        "**Not available (no trained genre head):** z. Fix: " + command_html("python -m genre_models.train --model z --data movies.csv"),
+        "**Not available (weights not downloaded):** X, Y. Fix: " + command_html("python -m genre_models.download --models x y"),
+        "**Not available (no trained genre head):** z. Fix: " + command_html("python -m genre_models.train --models z --data movies.csv"),
         "**Needs more input (needs a plot):** v, w."]
     assert unavailable_notice(Comparison({"a": _pred("a", {"Horror": 0.9})}, ["Horror"])) == ""
     # nothing given at all: the request's own notice says so once; no line per model repeats it
     empty = Comparison({"v": needs[0], "x": missing[0]}, ["Horror"], ["Give a poster, a plot, or both."],
                        nothing_given=True)
     assert unavailable_notice(empty).split("\n\n") == [
-        "**Not available (weights not downloaded):** x. Fix: " + command_html("python -m genre_models.download x")]
+        "**Not available (weights not downloaded):** x. Fix: " + command_html("python -m genre_models.download --models x")]
 
 
 def test_notices_for_missing_input_and_no_models():

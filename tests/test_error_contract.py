@@ -147,7 +147,7 @@ def test_one_line_descriptions_of_any_exception():
 def test_the_no_head_message_names_the_folder_and_the_way_out(tiny_models, tmp_path):
     pool = ModelPool()
     bit, bert = pool.get("tiny-bit"), pool.get("tiny-bert")
-    train = "`python -m genre_models.train --model {} --data movies.csv`"
+    train = "`python -m genre_models.train --models {} --data movies.csv`"
     assert bit.no_head_message() == (f"Tiny BiT: no trained genre head in {tmp_path / 'checkpoints' / 'tiny-bit'}. "
                                      f"Train one: {train.format('tiny-bit')}")
     assert bert.no_head_message().endswith(f"Train one: {train.format('tiny-bert')}, or use zero-shot mode")

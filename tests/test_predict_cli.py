@@ -13,7 +13,7 @@ def test_table_with_available_and_unavailable_models(tiny_models, poster, capsys
     out = capsys.readouterr().out
     assert code == 0
     assert "tiny-bert" in out.splitlines()[0] and "Horror" in out
-    assert "[clip-vit-b-16] unavailable" in out and "python -m genre_models.download clip-vit-b-16" in out
+    assert "[clip-vit-b-16] unavailable" in out and "python -m genre_models.download --models clip-vit-b-16" in out
     assert "[bit-resnet50] unavailable" in out
 
 

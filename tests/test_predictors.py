@@ -143,7 +143,7 @@ def test_missing_weights_make_one_model_unavailable_others_answer(tiny_models, p
     for key in ("clip-vit-b-16", "bit-resnet50"):
         assert results[key].status is Status.UNAVAILABLE
         assert "weights not downloaded" in results[key].message
-        assert f"python -m genre_models.download {key}" in results[key].message
+        assert f"python -m genre_models.download --models {key}" in results[key].message
     assert results["tiny-bert"].ok and results["tiny-clip-vit"].ok
 
 
@@ -266,13 +266,13 @@ def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch)
     results = ModelPool().predict(["clip-vit-b-16", "fusion", "tiny-bit"], poster=poster, plot=PLOT)
     cards = {key: card_markdown(pred, key) for key, pred in results.items()}
     assert cards["clip-vit-b-16"] == ('<b class="gl-unavailable">Not available:</b> weights not downloaded. '
-                                      "Fix: " + command_html("python -m genre_models.download clip-vit-b-16"))
+                                      "Fix: " + command_html("python -m genre_models.download --models clip-vit-b-16"))
     # fusion names the part it waits for, and that part's command
     assert cards["fusion"] == ('<b class="gl-unavailable">Not available:</b> needs CLIP ViT-L/14: weights not downloaded. '
-                               "Fix: " + command_html("python -m genre_models.download clip-vit-l-14"))
+                               "Fix: " + command_html("python -m genre_models.download --models clip-vit-l-14"))
     # a backbone without a head (no zero-shot for a CNN): the training command and what it cost
     assert cards["tiny-bit"] == ('<b class="gl-unavailable">Not available:</b> no trained genre head; training one took 4.2 min for 2,000 '
-                                 "posters (measured). Fix: " + command_html("python -m genre_models.train --model tiny-bit --data movies.csv"))
+                                 "posters (measured). Fix: " + command_html("python -m genre_models.train --models tiny-bit --data movies.csv"))
     assert all("\n" not in card for card in cards.values())
     # the API keeps the whole story
     assert "on a machine with internet" in results["clip-vit-b-16"].message

@@ -194,8 +194,9 @@ def _fix_family(fix: str) -> str:
 
 
 def _merge_fixes(fixes: list[str]) -> str:
-    """``python -m genre_models.download a`` + ``... download b`` -> ``... download a b``; other commands joined."""
-    prefix = "python -m genre_models.download "
+    """``python -m genre_models.download --models a`` + ``... --models b`` -> ``... --models a b``; other
+    commands joined."""
+    prefix = "python -m genre_models.download --models "
     parts = list(dict.fromkeys(part for f in fixes for part in f.split(" && ") if part))
     if parts and all(p.startswith(prefix) for p in parts):
         return prefix + " ".join(dict.fromkeys(k for p in parts for k in p[len(prefix):].split()))

@@ -224,10 +224,10 @@ def missing_weights(key: str, name: str, source: str, detail: str = "") -> Weigh
     """The error for weights that are not in the local cache: the whole story, and one line with the fix."""
     where = "the Hugging Face Hub cannot be reached" if not hub.hub_reachable() else "loading failed"
     text = (f"{name}: weights not downloaded ({source} is not in the local cache and {where}). "
-            f"Fix: `python -m genre_models.download {key}` on a machine with internet, or point "
+            f"Fix: `python -m genre_models.download --models {key}` on a machine with internet, or point "
             f"'{key}' at a local weights file with --model-config.")
     return WeightsUnavailableError(text + (f" Details: {detail}" if detail else ""),
-                                   summary="weights not downloaded", fix=f"python -m genre_models.download {key}")
+                                   summary="weights not downloaded", fix=f"python -m genre_models.download --models {key}")
 
 
 class ModelFamily:

@@ -2,7 +2,7 @@
 
 Each member answers with its own trained head; the ensemble averages their logits with weights
 fitted on the validation split and decides at per-genre thresholds tuned on the blend there
-(``python -m genre_models.train --model <key>``, ``training/ensemble.py``). Its checkpoint is a
+(``python -m genre_models.train --models <key>``, ``training/ensemble.py``). Its checkpoint is a
 ``config.json`` alone (members, weights, genres, thresholds, metrics): it has no tensors of its own.
 The config records each member's weights digest, so a retrained member makes the old blend refuse
 to load instead of answering with weights fitted for another model.

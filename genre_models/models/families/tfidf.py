@@ -1,7 +1,7 @@
 """TF-IDF + logistic regression on the plot as a model family (the model and its encoder view:
 ``models/tfidf.py``; its predictor: ``predictors/tfidf.py``).
 
-It is the baseline every evaluation reports, trained by ``python -m genre_models.train --model tfidf``
+It is the baseline every evaluation reports, trained by ``python -m genre_models.train --models tfidf``
 and shipped in its checkpoint folder; there is nothing to download. Its "features" are the per-genre
 logits (18 numbers a film, cheap to cache), so it goes through the same plan -> features -> score path
 as every other model and can be a member of an ensemble.

@@ -232,7 +232,7 @@ class GenrePredictor:
                 + (", or use zero-shot mode" if self.spec.zero_shot else ""))
 
     def train_command(self) -> str:
-        return f"python -m genre_models.train --model {self.key} --data movies.csv"
+        return f"python -m genre_models.train --models {self.key} --data movies.csv"
 
     # -- the inference steps ---------------------------------------------------------------------
     def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
