@@ -85,7 +85,7 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
     """
     notices = []
     try:  # the request's own values, checked once at the boundary: one notice, not one per model
-        extra_ids = split_ids(extra_models)
+        extra_ids = split_ids(extra_models) if extra_models else []
         threshold = check_threshold(threshold)
         genres = list(parse_custom_genres(custom_genres)) or list(GENRES)
     except InvalidInputError as exc:

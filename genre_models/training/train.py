@@ -28,7 +28,7 @@ from .fit import HeadConfig, TrainedHead, grid, run_grid
 from .parallel import cache_options
 from .result import TrainResult, data_record
 from .scoring import record_test_metrics
-from .sparse import train_tfidf
+from .tfidf import train_tfidf
 
 # families whose models are not a head on backbone features, and the function that trains each
 FAMILY_TRAINERS = {"tfidf-text": train_tfidf, "ensemble": fit_ensemble}
