@@ -209,11 +209,17 @@ class PageClient:
         import httpx
         self.url, self.http = url, httpx.Client(timeout=120)
         config = self.http.get(url + "config").json()
-        self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "compare_ui")
+        event = next(d for d in config["dependencies"] if d.get("api_name") == "compare_ui")
+        self.fn_index = event["id"]
+        # every input at the page's own default (mode, threshold, custom genres, any added later), as a
+        # browser that only typed a plot and picked models sends them
+        values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
+        self.defaults = [values.get(i) for i in event["inputs"]]
         self.session = uuid.uuid4().hex[:11]
 
     def compare(self, plot: str, models: list[str]) -> list:
-        body = {"data": [None, plot, models, "auto", True, 0.5, 5, ""], "fn_index": self.fn_index,
+        data = [None, plot, models, *self.defaults[3:]]  # the poster, the plot and the models come first
+        body = {"data": data, "fn_index": self.fn_index,
                 "session_hash": self.session, "event_data": None, "trigger_id": None}
         joined = self.http.post(self.url + "gradio_api/queue/join", json=body)
         joined.raise_for_status()
