@@ -87,3 +87,13 @@ def test_a_broken_extra_model_is_one_line_on_stderr_and_a_traceback_only_with_ve
         "'no_such_argument')"]
     verbose = subprocess.run(command + ["--verbose"], env=env, cwd=root, capture_output=True, text=True, timeout=300)
     assert verbose.returncode == 0 and "Traceback (most recent call last)" in verbose.stderr
+
+
+def test_the_table_names_how_a_model_answered_zero_shot_when_it_is_not_prompt_similarity():
+    from genre_models.cli.predict import format_table
+    from genre_models.models.prediction import Prediction
+    conse = Prediction.from_probabilities("cnn", {"Horror": 0.7}, {"Horror": 0.5}, mode="zero-shot", latency_ms=3,
+                                          method="ConSE, ImageNet-21k labels")
+    clip = Prediction.from_probabilities("clip", {"Horror": 0.2}, {"Horror": 0.5}, mode="zero-shot", latency_ms=4)
+    lines = format_table({"cnn": conse, "clip": clip}).splitlines()
+    assert "[cnn] zero-shot (ConSE, ImageNet-21k labels), 3 ms" in lines and "[clip] zero-shot, 4 ms" in lines

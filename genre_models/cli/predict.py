@@ -102,7 +102,8 @@ def format_table(predictions: dict[str, Prediction]) -> str:
             lines.append(genre.ljust(width) + "  " + "  ".join(cells))
         lines.append("")
     for key, pred in predictions.items():
-        detail = f"{pred.mode}, {pred.latency_ms:.0f} ms" if pred.ok else pred.status.value
+        mode = f"{pred.mode} ({pred.method})" if pred.method else pred.mode  # ConSE says so, as on its card
+        detail = f"{mode}, {pred.latency_ms:.0f} ms" if pred.ok else pred.status.value
         note = f" - {pred.message}" if pred.message else ""
         lines.append(f"[{key}] {detail}{note}")
     return "\n".join(lines)
