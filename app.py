@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import json
 import os
 import re
@@ -45,8 +46,8 @@ from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 INTRO = """# GenreLens
-Drop a poster, paste a plot, and see how a CNN, three CLIP models and plot models read the film's
-genres, side by side. Each model gives an independent probability per genre (a film can be many
+Drop a poster, paste a plot, and see how a CNN, three CLIP models, SigLIP 2 and plot models read the
+film's genres, side by side (or add a model of your own by its hub id). Each model gives an independent probability per genre (a film can be many
 genres at once); a genre is predicted when its probability reaches the model's threshold."""
 THESIS_NOTE = """The thesis this demo re-creates reported, on its own IMDb/OMDb data, CLIP ViT-L/14 as the best
 poster model (83.2% label accuracy, i.e. Hamming loss 0.1679), BiT-ResNet50 at 77.8%, and the plot
@@ -178,7 +179,8 @@ def added_card(prediction, key: str, top_k: int, custom: bool) -> list:
     except GenreLensError:
         what = "not a model this page can add"
     label = {"headline": headline(prediction), "confidences": dict(prediction.top(top_k))} if prediction.ok else None
-    about = f"<small>**Added model** `{as_text(key)}`: {what}.</small>"
+    about = f"<small>**Added model** <code>{html.escape(key)}</code>: {what}.</small>"  # a code span keeps
+    # Markdown's backslash escapes (timm/resnet50.a1\_in1k): HTML code shows the id as typed
     if not prediction.ok:  # said on the card itself: the visitor asked for this model by name
         return [None, f"{about}\n\n**Not added:** {as_text(prediction.message)}"]
     return [label, f"{about}\n\n{card_markdown(prediction, key, top_k, custom_genres=custom)}"]
@@ -335,7 +337,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                         custom = gr.Textbox(label="Custom genres (zero-shot models)",
                                             placeholder="heist, mockumentary, space opera")
                         with gr.Row():
-                            added = gr.Textbox(label=f"Add models from the hub (up to {MAX_LOADED}, by id)",
+                            added = gr.Textbox(label=f"Add models from the hub (up to {MAX_LOADED} ids, comma-separated)",
                                                placeholder="timm/resnet50.a1_in1k", info=ACCEPTED,
                                                elem_id="extra-models", scale=3)
                             add_button = gr.Button("Add", elem_id="add-model", scale=1, min_width=60)

@@ -35,7 +35,7 @@ NOT_UNIT = {
     "test_stress.py", "test_bench.py",
     # run commands in fresh processes: CLIs, pip install, git, the loopback hub's servers
     "test_entry_point.py", "test_predict_cli.py", "test_reproduce.py", "test_hub_path.py", "test_loopback_hub.py",
-    "test_deploy.py",
+    "test_deploy.py", "test_extra_models.py",
     # train heads or encode through every kind of model, or load the real MiniLM and the shared films
     "test_parallel.py", "test_explain.py", "test_inference_path.py", "test_dataset_build.py", "test_calibrate.py",
     "test_ensemble.py", "test_conse.py", "test_train_evaluate.py", "test_finetune.py", "test_minilm.py",

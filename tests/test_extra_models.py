@@ -41,7 +41,8 @@ def test_malformed_unknown_or_unsupported_ids_are_one_line_naming_the_forms(text
 
 
 def test_at_most_three_added_models_per_request():
-    assert split_ids("a/b, c/d  e/f") == ["a/b", "c/d", "e/f"]
+    assert split_ids("a/b, c/d\n e/f") == ["a/b", "c/d", "e/f"]
+    assert split_ids("not an id") == ["not an id"]  # one id with spaces: one refusal, not three models
     with pytest.raises(InvalidInputError, match="at most 3"):
         split_ids(["a/b", "c/d", "e/f", "g/h"])
 
@@ -167,3 +168,14 @@ def test_api_and_page_add_a_model(extra_hub, tmp_path, poster):
             assert TEXT_ID in card and "transformers text encoder" in card and "zero-shot" in card
             assert page.is_visible("#card-added-0") and not page.is_visible("#card-added-1")
             browser.close()
+
+
+def test_an_added_models_card_shows_its_id_as_typed():
+    """A Markdown code span keeps backslash escapes: the card showed timm/resnet50.a1\\_in1k (found trying the page)."""
+    import app
+    from genre_models.models.prediction import Prediction, Status
+    refused = Prediction.failed("timm/resnet50.a1_in1k", Status.UNAVAILABLE, "weights not downloaded")
+    _, card = app.added_card(refused, "timm/resnet50.a1_in1k", 5, False)
+    assert "<code>timm/resnet50.a1_in1k</code>" in card and "\\_" not in card.split("**Not added:**")[0]
+    _, hostile = app.added_card(refused, "<b>x</b>", 5, False)
+    assert "<code>&lt;b&gt;x&lt;/b&gt;</code>" in hostile

@@ -186,10 +186,11 @@ class ExtraModels:
 
 
 def split_ids(text: str | Sequence[str] | None) -> list[str]:
-    """Ids from a text box ("a, b c") or a list; at most :data:`MAX_LOADED` (InvalidInputError past that)."""
+    """Ids from a text box ("a, b" or one per line) or a list; at most :data:`MAX_LOADED` (InvalidInputError
+    past that). Only commas and line breaks separate ids: "not an id" is one id (refused as one), not three."""
     if text is None:
         return []
-    items = re.split(r"[\s,]+", text) if isinstance(text, str) else [str(i) for i in text]
+    items = re.split(r"[,\n]+", text) if isinstance(text, str) else [str(i) for i in text]
     ids = list(dict.fromkeys(i.strip() for i in items if i and i.strip()))
     if len(ids) > MAX_LOADED:
         raise InvalidInputError(f"at most {MAX_LOADED} added models at once; got {len(ids)}")
