@@ -180,7 +180,8 @@ def raw_compare(url: str, poster=None, plot="", models=("minilm",), mode="auto",
     """/compare over plain HTTP, for values gradio_client cannot send: a lone surrogate (JSON's ``\\ud800``
     escape) and the NaN / Infinity literals many JSON encoders write."""
     import httpx
-    body = json.dumps({"data": [poster, plot, list(models), mode, threshold, custom]})  # ensure_ascii: escapes
+    # every parameter of /compare in order (a raw call gets no defaults): extra_models last, none added
+    body = json.dumps({"data": [poster, plot, list(models), mode, threshold, custom, []]})  # ensure_ascii: escapes
     answer = httpx.post(url + "gradio_api/call/compare", content=body, timeout=60,
                         headers={"Content-Type": "application/json"})
     if answer.status_code != 200:

@@ -58,11 +58,15 @@ HEAD_TRAINING_COST: dict[str, str] = {
 PREDICT_COST_S: dict[str, float] = {
     "bit-resnet50": 0.100, "clip-vit-b-16": 0.269, "clip-vit-l-14": 0.997, "clip-rn50x16": 0.925,
     "minilm": 0.017, "bert-base": 0.092, "tfidf": 0.0013, "minilm-tfidf": 0.0157, "fusion": 1.013,
+    "siglip2-vit-b-16": 0.168,
 }
 EXPLAIN_COST_S: dict[str, float] = {
     "bit-resnet50": 2.2, "clip-vit-b-16": 2.9, "clip-vit-l-14": 6.8, "clip-rn50x16": 5.8,
-    "minilm": 0.3, "bert-base": 1.6, "fusion": 0.0,
+    "minilm": 0.3, "bert-base": 1.6, "fusion": 0.0, "siglip2-vit-b-16": 3.9,
 }
+# SigLIP 2 was measured only beside CLIP ViT-B/16 on a busy machine (docs/full-size.md, `tools/fullsize_report.py
+# --models clip-vit-b-16 siglip2-vit-b-16 --no-lineup`: 1,442 vs 2,303 ms a prediction, 21.0 vs 15.6 s an
+# explanation): its figures above are ViT-B/16's quiet-machine ones times those ratios.
 
 for _spec in DEFAULT_MODELS:
     register_model(_spec, overwrite=True)
