@@ -121,24 +121,36 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     fifo = tmp_path / "films.csv"
     os.mkfifo(fifo)
     root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen([sys.executable, "-m", "genre_models.reproduce", "--data", str(fifo), "--models",
-                                "minilm", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
-                                "--no-progress"], cwd=root, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the command's own environment: nothing an earlier test left in os.environ (a heads repo, a hub endpoint),
+    # and SIGINT at its default, whatever this process inherited; its output goes to files, so a process it
+    # may have started cannot hold a pipe open after it has exited
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRELENS_", "HF_", "GRADIO_"))}
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "w") as err_handle:
+        process = subprocess.Popen([sys.executable, "-m", "genre_models.reproduce", "--data", str(fifo), "--models",
+                                    "minilm", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+                                    "--no-progress"], cwd=root, env={**env, "HF_HUB_OFFLINE": "1"},
+                                   stdout=subprocess.DEVNULL, stderr=err_handle,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     writer, deadline = None, time.monotonic() + 120
     while writer is None:
         try:
             writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds once the command reads the pipe
         except OSError as exc:
             assert exc.errno == errno.ENXIO and process.poll() is None and time.monotonic() < deadline, \
-                process.communicate(timeout=5) if process.poll() is not None else "the command never read --data"
+                err_file.read_text() if process.poll() is not None else "the command never read --data"
             time.sleep(0.05)
     try:
         process.send_signal(signal.SIGINT)  # it is reading the CSV: the pipe is open and no line has come
-        _, err = process.communicate(timeout=120)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"still running 120 s after Ctrl+C; its stderr: {err_file.read_text()[-2000:]}")
     finally:
         os.close(writer)
-    assert process.returncode == 130
+    err = err_file.read_text()
+    assert process.returncode == 130, err
     assert err.strip().splitlines() == ["interrupted (Ctrl+C)"]
 
 
