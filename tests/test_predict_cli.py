@@ -97,3 +97,26 @@ def test_the_table_names_how_a_model_answered_zero_shot_when_it_is_not_prompt_si
     clip = Prediction.from_probabilities("clip", {"Horror": 0.2}, {"Horror": 0.5}, mode="zero-shot", latency_ms=4)
     lines = format_table({"cnn": conse, "clip": clip}).splitlines()
     assert "[cnn] zero-shot (ConSE, ImageNet-21k labels), 3 ms" in lines and "[clip] zero-shot, 4 ms" in lines
+
+
+def test_the_poster_and_plot_are_read_once_for_every_model(tiny_models, poster, monkeypatch, capsys):
+    from genre_models.data import inputs
+    reads = {"poster": 0, "plot": 0}
+    load_poster, clean_plot = inputs.load_poster, inputs.clean_plot
+
+    def counting_load(*args, **kwargs):
+        reads["poster"] += 1
+        return load_poster(*args, **kwargs)
+
+    def counting_clean(*args, **kwargs):
+        reads["plot"] += 1
+        return clean_plot(*args, **kwargs)
+
+    from genre_models.cli import predict as predict_cli
+    for module in (inputs, predict_cli):  # wherever the command might call them from
+        monkeypatch.setattr(module, "load_poster", counting_load, raising=False)
+        monkeypatch.setattr(module, "clean_plot", counting_clean, raising=False)
+    code = main(["--poster", str(poster), "--plot", PLOT, "--models", "tiny-clip-vit", "tiny-bert", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and {p["status"] for p in data.values()} == {"ok"}
+    assert reads == {"poster": 1, "plot": 1}

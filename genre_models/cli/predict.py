@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..data.inputs import clean_plot, load_poster
+from ..data.inputs import read_film
 from ..errors import GenreLensError
 from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
@@ -120,27 +120,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise GenreLensError(f"at most 3 --extra-model, got {len(set(extra))}")
         genres = list(resolve_genres(args.genres)) if args.genres else []
         genres += [g for g in parse_custom_genres(args.custom_genres) if g not in genres]
-        # a poster the CLI cannot read is the user's error, said once; read once for every model
-        poster = load_poster(args.poster) if args.poster is not None else None
         plot = args.plot
         if args.plot_file:
             # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the plot
             with open(args.plot_file, encoding="utf-8-sig") as handle:
                 plot = handle.read()
-        given_plot = clean_plot(plot).present  # a plot of invisible characters only is no plot
+        # read and checked once, here, for every model; what the CLI cannot read is the user's error, said once
+        film = read_film(args.poster, plot, read_poster=args.poster is not None)
+        for refusal in (film.poster_error, film.plot_error):
+            if refusal is not None:
+                raise refusal
     except (GenreLensError, OSError, UnicodeDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.poster is None and not given_plot:
+    if film.poster is None and film.plot is None:  # a plot of invisible characters only is no plot
         print("error: give --poster, --plot or both", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()
     pool = ModelPool()
-    predictions = pool.predict(keys, poster=poster, plot=plot, genres=genres or None,
-                               mode=args.mode, threshold=args.threshold)
+    predictions = pool.predict(keys, film=film, genres=genres or None, mode=args.mode, threshold=args.threshold)
     extras = ExtraModels(max_gb=args.max_extra_model_gb)
-    added = extras.predict(extra, poster=poster, plot=plot, genres=genres or None, mode=args.mode,
-                           threshold=args.threshold)
+    added = extras.predict(extra, film=film, genres=genres or None, mode=args.mode, threshold=args.threshold)
     predictions.update({k: p for k, p in added.items() if k not in predictions})
     if args.json:
         # strict JSON: a NaN never reaches the output (predictors refuse non-finite probabilities)
@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_table(predictions))
     if args.explain:
-        lines = write_explanations(pool, predictions, poster, plot, Path(args.explain), args.explain_genre, args.mode)
+        lines = write_explanations(pool, predictions, film.poster, film.plot, Path(args.explain), args.explain_genre, args.mode)
         print("\n".join(lines), file=sys.stderr if args.json else sys.stdout)
     return 0 if any(p.ok for p in predictions.values()) else 1
 
