@@ -17,7 +17,7 @@ COMMANDS = {
     "train": ("genre_models.cli.train", "train a model's genre head (or fine-tune, fit TF-IDF or a blend)"),
     "evaluate": ("genre_models.cli.evaluate", "score models and baselines on a films CSV's test split"),
     "reproduce": ("genre_models.cli.reproduce", "the thesis in one run: features, heads, fusion, evaluation"),
-    "dataset": ("genre_models.data.builder.build", "build a films CSV from IMDb ids and OMDb"),
+    "dataset": ("genre_models.cli.dataset", "build a films CSV from IMDb ids and OMDb"),
     "loopback-hub": ("genre_models.loopback_hub", "serve full-size test repos on 127.0.0.1"),
 }
 

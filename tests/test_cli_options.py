@@ -50,6 +50,20 @@ def test_types_choices_required_and_exclusive_are_enforced(capsys):
             parser.parse_args(bad)
 
 
+@dataclass
+class Source:
+    ids: str | None = option(None, one_of="source", help="a list")
+    basics: str | None = option(None, one_of="source", help="or a table")
+
+
+def test_one_of_means_exactly_one():
+    parser = _parser(Source)
+    assert options_from(parser.parse_args(["--ids", "a"]), Source) == Source(ids="a")
+    for bad in ([], ["--ids", "a", "--basics", "b"]):
+        with pytest.raises((SystemExit, argparse.ArgumentError)):
+            parser.parse_args(bad)
+
+
 def test_help_shows_defaults_and_the_flags_as_spelled():
     text = _parser().format_help()
     assert "--sizes SIZES [SIZES ...]" in text and "(default: 8 16)" in text

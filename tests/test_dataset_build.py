@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from genre_models.data.films import load_dataset
-from genre_models.data.builder.build import main
+from genre_models.cli.dataset import main
 from genre_models.data.builder.ids import filter_basics, read_id_list, votes_at_least
 
 KEY = "SECRET-KEY-123"

@@ -326,6 +326,16 @@ def test_the_blend_leaves_out_a_member_that_read_nothing_and_says_so():
     assert known.ok and "left out" not in known.message
 
 
+def test_a_blend_none_of_whose_members_read_the_plot_names_each_part_and_why():
+    answer = ModelPool().get("minilm-tfidf").predict(plot=UNREAD_PLOTS[0])  # emoji: neither reads any
+    assert answer.status is Status.NOTHING_READ and answer.probabilities == {} and answer.latency_ms > 0
+    assert answer.message == (
+        "MiniLM + TF-IDF (plot) read nothing of this plot: its part MiniLM (plot): every token of it is unknown "
+        "to the model; its part TF-IDF + LR (plot): none of its words is in the vocabulary it learned from its "
+        "training plots; its answer would be the same for any such plot, so it gives none")
+    assert answer.summary == "read none of the plot's words"
+
+
 def test_a_model_that_read_nothing_folds_into_the_notice_with_its_reason():
     from genre_models.comparison.compare import card_markdown, run_comparison, unavailable_notice
     comparison = run_comparison(ModelPool(), ["tfidf", "minilm"], None, UNREAD_PLOTS[1])

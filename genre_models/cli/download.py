@@ -83,7 +83,7 @@ def _with_parts(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genre_models.download", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m genre_models download", description=__doc__.split("\n")[0])
     add_options(parser, ModelsOptions)
     add_deprecated_spelling(parser, field="models", instead="--models KEY [KEY ...]")
     add_options(parser, HeadsOptions)

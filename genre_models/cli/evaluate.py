@@ -52,7 +52,7 @@ class EvaluateCommand:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genre_models.evaluate", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m genre_models evaluate", description=__doc__.split("\n")[0])
     add_options(p, DataOptions)
     add_options(p, ModelsOptions, defaults={"models": ("minilm",)})
     add_options(p, HeadsOptions)

@@ -36,7 +36,8 @@ def option(default: Any = dataclasses.MISSING, *, help: str | Callable[[], str],
             that ``--model-config`` can extend); the default is added to it.
         flags: the option's spellings, when not ``--field-name``.
         argparse_kwargs: anything else ``add_argument`` takes (``metavar``, ``choices``, ``type``...), and
-            ``exclusive=NAME``: of the options sharing a NAME, at most one may be given.
+            ``exclusive=NAME``: of the options sharing a NAME, at most one may be given; ``one_of=NAME``:
+            exactly one.
     """
     if isinstance(default, list):  # a mutable default needs a factory
         return dataclasses.field(default_factory=lambda: list(default),
@@ -118,9 +119,10 @@ def add_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: 
             kwargs["default"] = default
             if "action" not in kwargs and default is not None and _shown(default):
                 help_text += f" (default: {_shown(default)})"  # argparse would show a list as ['a', 'b']
-        exclusive = kwargs.pop("exclusive", None)  # options of one name: at most one of them given
+        one_of = kwargs.pop("one_of", None)  # options of one name: exactly one of them given
+        exclusive = kwargs.pop("exclusive", None) or one_of  # ... or at most one
         if exclusive and exclusive not in groups:
-            groups[exclusive] = parser.add_mutually_exclusive_group()
+            groups[exclusive] = parser.add_mutually_exclusive_group(required=bool(one_of))
         (groups[exclusive] if exclusive else parser).add_argument(*flag_list, help=help_text, **kwargs)
 
 

@@ -47,7 +47,7 @@ class PredictCommand:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m genre_models.predict", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m genre_models predict", description=__doc__.split("\n")[0])
     add_options(parser, ModelsOptions)
     add_options(parser, HeadsOptions)
     add_options(parser, ExtraModelOptions)

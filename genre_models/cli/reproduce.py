@@ -40,7 +40,7 @@ class ReproduceCommand:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genre_models.reproduce", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m genre_models reproduce", description=__doc__.split("\n")[0])
     add_options(p, DataOptions)
     add_options(p, ModelsOptions)
     add_options(p, ReproduceCommand)

@@ -33,7 +33,7 @@ class TrainCommand:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genre_models.train", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m genre_models train", description=__doc__.split("\n")[0])
     add_options(p, DataOptions)
     # required, checked in main: argparse would refuse the deprecated --model as a missing --models
     add_options(p, ModelsOptions, defaults={"models": ()})

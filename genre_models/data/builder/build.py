@@ -1,8 +1,6 @@
 """Build a GenreLens CSV the way the thesis did: IMDb ids -> OMDb plots, genres, posters -> clean CSV.
 
-    python -m genre_models.dataset build --ids ids.txt --out data/omdb   (key: --api-key or OMDB_API_KEY)
-    python -m genre_models.dataset build --basics title.basics.tsv.gz --ratings title.ratings.tsv.gz \\
-        --year-min 1990 --min-votes 5000 --limit 3000 --out data/omdb
+The command is ``python -m genre_models dataset build`` (:mod:`genre_models.cli.dataset`).
 
 Preprocessing choices (written into report.md too):
 - genres mapped to the 18 canonical ones through the aliases (Musical -> Music, Sci-Fi spellings);
@@ -17,21 +15,17 @@ Preprocessing choices (written into report.md too):
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from tqdm.auto import tqdm
 
 from ...errors import UnknownGenreError
 from ...genres import GENRES, canonical_genre
-from .ids import filter_basics, read_id_list, votes_at_least
-from .omdb import DEFAULT_URL, MAX_POSTER_BYTES, OmdbClient, OmdbFatalError
+from .omdb import OmdbClient, OmdbFatalError
 from .posters import PosterStore
 
 CHOICES = __doc__.split("Preprocessing choices (written into report.md too):\n")[1].strip()
@@ -207,71 +201,3 @@ def _write_csv_atomically(path: Path, table: list[list[str]]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genre_models.dataset build", description=__doc__.split("\n")[0])
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--ids", help="text or CSV file of IMDb ids (tt...)")
-    source.add_argument("--basics", help="IMDb title.basics.tsv(.gz) to filter")
-    p.add_argument("--ratings", help="IMDb title.ratings.tsv(.gz), needed for --min-votes")
-    p.add_argument("--type", default="movie", help="titleType to keep (with --basics)")
-    p.add_argument("--year-min", type=int)
-    p.add_argument("--year-max", type=int)
-    p.add_argument("--min-votes", type=int, help="minimum IMDb votes (with --ratings)")
-    p.add_argument("--limit", type=int, help="at most this many ids")
-    p.add_argument("--out", required=True, help="output folder (movies.csv, posters/, report.md)")
-    p.add_argument("--api-key", help="OMDb API key (default: the OMDB_API_KEY environment variable)")
-    p.add_argument("--omdb-url", default=DEFAULT_URL)
-    p.add_argument("--cache-dir", help="OMDb answer cache (default: OUT/cache/omdb)")
-    p.add_argument("--rate", type=float, default=5.0, help="requests per second at most")
-    p.add_argument("--daily-limit", type=int, default=1000, help="OMDb requests per day (free keys: 1000)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
-    p.add_argument("--retries", type=int, default=4)
-    p.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
-    p.add_argument("--max-poster-side", type=int, default=500)
-    p.add_argument("--max-poster-mb", type=float, default=MAX_POSTER_BYTES / 2**20,
-                   help="posters larger than this are skipped (read no further)")
-    p.add_argument("--min-genre-count", type=int, default=20, help="report genres rarer than this")
-    p.add_argument("--no-posters", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] != "build":
-        print("usage: python -m genre_models.dataset build --ids FILE --out DIR [options]; "
-              "see `python -m genre_models.dataset build --help`", file=sys.stderr)
-        return 2
-    args = build_parser().parse_args(argv[1:])
-    out = Path(args.out)
-    try:
-        if args.ids:
-            ids = read_id_list(args.ids)
-        else:
-            if args.min_votes and not args.ratings:
-                raise ValueError("--min-votes needs --ratings title.ratings.tsv.gz")
-            votes = votes_at_least(args.ratings, args.min_votes or 0) if args.ratings else None
-            ids = filter_basics(args.basics, args.type, args.year_min, args.year_max, votes, args.limit)
-        ids = ids[:args.limit] if args.limit else ids
-        client = OmdbClient(args.api_key or os.environ.get("OMDB_API_KEY", ""),
-                            args.cache_dir or out / "cache" / "omdb", base_url=args.omdb_url, rate=args.rate,
-                            daily_limit=args.daily_limit, timeout=args.timeout, retries=args.retries,
-                            backoff=args.backoff, max_poster_bytes=int(args.max_poster_mb * 2**20))
-    except (OSError, ValueError, OmdbFatalError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        summary = build(ids, out, client, posters=not args.no_posters, max_poster_side=args.max_poster_side,
-                        min_genre_count=args.min_genre_count, progress=not args.no_progress)
-    except OSError as exc:  # the disk, not the data: every file is written whole or not at all
-        print(f"error: {client.scrub(str(exc))}; files already in {out} are unchanged, answers fetched so far "
-              "are cached", file=sys.stderr)
-        return 1
-    finally:
-        client.close()
-    for line in summary.lines():
-        print(line)
-    print(f"wrote {out / 'movies.csv'}, {out / 'report.md'}")
-    return 1 if summary.stopped and summary.kept == 0 else 0

@@ -35,7 +35,7 @@ def repo_folder(text: str) -> tuple[str, Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genre_models.loopback_hub", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m genre_models loopback-hub", description=__doc__.split("\n")[0])
     add_options(parser, ModelsOptions)
     add_deprecated_spelling(parser, field="models", instead="--models KEY [KEY ...]")
     parser.add_argument("--root", default=str(DEFAULT_ROOT), help="where built repos are kept (default: %(default)s)")
