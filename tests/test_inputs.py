@@ -129,6 +129,8 @@ def test_huge_declared_size_is_refused_before_decoding(tmp_path):
     (np.array([[256.0, 0.0]]), (0, 0, 0)),                                  # above 255: a 16-bit range
     (np.array([[2.0, 0.0]]), (2, 2, 2)),                                    # above 1: an 8-bit range
     (np.array([[-100.0, 200.0]]), (0, 0, 0)),                               # negatives clip to black
+    (np.array([[1e6, 0.0]]), (255, 255, 255)),                              # past 65535: white, no wrap
+    (np.array([[65792, 0]], dtype=np.int32), (255, 255, 255)),              # 256 after scaling: still white
 ])
 def test_arrays_of_every_kind_become_the_right_rgb(array, pixel):
     image = load_poster(array)

@@ -204,7 +204,7 @@ def _array_to_rgb(array: np.ndarray) -> Image.Image:
     if array.dtype == np.uint16:
         data = data * (255.0 / 65535.0)
     elif array.dtype != np.uint8:
-        top = float(np.nanmax(data)) if data.size else 1.0
+        top = float(np.nanmax(data))  # never empty: refused above
         scale = 255.0 / (65535.0 if top > 255 else (255.0 if top > 1 else 1.0))
         data = data * scale
     data = np.clip(np.nan_to_num(data), 0, 255).astype(np.uint8)
