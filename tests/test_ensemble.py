@@ -171,6 +171,8 @@ def test_no_zero_shot_and_no_foreign_genres(ensemble):
     assert custom.status is Status.UNAVAILABLE and "does not know Zombie" in custom.message
     for answer in (zero, custom):  # the member that can answer is named
         assert answer.message.endswith(". For other genres or zero-shot, ask Tiny BERT on its own")
+    assert zero.summary == "no zero-shot mode: scores only the genres its head was trained on" and zero.fix == ""
+    assert custom.summary == "scores only the genres its head was trained on" and custom.fix == ""
 
 
 def test_a_damaged_blend_is_refused_with_its_reason(trained):
@@ -198,6 +200,11 @@ def test_a_damaged_blend_is_refused_with_its_reason(trained):
     path.write_text(json.dumps({**good, "weights": [1, 0]}))  # a member may weigh nothing
     assert ModelPool().get("tiny-ens").predict(plot=PLOT).probabilities == \
         pytest.approx(ModelPool().get("tiny-bert").predict(plot=PLOT).probabilities, abs=1e-6)
+    # the member left when the other read nothing weighs nothing: the blend has no reading of this plot
+    path.write_text(json.dumps({**good, "weights": [0, 1]}))
+    unknown_to_tfidf = "a heist western mystery"  # words Tiny BERT knows and the films never use
+    assert ModelPool().get("tiny-bert").predict(plot=unknown_to_tfidf).ok
+    assert ModelPool().get("tiny-ens").predict(plot=unknown_to_tfidf).status is Status.NOTHING_READ
 
 
 def test_the_shipped_plot_ensemble_downloads_what_its_members_need():
@@ -232,4 +239,18 @@ def test_an_ensemble_without_a_checkpoint_folder_says_how_to_fit_one(trained):
     with registered([ModelSpec("tiny-bare", "ensemble", {"members": ["tiny-bert", "tiny-tfidf"]}, "Bare")]):
         answer = ModelPool().get("tiny-bare").predict(plot=PLOT)
     assert answer.status is Status.UNAVAILABLE and "Bare: no trained genre head" in answer.message
+    assert "on its own" not in answer.message  # no blend to refuse from: the members are not the way out
     assert answer.fix == "python -m genre_models.train --models tiny-bare --data movies.csv"
+
+
+def test_a_subset_of_genres_and_one_threshold_reach_every_member():
+    """The shipped blend, asked for two genres at one threshold: the same probabilities as its answer for all
+    18, and the threshold decides, also where one member read nothing and the other answers alone."""
+    blend = ModelPool().get("minilm-tfidf")
+    plot = "A ghost haunts a house and a family must flee."
+    everything = blend.predict(plot=plot)
+    two = blend.predict(plot=plot, genres=["Western", "Horror"], threshold=0.3)
+    assert list(two.probabilities) == ["Western", "Horror"] and two.thresholds == {"Western": 0.3, "Horror": 0.3}
+    assert two.probabilities == pytest.approx({g: everything.probabilities[g] for g in ("Western", "Horror")})
+    alone = blend.predict(plot="zzqx blorfle wibbledy", genres=["Western", "Horror"], threshold=0.3)
+    assert "answered alone" in alone.message and alone.thresholds == {"Western": 0.3, "Horror": 0.3}

@@ -359,3 +359,20 @@ def test_word_occlusion_still_scores_the_one_word_tfidf_knows():
     from genre_models.explain import explain_plot
     words = explain_plot(ModelPool().get("tfidf"), "ghost zzqx blorfle", "Horror")
     assert dict(words.words)["ghost"] > 0.3 and dict(words.words)["zzqx"] == 0.0  # without it: nothing read
+
+
+def test_a_zero_shot_warm_up_that_fails_is_logged_with_its_model_and_traceback_and_warm_up_returns(
+        tiny_models, caplog, monkeypatch):
+    import logging
+    predictor = ModelPool().get("tiny-clip-vit")
+    predictor.load()
+
+    def broken(genres):
+        raise RuntimeError("prompt embedding broke")
+
+    monkeypatch.setattr(predictor.scorer, "genre_embeddings", broken)
+    with caplog.at_level(logging.ERROR):
+        predictor.warm_up()  # a background thread's job: it must not raise
+    record, = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "tiny-clip-vit: preparing zero-shot failed"
+    assert record.exc_info and "prompt embedding broke" in str(record.exc_info[1])
