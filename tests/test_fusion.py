@@ -113,3 +113,10 @@ def test_a_compare_runs_each_backbone_once_and_answers_as_models_alone(tiny_mode
     assert sorted(calls) == ["tiny-bert", "tiny-clip-vit"]  # fusion reused its parts' features
     for key in keys:
         assert together[key].ok and together[key].probabilities == pytest.approx(alone[key].probabilities, abs=1e-6)
+
+
+def test_a_fusion_whose_plot_part_read_nothing_names_that_part(tiny_models, poster):
+    answer = ModelPool().get("tiny-fusion").predict(poster=poster, plot="\u263a\u2603 \u2764")  # no known token
+    assert answer.status is Status.NOTHING_READ and answer.model_key == "tiny-fusion"
+    assert answer.message == ("Tiny fusion read nothing of this plot: its part Tiny BERT: every token of it is "
+                              "unknown to the model; its answer would be the same for any such plot, so it gives none")
