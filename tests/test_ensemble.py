@@ -254,3 +254,31 @@ def test_a_subset_of_genres_and_one_threshold_reach_every_member():
     assert two.probabilities == pytest.approx({g: everything.probabilities[g] for g in ("Western", "Horror")})
     alone = blend.predict(plot="zzqx blorfle wibbledy", genres=["Western", "Horror"], threshold=0.3)
     assert "answered alone" in alone.message and alone.thresholds == {"Western": 0.3, "Horror": 0.3}
+
+
+def test_with_one_member_left_out_the_others_blend_at_their_weights_scaled_to_the_whole(trained):
+    """Three members, one of which reads nothing of the plot: the other two blend, their weights scaled up to
+    the blend's total, and the blend's thresholds decide. The second TF-IDF is the first under another key,
+    so the right blend of the two is exactly the first's answer, and a wrong scale is not."""
+    films, _ = trained
+    checkpoints = films.parent.parent / "checkpoints"
+    shutil.copytree(checkpoints / "tiny-tfidf", checkpoints / "tiny-tfidf-b")
+    config = json.loads((checkpoints / "tiny-ens" / "config.json").read_text())
+    members = ["tiny-bert", "tiny-tfidf", "tiny-tfidf-b"]
+    specs = [ModelSpec("tiny-tfidf-b", "tfidf-text", {}, "Tiny TF-IDF B", checkpoint=str(checkpoints / "tiny-tfidf-b")),
+             ModelSpec("tiny-ens3", "ensemble", {"members": members}, "Tiny three", checkpoint=str(checkpoints / "e3"))]
+    with registered(specs):
+        pool = ModelPool()
+        digests = {**config["member_digests"], "tiny-tfidf-b": config["member_digests"]["tiny-tfidf"]}
+        (checkpoints / "e3").mkdir()
+        (checkpoints / "e3" / "config.json").write_text(json.dumps(
+            {**config, "members": members, "weights": [0.5, 0.3, 0.2], "member_digests": digests}))
+        unknown_to_bert = "fun fun"  # a word the films hold (comedy) and Tiny BERT's vocabulary does not
+        assert pool.get("tiny-bert").predict(plot=unknown_to_bert).status is Status.NOTHING_READ
+        alone = pool.get("tiny-tfidf").predict(plot=unknown_to_bert)
+        answer = pool.get("tiny-ens3").predict(plot=unknown_to_bert)
+    assert alone.ok and answer.ok and answer.model_key == "tiny-ens3" and answer.mode == "trained"
+    assert answer.probabilities == pytest.approx(alone.probabilities, abs=1e-6)
+    assert answer.thresholds == {g: pytest.approx(config["thresholds"][g]) for g in answer.thresholds}
+    assert answer.message.endswith("so it was left out: Tiny TF-IDF and Tiny TF-IDF B answered alone")
+    assert answer.plot_truncated is False and answer.latency_ms > 0
