@@ -297,3 +297,27 @@ def test_a_retrain_keeps_the_model_card_marked_as_describing_the_old_weights(tmp
             kept = (folder / "README.md").read_text()
             assert kept.startswith("> **Retrained since this card was written (") and kept.endswith("\n\n" + card)
             assert kept.count("Retrained since") == 1 and "python tools/model_card.py" in kept
+
+
+def test_the_carried_card_gets_one_dated_notice_with_the_commands_that_renew_it(tmp_path):
+    import datetime
+
+    from genre_models.models.checkpoint import CARD_NAME, carry_model_card
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir(), new.mkdir()
+    notice = (f"> **Retrained since this card was written ({datetime.date.today():%Y-%m-%d}):** the figures below "
+              "describe the weights it replaced. Regenerate it from an evaluation of the new ones: `python -m "
+              "genre_models.evaluate`, then `python tools/model_card.py <this folder> <its evaluation.json>`.")
+    card = "# Model card: `tiny`\n\nmicro-F1 0.61 — on the test split.\n"
+    (old / CARD_NAME).write_text(card, encoding="utf-8")
+    carry_model_card(old, new)
+    assert (new / CARD_NAME).read_text(encoding="utf-8") == notice + "\n\n" + card
+    # a card that is nothing but an old notice: the new notice alone
+    (old / CARD_NAME).write_text(notice.replace("(20", "(19"), encoding="utf-8")
+    (new / CARD_NAME).unlink()
+    carry_model_card(old, new)
+    assert (new / CARD_NAME).read_text(encoding="utf-8") == notice + "\n\n"
+    # a new folder that brings its own card keeps it
+    (new / CARD_NAME).write_text("# its own\n", encoding="utf-8")
+    carry_model_card(old, new)
+    assert (new / CARD_NAME).read_text(encoding="utf-8") == "# its own\n"

@@ -132,3 +132,23 @@ def test_genres_in_no_film_or_in_every_film_are_handled_without_a_warning():
     probabilities = model.probabilities(["a cowboy", "a ghost"])
     assert (probabilities[:, 3] < 1e-9).all() and (probabilities[:, 4] > 1 - 1e-9).all()
     assert model.weight.dtype == model.bias.dtype == np.float32  # 18 x 100k weights: not float64
+
+
+def test_the_feature_cache_key_follows_a_retrained_model(tmp_path):
+    """TF-IDF's "features" are its logits: a cache entry of the old weights must not serve the new ones."""
+    from conftest import registered
+    from films import write_films_csv
+    from genre_models import ModelPool, ModelSpec
+    from genre_models.train import main as train
+    films = write_films_csv(tmp_path / "data", n=60, with_problems=False)
+    folder = tmp_path / "checkpoints" / "tiny-tfidf"
+    identities = []
+    with registered([ModelSpec("tiny-tfidf", "tfidf-text", {}, "Tiny TF-IDF", checkpoint=str(folder))]):
+        for seed in ("0", "1"):
+            assert train(["--data", str(films), "--models", "tiny-tfidf", "--overwrite", "--split-seed", seed]) == 0
+            predictor = ModelPool().get("tiny-tfidf")
+            predictor.load()
+            digest = json.loads((folder / "config.json").read_text())["weights_sha256"]
+            assert predictor.backbone_identity()["weights_sha256"] == digest
+            identities.append(predictor.feature_identity(True))
+    assert identities[0] != identities[1]
