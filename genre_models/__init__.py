@@ -5,13 +5,15 @@
     >>> pool.get("minilm").predict(plot="A family moves into a haunted house.").top(3)
 
 Layout (every import points down):
-    cli/          the commands: predict, train, evaluate, download (parse, call, print)
-    comparison/   several models on one film (the app's cards, chart, agreement); the Results tab
+    cli/          the commands: predict, train, evaluate, download, reproduce, dataset (parse, call, print)
+    comparison/   several models on one film (the app's cards, chart, agreement); Your films; the Results tab
     training/     feature cache, head fitting, fine-tuning, metrics, baselines, train_model, evaluate_models
-    models/       families (timm image, CLIP, HF text, fusion), registry, heads, prompts, zero-shot,
-                  checkpoints, hub access, predictors
+    explain/      Grad-CAM heatmaps for poster models, word attribution for plot models
+    models/       families (timm image, CLIP, HF text, TF-IDF, fusion, ensemble), registry, checkpoints
+                  (heads), prompts, zero-shot, hub access, predictors
     data/         films CSVs and splits, poster/plot decoding, the IMDb/OMDb dataset builder
     genres.py, errors.py, charts.py, files.py: the ground floor
+(docs/architecture.md has the whole map.)
 """
 from .errors import (CheckpointError, ConfigError, DataError, GenreLensError, InvalidImageError,
                      InvalidInputError, PlanError, UnknownGenreError, UnknownModelError,

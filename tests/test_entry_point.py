@@ -25,6 +25,17 @@ def test_help_lists_every_command_and_an_unknown_one_is_one_line(capsys):
     assert main([]) == 2 and "usage:" in capsys.readouterr().err
 
 
+def test_every_commands_help_names_the_one_entry_point_and_exits_0(capsys):
+    import pytest
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:  # argparse's --help ends with exit(0); dataset's returns 0
+            assert main([name, "--help"]) == 0
+            raise SystemExit(0)
+        assert exit_info.value.code in (0, None), name
+        out = capsys.readouterr().out
+        assert f"usage: python -m genre_models {name}" in out, (name, out[:200])
+
+
 def test_a_command_runs_the_same_main_as_its_own_module():
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     args = ["predict", "--models", "tfidf", "--plot", PLOT, "--json"]

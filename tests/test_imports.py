@@ -71,6 +71,19 @@ def test_the_graph_sees_imports_inside_functions_and_a_circle_through_them(tmp_p
     ("genre_models.models", "genre_models.explain"),
     ("genre_models.models", "genre_models.cli"),
     ("genre_models.data", "genre_models.models"),
+    ("genre_models.data", "genre_models.training"),
+    ("genre_models.data", "genre_models.comparison"),
+    ("genre_models.data", "genre_models.explain"),
+    ("genre_models.data", "genre_models.cli"),
+    ("genre_models.training", "genre_models.comparison"),
+    ("genre_models.training", "genre_models.explain"),
+    ("genre_models.training", "genre_models.cli"),
+    ("genre_models.explain", "genre_models.training"),
+    ("genre_models.explain", "genre_models.comparison"),
+    ("genre_models.explain", "genre_models.cli"),
+    ("genre_models.comparison", "genre_models.cli"),
+    ("genre_models.errors", "genre_models.data"),
+    ("genre_models.files", "genre_models.data"),
 ])
 def test_imports_point_down(lower, upper):
     graph = import_graph()

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"]):  # asked for help: the one subcommand's
+        build_parser().print_help()
+        return 0
     if not argv or argv[0] != "build":
         print(USAGE, file=sys.stderr)
         return 2

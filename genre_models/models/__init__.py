@@ -1,4 +1,4 @@
-"""Models: families and their encoders, the registry of model keys, heads, zero-shot, checkpoints,
+"""Models: families and their encoders, the registry of model keys, checkpoints (genre heads), zero-shot,
 and the predictors that answer for every model through one interface."""
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class Prediction:
     probabilities: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     predicted: list[str] = field(default_factory=list)
-    mode: str = ""  # "zero-shot", "trained" or "late-fusion"
+    mode: str = ""  # "trained", "zero-shot", or a late fusion's description ("late fusion (zero-shot poster, ...)")
     latency_ms: float = 0.0
     plot_truncated: bool = False
     summary: str = ""  # when not ok: the reason in a few words (``message`` has the whole story)

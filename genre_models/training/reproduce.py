@@ -2,7 +2,7 @@
 
 Every stage goes through the same code as ``train`` and ``evaluate`` (and so the app): features from
 each model's own backbone through the on-disk cache (resumable: a rerun computes only what is
-missing), a head per model trained and written as a checkpoint under ``out/checkpoints``, the
+missing), a head per model trained and written as a checkpoint under ``OUT/<key>/``, the
 fusion head on top, then every model scored on the test split in each mode it answers in, with the
 trivial baselines on the same films. The table puts the thesis's own figures beside ours, labelled
 as the thesis's; time per stage and per model is recorded with it.

@@ -1,12 +1,13 @@
 """What a model family is: one object that knows how to build, check, fetch and feed its backbones.
 
-A family (timm image, CLIP, Hugging Face text, fusion, or one of yours) owns, for every model of
+A family (timm image, CLIP, Hugging Face text, TF-IDF, fusion, ensemble, or one of yours) owns, for every model of
 that family:
 
 - its settings, validated where they are declared (``settings_type``, a frozen dataclass);
 - the inputs it needs (``inputs``) and whether it can score genres it was not trained on;
 - the download plan (which hub repos and files) and, from it, the offline weights check;
-- loading, which returns an :class:`Encoder` (features, feature size, explanation target layers).
+- for a backbone family, loading, which returns an :class:`Encoder` (features, feature size, explanation
+  target layers); TF-IDF, fusion and an ensemble have no load of their own (their predictor reads them).
 
 An encoder (below) is a loaded backbone: inputs of one modality -> [N, D] features. The explanation
 code (``explain/``) asks it for a differentiable forward pass (``pixel_features``), the layers to hook,

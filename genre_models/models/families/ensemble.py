@@ -1,11 +1,7 @@
-"""Ensemble: several trained plot models answering as one (the family; its predictor: ``predictors/ensemble.py``).
-
-Each member answers with its own trained head; the ensemble averages their logits with weights
-fitted on the validation split and decides at per-genre thresholds tuned on the blend there
-(``python -m genre_models.train --models <key>``, ``training/ensemble.py``). Its checkpoint is a
-``config.json`` alone (members, weights, genres, thresholds, metrics): it has no tensors of its own.
-The config records each member's weights digest, so a retrained member makes the old blend refuse
-to load instead of answering with weights fitted for another model.
+"""Ensemble: several trained plot models answering as one. This module builds: the settings (two or more
+different members) and the download plan (every member's). How it answers, a weighted blend of the
+members' logits, is its predictor's: ``predictors/ensemble.py``; how the weights are fitted,
+``training/ensemble.py``.
 """
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Fusion: a poster model and a plot model answering together (the family; its predictor: ``predictors/fusion.py``).
-
-Two ways, chosen by the plan:
-- a learned head over both embeddings (``checkpoints/<key>/``), trained on the parts' frozen base
-  features, concatenated poster-first;
-- late fusion without a head: ``p = w * p_poster + (1 - w) * p_plot`` per genre, each part answering
-  in its own best mode, and the same weighted mean of the parts' thresholds decides.
+"""Fusion: a poster model and a plot model answering together. This module builds: the settings (its
+two parts, the late-fusion weight) and the download plan (both parts'). How it answers, with a learned
+head or by late fusion, is its predictor's: ``predictors/fusion.py``.
 """
 from __future__ import annotations
 
