@@ -120,3 +120,11 @@ def test_a_fusion_whose_plot_part_read_nothing_names_that_part(tiny_models, post
     assert answer.status is Status.NOTHING_READ and answer.model_key == "tiny-fusion"
     assert answer.message == ("Tiny fusion read nothing of this plot: its part Tiny BERT: every token of it is "
                               "unknown to the model; its answer would be the same for any such plot, so it gives none")
+
+
+def test_fusion_settings_take_the_whole_weight_range_and_name_what_is_missing():
+    from genre_models.models.families.fusion import FusionSettings
+    assert FusionSettings("a", "b", 0).image_weight == 0 and FusionSettings("a", "b", 1.0).image_weight == 1.0
+    with pytest.raises(ConfigError) as info:
+        FusionSettings("a", "")
+    assert str(info.value) == "a fusion model needs 'image_model' and 'text_model' (model keys)"

@@ -22,3 +22,7 @@ def test_to_dict_is_plain_json_with_one_key_per_field():
     assert set(out) == {f.name for f in dataclasses.fields(Prediction)}
     assert type(out["status"]) is str and out["status"] == "nothing_read"  # the value, not the enum
     assert json.loads(json.dumps(out)) == out
+
+
+def test_an_answer_keeps_its_model_key():
+    assert Prediction.from_probabilities("clip-vit-b-16", {"Drama": 0.7}, {"Drama": 0.5}).model_key == "clip-vit-b-16"

@@ -377,3 +377,21 @@ def test_a_zero_shot_warm_up_that_fails_is_logged_with_its_model_and_traceback_a
     record, = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage() == "tiny-clip-vit: preparing zero-shot failed"
     assert record.exc_info and "prompt embedding broke" in str(record.exc_info[1])
+
+
+def test_a_failed_load_answers_the_same_way_every_time_without_retrying(monkeypatch):
+    predictor = ModelPool().get("bert-base")  # its weights are not in this machine's cache
+    first = predictor.predict(plot=PLOT)
+    monkeypatch.setattr(predictor, "_load", lambda: pytest.fail("a failed load is not retried per request"))
+    second = predictor.predict(plot=PLOT)
+    assert first.status is second.status is Status.UNAVAILABLE and first.summary
+    assert (second.message, second.summary, second.fix) == (first.message, first.summary, first.fix)
+
+
+def test_an_answer_says_whose_it_is_and_that_the_plot_was_cut(tiny_models):
+    model = ModelPool().get("tiny-bert")  # reads 24 tokens at most
+    missing = model.predict(poster=None, plot=None)
+    assert missing.status is Status.MISSING_INPUT and missing.model_key == "tiny-bert"
+    long = model.predict(plot=" ".join(["ghost house"] * 40))
+    assert long.ok and long.plot_truncated is True and "plot truncated to the model's token limit" in long.message
+    assert model.predict(plot="ghost house").plot_truncated is False
