@@ -43,10 +43,10 @@ class SessionFolders:
         with self._lock:
             folder = self._folders.pop(session or "", None)
             tracked = self._files.pop(session or "", set()) if files else set()
+        for path in tracked:  # the uploads first: once the folder is gone, everything is
+            path.unlink(missing_ok=True)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        for path in tracked:
-            path.unlink(missing_ok=True)
 
     def remove_all(self) -> None:
         for session in list(self._folders) + list(self._files):

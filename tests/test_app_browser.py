@@ -375,8 +375,8 @@ def test_your_films_shows_the_table_chart_disagreements_and_download(page, tmp_p
     upload = view.locator("#films-csv a").first.get_attribute("href").split("file=", 1)[1]
     assert Path(urllib.parse.unquote(upload)).is_file()
     view.close()
-    for _ in range(100):
-        if not folder.exists():
+    for _ in range(100):  # the unload event reaches the server when it does: wait for both to go
+        if not folder.exists() and not Path(urllib.parse.unquote(upload)).exists():
             break
         time.sleep(0.1)
     assert not folder.exists() and not Path(urllib.parse.unquote(upload)).exists()
