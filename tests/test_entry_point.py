@@ -26,12 +26,12 @@ def test_help_lists_every_command_and_an_unknown_one_is_one_line(capsys):
 
 
 def test_every_commands_help_names_the_one_entry_point_and_exits_0(capsys):
-    import pytest
     for name in COMMANDS:
-        with pytest.raises(SystemExit) as exit_info:  # argparse's --help ends with exit(0); dataset's returns 0
-            assert main([name, "--help"]) == 0
-            raise SystemExit(0)
-        assert exit_info.value.code in (0, None), name
+        try:
+            code = main([name, "--help"])
+        except SystemExit as exc:  # argparse's --help ends with exit(0); dataset's main returns 0
+            code = exc.code
+        assert code in (0, None), name
         out = capsys.readouterr().out
         assert f"usage: python -m genre_models {name}" in out, (name, out[:200])
 

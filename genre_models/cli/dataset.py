@@ -47,7 +47,7 @@ class DatasetCommand:
     max_poster_mb: float = option(MAX_POSTER_BYTES / 2**20,
                                   help="posters larger than this are skipped (read no further)")
     min_genre_count: int = option(20, help="report genres rarer than this")
-    no_posters: bool = option(False, help="plots and genres only")
+    posters: bool = option(True, help="fetch and store posters (--no-posters: plots and genres only)")
     progress: bool = option(True, help="show a progress bar")
 
 
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        summary = build(ids, out, client, posters=not args.no_posters, max_poster_side=args.max_poster_side,
+        summary = build(ids, out, client, posters=args.posters, max_poster_side=args.max_poster_side,
                         min_genre_count=args.min_genre_count, progress=args.progress)
     except OSError as exc:  # the disk, not the data: every file is written whole or not at all
         print(f"error: {client.scrub(str(exc))}; files already in {out} are unchanged, answers fetched so far "

@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with open(args.plot_file, encoding="utf-8-sig") as handle:
                 plot = handle.read()
         # read and checked once, here, for every model; what the CLI cannot read is the user's error, said once
-        film = read_film(args.poster, plot, read_poster=args.poster is not None)
+        film = read_film(args.poster, plot)  # no --poster: no poster, not a refusal
         for refusal in (film.poster_error, film.plot_error):
             if refusal is not None:
                 raise refusal
@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_table(predictions))
     if args.explain:
-        lines = write_explanations(pool, predictions, film.poster, film.plot, Path(args.explain), args.explain_genre, args.mode)
+        lines = write_explanations(pool, predictions, film.poster, film.plot, Path(args.explain), args.explain_genre,
+                                   args.mode)
         print("\n".join(lines), file=sys.stderr if args.json else sys.stdout)
     return 0 if any(p.ok for p in predictions.values()) else 1
 
