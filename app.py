@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import html
 import json
 import os
 import re
@@ -21,19 +20,23 @@ from typing import Sequence
 
 import gradio as gr
 from gradio.data_classes import ImageData as GradioImageData
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 from genre_models import GENRES, GenreLensError, ModelPool
+from genre_models.cli import run as run_command
 from genre_models.cli.options import (ExtraModelOptions, HeadsOptions, ModelsOptions, add_options, options_from,
-                                      positive_int)
-from genre_models.comparison.compare import (THRESHOLD_NOTE, agreement_markdown, as_text, card_markdown, comparison_chart,
+                                      positive_float, positive_int)
+from genre_models.comparison.compare import (agreement_markdown, as_text, card_markdown, command_html, comparison_chart,
                                              comparison_chart_narrow, comparison_heatmap, comparison_heatmap_narrow,
-                                             headline, run_comparison, unavailable_notice)
+                                             headline, run_comparison, threshold_note, unavailable_notice)
 from genre_models.comparison.explanations import TOP_GENRE, run_explanations
 from genre_models.comparison.results import (checkpoints_markdown, evaluation_report, lineup_markdown,
                                               per_genre_f1_narrow)
 from genre_models.comparison.your_films import disagreements_markdown, evaluate_films, film_choices
+from genre_models.commands import command
 from genre_models.data.film_rows import MAX_EVAL_FILMS
+from genre_models.files import disk_full_message, is_disk_full
 from genre_models.models import hub
 from genre_models.models.extra_models import ACCEPTED, MAX_LOADED, ExtraModels, parse_extra_model
 from genre_models.models.hub import HEADS_ENV
@@ -41,7 +44,8 @@ from genre_models.models.lineup import EXPLAIN_COST_S, PREDICT_COST_S
 from genre_models.models.registry import get_model_spec
 from genre_models.native_memory import limit_malloc_arenas
 from genre_models.ports import listen_problem
-from genre_models.session_files import SessionFolders
+from genre_models.server_limits import ServerLimits, apply_server_limits
+from genre_models.session_files import SessionFolders, hide_paths, sweep
 from genre_models.zerogpu import GpuBudget, gpu_handler, start_pool
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -74,14 +78,15 @@ why = client.predict(poster=None, plot="A family moves into...", models=["minilm
                      genre="Horror", api_name="/explain")
 why["words"]["minilm"]["words"][:5]  # [[word, score], ...]: the genre's probability with it minus without
 ```"""
-FILMS_HELP = """Upload a CSV of films you know the genres of, in the columns `python -m genre_models.evaluate` reads:
+FILMS_HELP = """Upload a CSV of films you know the genres of, in the columns the `evaluate` command reads:
 `id,title,year,genres,plot,poster` (genres `|`-separated; `poster` a file name inside the zip, for poster models).
 Each chosen model scores every film as Compare would, at the thresholds the app uses, beside two trivial
 baselines on the same films. A row that cannot be scored is named with its CSV line and skipped; at most
-{limit:,} films per file. Uploads and unpacked posters are deleted when you close the page.
+{limit:,} films per file. What you upload here, the unpacked posters and the predictions are deleted when you
+close the page (a file another open page sent too, same name and bytes: when the last such page closes), and
+by gradio's hourly clean-up once over an hour old.
 The same evaluation as JSON: `client.predict(films=handle_file("films.csv"), posters=None, models=["minilm"],
-mode="auto", api_name="/evaluate_films")`; on the command line: `python -m genre_models.evaluate --all-films
---data films.csv --posters posters.zip --models minilm`."""
+mode="auto", api_name="/evaluate_films")`; on the command line, in the repository's folder: `{evaluate}`."""
 
 THEME = gr.themes.Soft()
 # A model that cannot answer (no weights, no head, refused input) folds its card away: the notice
@@ -94,9 +99,23 @@ CSS = """.model-card {border-radius: 12px}
   .gl-wide {display: none !important}
   .gl-narrow {display: block !important}
 }
-/* wide tables scroll inside their own box instead of widening the page or squeezing headers to letters */
-.gl-tables table {display: block; overflow-x: auto; max-width: 100%}
-.gl-tables th, .gl-tables td {white-space: nowrap}
+/* wide tables scroll inside their own box instead of widening the page or squeezing headers to letters: headers
+   and numbers stay on one line, text cells wrap, so a table fits a desktop's width; where it still does not (a
+   phone), the box says that it scrolls: a scrollbar, and a shadow on each side where more of the table lies
+   (the white covers scroll with the table and hide a shadow once its side is reached: background-attachment) */
+.gl-tables table {display: block; overflow-x: auto; max-width: 100%; scrollbar-width: thin;
+  scrollbar-color: #9aa0a6 transparent;
+  background: linear-gradient(to right, var(--background-fill-primary, #fff) 30%, transparent) left / 40px 100% no-repeat local,
+    linear-gradient(to left, var(--background-fill-primary, #fff) 30%, transparent) right / 40px 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, .28), transparent) left / 14px 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .28), transparent) right / 14px 100% no-repeat scroll}
+.gl-tables th, .gl-tables td[align] {white-space: nowrap}
+.gl-tables td:not([align]) {min-width: 7em}
+/* a phone's first screen holds the film, Compare and an example (issue 35): a shorter poster box and intro */
+@media (max-width: 700px) {
+  #poster {height: 210px !important}
+  #intro p {font-size: 0.92em; line-height: 1.35}
+}
 /* an added-model slot with no model in it */
 .model-card:has(.gl-empty) {display: none}
 /* the single threshold is greyed out while the tuned ones apply */
@@ -157,6 +176,11 @@ class PosterImage(gr.Image):
     data_model = ImageData
 
     def preprocess(self, payload):
+        if (self.type == "filepath" and self.image_mode is None and payload is not None and payload.path
+                and not (payload.url or "").startswith("data:")):
+            # the file as uploaded, as gradio would return it, without gradio's PIL.Image.open: that tries every
+            # format PIL has (an .ico decodes its largest image while opening); inputs.load_poster opens it once
+            return str(payload.path)
         try:
             return super().preprocess(payload)
         except Exception:  # not an image: hand over the file, genre_models.data.inputs explains
@@ -179,10 +203,13 @@ def added_card(prediction, key: str, top_k: int, custom: bool) -> list:
     except GenreLensError:
         what = "not a model this page can add"
     label = {"headline": headline(prediction), "confidences": dict(prediction.top(top_k))} if prediction.ok else None
-    about = f"<small>**Added model** <code>{html.escape(key)}</code>: {what}.</small>"  # a code span keeps
-    # Markdown's backslash escapes (timm/resnet50.a1\_in1k): HTML code shows the id as typed
+    # the id as typed: no backslash escapes (timm/resnet50.a1\_in1k), no link from "www.x" or "[x](http://...)"
+    about = f"<small>**Added model** <code>{as_text(key)}</code>: {what}.</small>"
     if not prediction.ok:  # said on the card itself: the visitor asked for this model by name
-        return [None, f"{about}\n\n**Not added:** {as_text(prediction.message)}"]
+        # with a command that fixes it, the reason in a few words and the command (the message holds both)
+        why = (f"{as_text(prediction.summary)}. Fix: {command_html(prediction.fix)}" if prediction.fix and prediction.summary
+               else as_text(prediction.message))
+        return [None, f"{about}\n\n**Not added:** {why}"]
     return [label, f"{about}\n\n{card_markdown(prediction, key, top_k, custom_genres=custom)}"]
 
 
@@ -193,7 +220,9 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
     ``extras``: the models visitors add by hub id (at most ``MAX_LOADED`` loaded; default limits)."""
     names = {k: get_model_spec(k).name for k in keys}
     extras = extras if extras is not None else ExtraModels()
-    sessions = SessionFolders()  # each browser session's unpacked posters and predictions, gone on unload
+    # each browser session's uploads (counted), unpacked posters and predictions, gone on unload; inside gradio's
+    # upload folder, so gradio serves the predictions from there and keeps no copy of its own
+    sessions = SessionFolders(get_upload_folder())
     plot_keys = [k for k in keys if get_model_spec(k).needs_plot and not get_model_spec(k).needs_poster]
 
     def compare(poster, plot, models, mode, use_tuned, threshold, top_k, custom_genres, added="",
@@ -214,7 +243,7 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
             # plain values, no property updates: gradio cannot replay a Label's config change from the
             # examples cache ("'Label' object has no attribute 'info'")
             if pred is None:
-                updates += [None, f"_{names[key]}: not selected._"]
+                updates += [None, EMPTY_SLOT]  # folded away, as before any Compare
                 continue
             label = {"headline": headline(pred), "confidences": dict(pred.top(int(top_k)))} if pred.ok else None
             updates += [label, card_markdown(pred, names[key], int(top_k), custom_genres=custom)]
@@ -223,7 +252,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
             updates += added_card(comparison.predictions[added_keys[slot]], added_keys[slot], int(top_k), custom) \
                 if slot < len(added_keys) else [None, EMPTY_SLOT]
         answered = len(comparison.answered) >= 2
-        return [notice.strip(), comparison_chart(comparison, names), comparison_chart_narrow(comparison, names),
+        return [notice.strip(), threshold_note(comparison, names), comparison_chart(comparison, names),
+                comparison_chart_narrow(comparison, names),
                 comparison_heatmap(comparison, names), comparison_heatmap_narrow(comparison, names),
                 agreement_markdown(comparison, names) if answered else "", *updates]
 
@@ -266,16 +296,21 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
 
         session = request.session_hash if request is not None else None
         folder = sessions.fresh(session)
-        sessions.track(session, films, posters)
+        sessions.claim(session, films, posters)  # held until this page closes, whoever else uploaded the same bytes
         chosen = [k for k in keys if k in (models or [])]
         try:
             if films is None:
                 raise GenreLensError("upload a films CSV first")
+            for upload, what in ((films, "films CSV"), (posters, "posters zip")):
+                if upload is not None and not Path(upload).is_file():
+                    raise GenreLensError(f"the {what} '{Path(upload).name}' is no longer on the server (an upload "
+                                         "is kept at least an hour): upload it again")
             result = evaluate_films(pool, chosen, films, posters, max_films=max_films, workdir=folder,
                                     on_progress=done)
         except GenreLensError as exc:
-            return [f"⚠️ **{as_text(str(exc))}**", "", None, None, "", gr.Dropdown(choices=[], value=None), None, {}]
-        notes = [f"- {as_text(line)}" for line in result.skipped + result.notes]
+            return [f"⚠️ **{as_text(private(str(exc)))}**", "", None, None, "", gr.Dropdown(choices=[], value=None),
+                    None, {}]
+        notes = [f"- {as_text(private(line))}" for line in result.skipped + result.notes]
         disagreements = result.disagreements()
         return ["\n".join(notes), result.table_markdown(), result.chart(), result.chart(narrow=True),
                 disagreements_markdown(disagreements, names),
@@ -288,9 +323,19 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
             return gr.skip(), gr.skip(), gr.skip()
         return film["poster"], film["plot"], gr.Tabs(selected="compare")
 
+    def claim_upload(upload, request: gr.Request):
+        """Count the page among an upload's holders as soon as it arrives (gradio keeps one path for the same
+        bytes from every visitor): another page closing never deletes it from under this one."""
+        sessions.claim(request.session_hash, upload)
+
     def forget_session(request: gr.Request):
-        """The page was closed: its uploads, unpacked posters and predictions go at once."""
+        """The page was closed: its unpacked posters and predictions go at once, and each upload no open page
+        holds."""
         sessions.remove(request.session_hash)
+
+    def private(message: str) -> str:
+        """A message without the server's folders: a file is named by its name (the upload's, the zip member's)."""
+        return hide_paths(message, sessions.base, get_upload_folder())
 
     def evaluate_films_api(films, posters=None, models=None, mode="auto"):
         """Evaluate models on a films CSV (and optionally a zip of its posters). Returns {"films": n,
@@ -301,10 +346,11 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
         chosen = list(dict.fromkeys(models)) if models else list(keys)
         if films is None:
             raise gr.Error("upload a films CSV (films=handle_file(path))")
-        try:  # a temporary folder for the unpacked zip, removed on return
-            return evaluate_films(pool, chosen, films, posters, mode or "auto", max_films).to_dict()
+        try:  # a folder for the unpacked zip, removed on return (and swept if the app is killed meanwhile)
+            with sessions.for_request() as folder:
+                return evaluate_films(pool, chosen, films, posters, mode or "auto", max_films, workdir=folder).to_dict()
         except GenreLensError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(private(str(exc))) from None
 
     # every handler that runs a model asks ZeroGPU for a GPU, for as long as its models cost (elsewhere: as is)
     compare, compare_api = (gpu_handler(f, COMPARE_BUDGET, keys) for f in (compare, compare_api))
@@ -314,15 +360,18 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
 
     # uploads are gradio temp files: those older than an hour go every hour (and all at restart)
     with gr.Blocks(title="GenreLens", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
         with gr.Tabs(selected="compare") as tabs:  # ids, so "Open in Compare" can switch to Compare
             with gr.Tab("Compare", id="compare"):
-                with gr.Row():
-                    with gr.Column(scale=2):
+                with gr.Row() as inputs_row:
+                    # the film, Compare and (below, once the outputs exist) the examples: a phone stacks this
+                    # column first, so its first screen holds an example and the button (issue 35)
+                    with gr.Column(scale=2) as film_column:
                         poster = PosterImage(label="Poster", type="filepath", image_mode=None, height=360,
                                              sources=["upload", "clipboard"], elem_id="poster")
                         plot = gr.Textbox(label="Plot", lines=5, placeholder="Paste the film's plot…",
                                           elem_id="plot")
+                        button = gr.Button("Compare", variant="primary", elem_id="compare")
                     with gr.Column(scale=1):
                         models = gr.CheckboxGroup([(names[k], k) for k in keys], value=list(keys),
                                                   label="Models", elem_id="models")
@@ -341,9 +390,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                                                placeholder="timm/resnet50.a1_in1k", info=ACCEPTED,
                                                elem_id="extra-models", scale=3)
                             add_button = gr.Button("Add", elem_id="add-model", scale=1, min_width=60)
-                        button = gr.Button("Compare", variant="primary", elem_id="compare")
                 notice = gr.Markdown(elem_id="notice", elem_classes="gl-notice")
-                gr.Markdown(THRESHOLD_NOTE, elem_id="threshold-note")
+                note = gr.Markdown(elem_id="threshold-note")  # how the models decided, once they have
                 with gr.Tabs():
                     with gr.Tab("Bars"):
                         chart = gr.Plot(label="Every model's probability per genre", show_label=False, elem_id="chart",
@@ -360,14 +408,15 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                         with gr.Column(min_width=220, elem_classes="model-card"):
                             cards.append(GenreLabel(label=names[key], num_top_classes=18, elem_id=f"label-{key}",
                                                     elem_classes="gl-label"))
-                            cards.append(gr.Markdown(f"_{names[key]}: press Compare._", elem_id=f"card-{key}"))
+                            # folded away until it answers: ten empty cards would push the examples off a phone's screen
+                            cards.append(gr.Markdown(EMPTY_SLOT, elem_id=f"card-{key}"))
                     for slot in range(MAX_LOADED):  # models a visitor adds by hub id, beside the lineup
                         with gr.Column(min_width=220, elem_classes="model-card"):
                             cards.append(GenreLabel(label=f"Added model {slot + 1}", num_top_classes=18,
                                                     elem_id=f"label-added-{slot}", elem_classes="gl-label"))
                             cards.append(gr.Markdown(EMPTY_SLOT, elem_id=f"card-added-{slot}"))
                 inputs = [poster, plot, models, mode, use_tuned, threshold, top_k, custom, added]
-                outputs = [notice, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
+                outputs = [notice, note, chart, chart_narrow, heatmap, heatmap_narrow, agreement, *cards]
                 # progress shows on the figures only: over the text it would hide the answer being read
                 button.click(compare, inputs, outputs, api_name="compare_ui", api_visibility="private",
                              show_progress_on=[chart, chart_narrow])
@@ -403,9 +452,12 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                                      [explain_notes, heatmaps, *highlights], api_name="explain_ui",
                                      api_visibility="private")
                 examples, example_titles = load_examples()
-                gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
-                            fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, "", ""),
-                            cache_examples=True, cache_mode="lazy", label="Public-domain examples")
+                with film_column:  # back into the film's column, under Compare (gradio appends to it)
+                    gr.Examples(examples, [poster, plot], outputs, example_labels=example_titles,
+                                fn=lambda p, t: compare(p, t, list(keys), "auto", True, 0.5, 5, "", ""),
+                                cache_examples=True, cache_mode="lazy", label="Public-domain examples",
+                                elem_id="examples")
+                film_column.parent = inputs_row  # entering a block again made the tab its parent
                 with gr.Accordion("API", open=False):
                     gr.Markdown(API_HELP)
                     with gr.Column(visible=False):  # the /compare endpoint's own inputs, never shown
@@ -428,7 +480,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                         explain_api_button = gr.Button()
                     explain_api_button.click(explain_api, explain_inputs, explain_out, api_name="explain")
             with gr.Tab("Your films", id="films"):
-                gr.Markdown(FILMS_HELP.format(limit=max_films))
+                gr.Markdown(FILMS_HELP.format(limit=max_films, evaluate=command(
+                    "evaluate", "--all-films", "--data", "films.csv", "--posters", "posters.zip", "--models", "minilm")))
                 with gr.Row():
                     films_csv = gr.File(label="Films CSV", file_types=[".csv"], elem_id="films-csv")
                     films_zip = gr.File(label="Posters (zip, optional)", file_types=[".zip"], elem_id="films-zip")
@@ -453,6 +506,8 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                                    show_progress_on=[films_chart, films_chart_narrow])  # a large box, empty until done
                 films_open.click(open_in_compare, [films_pick, films_state], [poster, plot, tabs],
                                  api_visibility="private")
+                for upload in (films_csv, films_zip):  # not queued: counted before another page can close
+                    upload.upload(claim_upload, upload, None, queue=False, api_visibility="private")
                 with gr.Column(visible=False):  # the /evaluate_films endpoint's own inputs
                     films_api_inputs = [gr.File(label="films"), gr.File(label="posters"),
                                         gr.Dropdown(list(keys), multiselect=True, label="models"),
@@ -471,6 +526,24 @@ def build_demo(keys: Sequence[str], pool: ModelPool, max_films: int = MAX_EVAL_F
                     gr.Plot(per_genre_f1_narrow(), show_label=False, elem_classes="gl-narrow", elem_id="results-chart-narrow")
                 gr.Markdown(report, elem_classes="gl-tables")
         demo.unload(forget_session)
+    return say_disk_full(demo)
+
+
+def say_disk_full(demo: gr.Blocks) -> gr.Blocks:
+    """Every event of ``demo`` says a full disk (ENOSPC, EDQUOT) as such in one line, whether our handler or
+    gradio's own file handling around it met it: gradio shows any exception but ``gr.Error`` as a bare
+    "Error". ``process_api`` is where gradio runs an event's preprocessing, function and postprocessing."""
+    process_api = demo.process_api
+
+    async def said(*args, **kwargs):
+        try:
+            return await process_api(*args, **kwargs)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            raise gr.Error(disk_full_message(exc, "the server's disk")) from None
+
+    demo.process_api = said
     return demo
 
 
@@ -504,6 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(p, ExtraModelOptions, only=["max_extra_model_gb"])
     p.add_argument("--max-eval-films", type=positive_int, default=MAX_EVAL_FILMS,
                    help="Your films: refuse a CSV with more rows than this")
+    p.add_argument("--max-connections", type=positive_int, default=ServerLimits.max_connections,
+                   help="open connections at most (default %(default)s); see the README")
+    p.add_argument("--header-timeout", type=positive_float, default=ServerLimits.header_timeout_s, metavar="SECONDS",
+                   help="close a connection that has not sent a request's headers within this (default %(default)s)")
     return p
 
 
@@ -511,8 +588,10 @@ def examples_cache(keys: Sequence[str]) -> Path:
     """Where the examples' answers are cached: a user cache folder (the project may be read-only),
     one per project copy and lineup, so one lineup's cached answers never show for another's."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genrelens" / "examples"
-    # the heads repo changes the answers as much as the lineup does
-    digest = hashlib.sha256(json.dumps([str(ASSETS.parent), list(keys), os.environ.get(HEADS_ENV, "")])
+    # the heads repo changes the answers as much as the lineup does; this file, what the page does with them
+    # (an answer cached for another set of outputs would no longer fit the page)
+    page = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    digest = hashlib.sha256(json.dumps([str(ASSETS.parent), list(keys), os.environ.get(HEADS_ENV, ""), page])
                             .encode()).hexdigest()[:12]
     return base / digest
 
@@ -529,6 +608,12 @@ def preload(pool: ModelPool, keys: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the page until Ctrl+C or SIGTERM (a Space, ``docker stop`` or a service manager stopping it): both
+    close the server, and the session folders go at exit. Returns the exit code."""
+    return run_command(lambda: _serve(argv))
+
+
+def _serve(argv: Sequence[str] | None) -> int:
     limit_malloc_arenas()  # before the server's threads: the page's charts would grow one heap per thread
     args = build_parser().parse_args(argv)
     try:
@@ -542,11 +627,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}. Choose another --port (or --host).", file=sys.stderr)
         return 2
     hub.ensure_hub_mode()
+    swept = sweep(get_upload_folder())  # before this app's own folders exist
+    if swept:
+        print(f"removed the session folders of {len(swept)} GenreLens app(s) stopped without cleaning up")
+    # gradio keeps what visitors send in a folder of this app's own, locked as the session folders are: two apps
+    # never share an upload, and what an app killed outright leaves goes at the next start's sweep
+    os.environ["GRADIO_TEMP_DIR"] = str(SessionFolders(get_upload_folder()).root)
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(examples_cache(keys)))
     # on ZeroGPU the lineup is on cuda before the page is up; elsewhere it loads in the background
     pool = start_pool(keys, None if args.no_preload else preload)
     demo = build_demo(keys, pool, args.max_eval_films, ExtraModels(max_gb=args.max_extra_model_gb))
     demo.queue(default_concurrency_limit=args.concurrency, max_size=args.max_queue)
+    apply_server_limits(ServerLimits(args.header_timeout, args.max_connections))  # gradio's uvicorn has none
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                     max_file_size=args.max_file_size, allowed_paths=[str(ASSETS)],

@@ -32,16 +32,17 @@ torch.set_num_threads(2)
 NOT_UNIT = {
     # start the app (in this process or its own), drive a browser, or attack it
     "test_app_api.py", "test_app_browser.py", "test_your_films_api.py", "test_space_launch.py", "test_hub_heads.py",
-    "test_stress.py", "test_bench.py",
+    "test_stress.py", "test_bench.py", "test_server_limits.py", "test_inert_browser.py", "test_sessions_browser.py", "test_sigterm.py",
+    "test_page_layout_browser.py",
     # run commands in fresh processes: CLIs, pip install, git, the loopback hub's servers
-    "test_entry_point.py", "test_predict_cli.py", "test_reproduce.py", "test_hub_path.py", "test_loopback_hub.py",
-    "test_deploy.py", "test_extra_models.py",
+    "test_entry_point.py", "test_cli.py", "test_predict_cli.py", "test_reproduce.py", "test_hub_path.py", "test_loopback_hub.py",
+    "test_deploy.py", "test_extra_models.py", "test_commands.py",
     # train heads or encode through every kind of model, or load the real MiniLM and the shared films
     "test_parallel.py", "test_explain.py", "test_inference_path.py", "test_dataset_build.py", "test_calibrate.py",
     "test_ensemble.py", "test_conse.py", "test_train_evaluate.py", "test_finetune.py", "test_minilm.py",
     "test_shared_data.py",
 }
-BROWSER = {"test_app_browser.py"}
+BROWSER = {"test_app_browser.py", "test_inert_browser.py", "test_sessions_browser.py", "test_page_layout_browser.py"}
 
 
 def pytest_collection_modifyitems(items):

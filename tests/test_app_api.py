@@ -28,7 +28,7 @@ def test_poster_and_plot(client, poster):
     for key in ("tiny-clip-vit", "tiny-clip-rn", "tiny-bert", "tiny-fusion"):
         assert models[key]["status"] == "ok", models[key]["message"]
         assert len(models[key]["probabilities"]) == 18
-    assert models["tiny-bit"]["status"] == "unavailable" and "genre_models.train" in models["tiny-bit"]["message"]
+    assert models["tiny-bit"]["status"] == "unavailable" and "-m genre_models train --models tiny-bit" in models["tiny-bit"]["message"]
     assert result["agreement"]["models_compared"] and "most_disagreement" in result["agreement"]
 
 
@@ -175,3 +175,48 @@ def test_the_pages_compare_keeps_no_file_or_figure_per_click(client):
     assert all(figure is not None for figure in answer[1:5])  # bars and heatmap, wide and narrow, drawn
     assert files() == before
     assert plt.get_fignums() == []
+
+
+def test_a_full_disk_on_the_page_is_said_in_one_line_not_a_bare_error(tmp_path, monkeypatch):
+    """Issue 33, item 18: any exception but gr.Error reaches the page as a bare "Error". A real full disk (a
+    filled tmpfs), met by a handler's own write and by gradio's copy of a file a handler returns."""
+    import gradio as gr
+    from gradio_client.exceptions import AppError
+
+    import app
+    from genre_models.files import atomic_open
+    from genre_models.ports import free_port
+    from tests.support.full_disk import contents, fill, small_disk
+    said = ("the server's disk is full (no space left on the device): {} could not be written; "
+            "free some space and try again")
+    with small_disk(tmp_path / "full") as disk:
+        returned = tmp_path / "predictions.csv"  # written where there is room; gradio copies it to its cache
+        returned.write_text("film_id,model\n" + "tt0000001,minilm\n" * 2000)
+        monkeypatch.setenv("GRADIO_TEMP_DIR", str(disk / "gradio"))  # read by each component as it is made
+
+        def write(text):  # as Your films writes its predictions into the session's folder
+            with atomic_open(disk / "predictions.csv", "w") as handle:
+                handle.write(text * 10_000)
+            return "written"
+
+        with gr.Blocks() as demo:
+            text, answer, file = gr.Textbox(), gr.Textbox(), gr.File()
+            gr.Button().click(write, text, answer, api_name="write")
+            gr.Button().click(lambda: str(returned), None, file, api_name="give")
+        app.say_disk_full(demo)
+        fill(disk)
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    allowed_paths=[str(tmp_path)])
+        try:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            with pytest.raises(AppError) as ours:
+                client.predict("a,b\n", api_name="/write")
+            assert str(ours.value) == said.format("predictions.csv")
+            with pytest.raises(AppError) as gradios:
+                client.predict(api_name="/give")
+            assert str(gradios.value).startswith("the server's disk is full (no space left on the device): ")
+            assert str(disk) not in str(gradios.value) and "\n" not in str(gradios.value)
+        finally:
+            demo.close()
+        assert [name for name in contents(disk) if (disk / name).is_file()] == []  # nothing half-written

@@ -321,3 +321,22 @@ def test_the_carried_card_gets_one_dated_notice_with_the_commands_that_renew_it(
     (new / CARD_NAME).write_text("# its own\n", encoding="utf-8")
     carry_model_card(old, new)
     assert (new / CARD_NAME).read_text(encoding="utf-8") == "# its own\n"
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda text: text.replace('"Drama": 0.3', '"Drama": NaN'), "'thresholds.Drama' is NaN"),
+    (lambda text: text.replace('"micro_f1": 0.5', '"micro_f1": -Infinity'), "'metrics.micro_f1' is -Infinity"),
+    (lambda text: text.replace('"Drama": 0.3', '"Drama": "0.3"'), "'thresholds.Drama' must be a number, got '0.3'"),
+    (lambda text: text.replace('"Drama": 0.3', '"Drama": true'), "'thresholds.Drama' must be a number, got True"),
+    (lambda text: text.replace('"in_features": 12', '"in_features": 12.0'),
+     "'head.in_features' must be a whole number, got 12.0"),
+    (lambda text: text.replace('"hidden": 6', '"hidden": "6"'), "'head.hidden' must be a whole number, got '6'"),
+    (lambda text: text.replace('"dropout": 0.0', '"dropout": false'), "'head.dropout' must be a number, got False"),
+    (lambda text: text.replace('"embedding_dim": 12', '"embedding_dim": Infinity'), "'embedding_dim' is Infinity"),
+])
+def test_config_numbers_are_finite_and_typed_named_by_field(tmp_path, edit, said):
+    """Issue 33, item 17: NaN was read as a float, "0.3" converted silently; a NaN threshold predicts nothing."""
+    _save(tmp_path)
+    path = tmp_path / "config.json"
+    path.write_text(edit(path.read_text()))
+    assert said in _refusal(tmp_path)

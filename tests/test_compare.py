@@ -1,6 +1,18 @@
-from genre_models.comparison.compare import (Comparison, agreement_markdown, card_markdown, command_html,
-                                             comparison_chart)
+import html
+import re
+import string
+
+import pytest
+
+from genre_models.comparison.compare import (Comparison, agreement_markdown, as_text, card_markdown, command_html,
+                                             comparison_chart, unavailable_notice)
+from genre_models.commands import command
 from genre_models.models.prediction import Prediction, Status
+
+
+def shown(markdown: str) -> str:
+    """What a browser shows of the builders' inert text: each character reference decoded."""
+    return html.unescape(markdown)
 
 
 def _pred(key, probs, threshold=0.5):
@@ -20,7 +32,7 @@ def test_agreement_and_disagreement():
     (top,) = view["most_disagreement"]  # Horror 90% vs 80% is no disagreement: both predict it
     assert top["genre"] == "Comedy" and top["highest"][0] == "b" and top["lowest"][0] == "a"
     assert top["predicted_by"] == ["b"] and top["not_predicted_by"] == ["a"]
-    text = agreement_markdown(comparison, {"a": "Model A", "b": "Model B"})
+    text = shown(agreement_markdown(comparison, {"a": "Model A", "b": "Model B"}))
     assert "Horror, Drama" in text and "- Comedy: predicted by Model B 70%; not by Model A 10%" in text
     assert comparison.to_dict()["models"]["c"]["status"] == "unavailable"
 
@@ -49,9 +61,9 @@ def test_every_card_that_cannot_answer_is_one_folded_line_whatever_the_reason():
              (Prediction.failed("i", Status.INVALID_INPUT, "I: the poster is not an image. " + "x" * 200),
               '<b class="gl-unavailable">Could not read the input:</b> I: the poster is not an image.')]
     for prediction, card in cases:
-        assert card_markdown(prediction, "X") == card
+        assert shown(card_markdown(prediction, "X")) == card
     long = Prediction.failed("l", Status.ERROR, "word " * 40)
-    assert len(card_markdown(long, "L")) < 160 and card_markdown(long, "L").endswith("….")
+    assert len(shown(card_markdown(long, "L"))) < 160 and shown(card_markdown(long, "L")).endswith("….")
 
 
 def test_a_card_headline_is_always_a_predicted_genre():
@@ -73,7 +85,7 @@ def test_a_zero_shot_answer_to_custom_genres_says_why_its_mode_changed():
 
 
 def test_chart_marks_each_models_thresholds_and_decisions():
-    from genre_models.charts import OKABE_ITO
+    from genre_models.models.lineup import model_colour
     genres = ["Horror", "Comedy", "Drama"]
     comparison = Comparison({
         "a": Prediction.from_probabilities("a", {"Horror": 0.9, "Comedy": 0.1, "Drama": 0.3},
@@ -95,7 +107,7 @@ def test_chart_marks_each_models_thresholds_and_decisions():
     assert legend[:2] == ["Model A", "Model B"] and "the model's threshold" in legend
     colours = {b.get_edgecolor()[:3] for b in bars}
     from matplotlib.colors import to_rgb
-    assert colours == {to_rgb(OKABE_ITO[0]), to_rgb(OKABE_ITO[1])}
+    assert colours == {to_rgb(model_colour("a")), to_rgb(model_colour("b"))}  # each model's own colour
     # nobody answered: no figure at all (the notice says why), not a large empty one
     assert comparison_chart(Comparison({"c": Prediction.failed("c", Status.ERROR, "x")}, genres)) is None
 
@@ -114,31 +126,35 @@ def test_heatmap_outlines_decisions():
 
 
 def test_a_command_wraps_only_between_its_words():
-    assert command_html("python -m genre_models.train --models tiny-bit") == (
+    assert shown(command_html("python -m genre_models.train --models tiny-bit")) == (
         '<code class="gl-cmd"><span>python</span> <span>-m</span> <span>genre_models.train</span> '
         '<span>--models</span> <span>tiny-bit</span></code>')
-    assert command_html("x <b>") == '<code class="gl-cmd"><span>x</span> <span>&lt;b&gt;</span></code>'
+    hostile = command_html("x <b> www.example.test")
+    assert "<b>" not in hostile and "www." not in hostile and shown(hostile).endswith("<span><b></span> "
+                                                                                     "<span>www.example.test</span></code>")
 
 
 def test_unavailable_models_fold_into_one_notice_with_one_command():
     from genre_models.comparison.compare import unavailable_notice
     missing = [Prediction.failed(k, Status.UNAVAILABLE, "long story", summary="weights not downloaded",
-                                 fix=f"python -m genre_models.download --models {k}") for k in ("x", "y")]
+                                 fix=command("download", "--models", k)) for k in ("x", "y")]
     no_head = Prediction.failed("z", Status.UNAVAILABLE, "long", summary="no trained genre head; training one took 4 min",
-                                fix="python -m genre_models.train --models z --data movies.csv")
+                                fix=command("train", "--models", "z", "--data", "movies.csv"))
     needs = [Prediction.failed(k, Status.MISSING_INPUT, f"{k} needs a plot", summary="needs a plot") for k in "vw"]
     comparison = Comparison({"x": missing[0], "y": missing[1], "z": no_head, "a": _pred("a", {"Horror": 0.9}),
                              "v": needs[0], "w": needs[1]}, ["Horror"])
-    assert unavailable_notice(comparison, {"x": "X", "y": "Y"}).split("\n\n") == [
-        "**Not available (weights not downloaded):** X, Y. Fix: " + command_html("python -m genre_models.download --models x y"),
-        "**Not available (no trained genre head):** z. Fix: " + command_html("python -m genre_models.train --models z --data movies.csv"),
+    assert shown(unavailable_notice(comparison, {"x": "X", "y": "Y"})).split("\n\n") == [
+        "**Not available (weights not downloaded):** X, Y. Fix: "
+        + shown(command_html(command("download", "--models", "x", "y"))),
+        "**Not available (no trained genre head):** z. Fix: "
+        + shown(command_html(command("train", "--models", "z", "--data", "movies.csv"))),
         "**Needs more input (needs a plot):** v, w."]
     assert unavailable_notice(Comparison({"a": _pred("a", {"Horror": 0.9})}, ["Horror"])) == ""
     # nothing given at all: the request's own notice says so once; no line per model repeats it
     empty = Comparison({"v": needs[0], "x": missing[0]}, ["Horror"], ["Give a poster, a plot, or both."],
                        nothing_given=True)
-    assert unavailable_notice(empty).split("\n\n") == [
-        "**Not available (weights not downloaded):** x. Fix: " + command_html("python -m genre_models.download --models x")]
+    assert shown(unavailable_notice(empty)).split("\n\n") == [
+        "**Not available (weights not downloaded):** x. Fix: " + shown(command_html(command("download", "--models", "x")))]
 
 
 def test_notices_for_missing_input_and_no_models():
@@ -161,7 +177,7 @@ def test_a_plot_of_invisible_characters_is_told_as_an_empty_one():
 def test_card_shows_each_top_genre_against_its_own_threshold():
     pred = Prediction.from_probabilities("a", {"Crime": 0.29, "Thriller": 0.31, "Drama": 0.05},
                                          {"Crime": 0.25, "Thriller": 0.40, "Drama": 0.5}, mode="trained")
-    card = card_markdown(pred, "A", top=2)
+    card = shown(card_markdown(pred, "A", top=2))
     assert card.splitlines()[0] == "**Predicts:** Crime"
     assert "Probability vs this model's threshold: Thriller 31% < 40% · Crime 29% ≥ 25%</small>" in card
 
@@ -169,7 +185,7 @@ def test_card_shows_each_top_genre_against_its_own_threshold():
 def test_a_cut_plot_is_said_plainly_on_the_card():
     pred = _pred("a", {"Horror": 0.9})
     pred.plot_truncated, pred.message = True, "random weights (test/development model); plot truncated to the model's token limit"
-    lines = card_markdown(pred, "A").split("\n\n")
+    lines = shown(card_markdown(pred, "A")).split("\n\n")
     assert lines[1] == "⚠️ **Plot cut at this model's token limit:** it read only the beginning."
     assert lines[-1] == "<small>Note: random weights (test/development model)</small>"
 
@@ -202,3 +218,106 @@ def test_phone_figures_keep_their_text_readable_at_390_px():
     for fig in (comparison_chart(comparison, names), comparison_heatmap(comparison, names)):
         assert _min_text_px(fig, fig.get_figwidth() * fig.dpi) >= 10
     assert comparison_chart_narrow(Comparison({}, list(GENRES))) is None
+
+
+# -- issue 33, item 10: text from a visitor or their file is shown as typed, never as markup -----------------
+
+HOSTILE = ["![p](http://127.0.0.1:9/pixel.png)", "<img src=x onerror=alert(1)>", "[x](http://example.test/a)",
+           "http://example.test/a", "www.example.test", "WWW.Example.test/x", "ftp://example.test", "user@example.test",
+           "<https://example.test>", "[x][r]\n\n[r]: http://example.test", "$$\\href{http://example.test}{x}$$",
+           "**bold** _it_ ~~del~~ `code`", "\\*not escaped\\*", "# heading", "> quote", "1. list", "- item",
+           "| a | b |", "    indented code", "\tindented", "&lt;b&gt; &amp; &#60;", "%%%LATEX_BLOCK_0%%%",
+           "line one\r\nline two\rthree\nfour", "«Amélie» — 東京 ☃"]
+
+
+@pytest.mark.parametrize("typed", HOSTILE)
+def test_as_text_leaves_no_markup_and_shows_exactly_what_was_typed(typed):
+    inert = as_text(typed)
+    # nothing Markdown, HTML, an autolink or LaTeX could start from: no punctuation outside character
+    # references and the line breaks it writes itself, no text run that starts a line
+    bare = re.sub(r"&#\d+;|<br>", "", inert)
+    assert not set(bare) & set(string.punctuation + "\t\r\n"), bare
+    assert not inert.startswith(" ")
+    # and the browser decodes it back to the text as typed (its line breaks as <br>)
+    assert shown(inert.replace("<br>", "\n")) == typed.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def test_letters_and_digits_pass_unchanged():
+    assert as_text("Amélie 2001 東京") == "Amélie 2001 東京"
+
+
+def test_a_visitors_genres_and_model_ids_reach_cards_notices_and_agreement_inert():
+    genres = ["www.example.test", "Horror"]  # a custom genre may hold "." and "/": a bare host
+    added = "![p](http://127.0.0.1:9/pixel.png)"  # refused ids come back keyed by the text as typed
+    comparison = Comparison({"a": _pred("a", {"www.example.test": 0.9, "Horror": 0.1}),
+                             added: _pred(added, {"www.example.test": 0.2, "Horror": 0.1}),
+                             "[x](http://example.test/a)": Prediction.failed("[x](http://example.test/a)",
+                                                                            Status.INVALID_INPUT, "refused",
+                                                                            summary="'[x](http://example.test/a)' refused")},
+                            genres)
+    texts = [card_markdown(comparison.predictions["a"], "A"), agreement_markdown(comparison),
+             unavailable_notice(comparison)]
+    for text in texts:
+        assert not re.search(r"www\.|://|\[|\]|<img", text), text
+    assert "**Predicts:** www.example.test" in shown(texts[0])
+    assert f"- www.example.test: predicted by a 90%; not by {added} 20%" in shown(texts[1])
+    assert shown(texts[2]) == "**Not added:** '[x](http://example.test/a)' refused."  # the id once (issue 35)
+
+
+def test_a_refused_hub_id_is_one_sentence_naming_it_once():
+    """Issue 35: not "Could not read the input ('x!!' is not a hub id ...): x!!."; every refused id, whatever
+    the reason, and one cut short in its message; a lineup model's own reason still lists it."""
+    from genre_models import ModelPool
+    from genre_models.comparison.compare import run_comparison
+    long_id = "org/" + "a" * 120
+    comparison = run_comparison(ModelPool(), ["tfidf"], None, "a ghost haunts the house",
+                                extra_models=["not a valid id!!", "timm/nosuchmodelhere", long_id])
+    lines = shown(unavailable_notice(comparison, {"tfidf": "TF-IDF"})).split("\n\n")
+    assert len(lines) == 3 and all(line.startswith("**Not added:** '") for line in lines), lines
+    assert lines[0].startswith("**Not added:** 'not a valid id!!' is not a hub id")
+    assert lines[1].startswith("**Not added:** 'timm/nosuchmodelhere' is not ")
+    assert [line.count("not a valid id!!") for line in lines] == [1, 0, 0]
+    assert lines[2].count("org/aaaa") == 1 and lines[2].endswith(".") and ":**" not in lines[2][14:]
+    # a model of the lineup that cannot answer is still listed after its reason
+    tfidf = Prediction.failed("tfidf", Status.INVALID_INPUT, "TF-IDF: not text", summary="not text")
+    assert shown(unavailable_notice(Comparison({"tfidf": tfidf}, ["Horror"]), {"tfidf": "TF-IDF"})) == (
+        "**Could not read the input (not text):** TF-IDF.")
+
+
+def test_a_refused_request_is_said_once_not_against_every_model():
+    from genre_models import ModelPool
+    from genre_models.comparison.compare import run_comparison
+    comparison = run_comparison(ModelPool(), ["tfidf", "minilm"], None, "a ghost",
+                                extra_models="a/b, c/d, e/f, g/h")
+    assert comparison.notices == ["Nothing was computed: at most 3 added models at once; got 4."]
+    assert unavailable_notice(comparison, {"tfidf": "TF-IDF", "minilm": "MiniLM"}) == ""
+
+
+# -- issue 35, item 5: the line above the chart follows the settings ------------------------------------------
+
+def test_the_threshold_note_says_how_the_models_actually_decided(tiny_models):
+    from genre_models import ModelPool
+    from genre_models.comparison.compare import run_comparison, threshold_note
+    pool, plot = ModelPool(), "a ghost haunted the house and the family fled ."
+    names = {"tiny-bert": "Tiny BERT", "tfidf": "TF-IDF"}  # TF-IDF: a trained head; tiny BERT: zero-shot only
+    tuned = threshold_note(run_comparison(pool, ["tfidf"], None, plot), names)
+    assert "tuned per genre on validation data" in tuned and "for every genre" not in tuned
+    for note, flat in ((threshold_note(run_comparison(pool, ["tfidf", "tiny-bert"], None, plot, threshold=0.4), names),
+                        "40% for every genre, the one threshold set for all"),
+                       (threshold_note(run_comparison(pool, ["tiny-bert"], None, plot, mode="zero-shot"), names),
+                        "50% for every genre (zero-shot: no threshold tuned per genre)"),
+                       (threshold_note(run_comparison(pool, ["tfidf", "tiny-bert"], None, plot,
+                                                      custom_genres="heist, space opera"), names),
+                        "50% for every genre (zero-shot: no threshold tuned per genre)")):
+        assert flat in note and "on validation data" not in note, note
+    both = shown(threshold_note(run_comparison(pool, ["tfidf", "tiny-bert"], None, plot), names))
+    assert "on validation data" in both and both.endswith("for TF-IDF; 50% for every genre (zero-shot: no threshold "
+                                                          "tuned per genre) for Tiny BERT."), both
+    # models that decided differently are named by how each did
+    mixed = Comparison({"t": Prediction.from_probabilities("t", {"Horror": 0.4, "Drama": 0.2},
+                                                           {"Horror": 0.29, "Drama": 0.31}, mode="trained"),
+                        "z": _pred("z", {"Horror": 0.6, "Drama": 0.1})}, ["Horror", "Drama"])
+    assert threshold_note(mixed, {"t": "T", "z": "Z"}).endswith(
+        "tuned per genre on validation data, so 29% can be a prediction for one genre and 31% not for another for T; "
+        "50% for every genre (zero-shot: no threshold tuned per genre) for Z.")
+    assert threshold_note(Comparison({}, ["Horror"])) == ""  # nobody answered: no chart, no line about it

@@ -114,3 +114,51 @@ def test_a_plot_of_invisible_characters_is_an_empty_plot(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     dataset = load_dataset(path)
     assert dataset.report.empty_plots == 1 and dataset.frame.set_index("id").loc["f0", "plot"] is None
+
+
+# -- issue 33: the training loader reads a hostile CSV as the app does (items 5, 11, 12) ----------------
+
+def _rewrite(path, change):
+    import csv
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(change(rows))
+    return path
+
+
+def test_a_repeated_column_name_or_an_absurd_header_refuses_the_file_naming_it(tmp_path):
+    import pytest
+    from genre_models.errors import DataError
+    path = write_films_csv(tmp_path, n=10, with_problems=False)
+    _rewrite(path, lambda rows: [rows[0] + ["genres", "plot"]] + [r + ["Comedy", "a joke"] for r in rows[1:]])
+    with pytest.raises(DataError, match=r"films\.csv line 1: column name\(s\) 'genres', 'plot' appear more than once"):
+        load_dataset(path)
+    _rewrite(path, lambda rows: [rows[0][:6] + [f"c{i}" for i in range(100_000)]] + [r[:6] for r in rows[1:]])
+    with pytest.raises(DataError, match=r"films\.csv line 1: the header is over 10,000 characters; the limits are"):
+        load_dataset(path)
+
+
+def test_only_the_columns_read_are_kept_and_a_cell_a_spreadsheet_would_run_reads_back_plain(tmp_path):
+    path = write_films_csv(tmp_path, n=10, with_problems=False)
+    _rewrite(path, lambda rows: [rows[0] + [f"c{i}" for i in range(200)]]
+             + [r + ["v"] * 200 for r in rows[1:2]] + [["'+1"] + r[1:] + ["v"] * 200 for r in rows[2:3]] + rows[3:])
+    dataset = load_dataset(path)
+    assert list(dataset.frame.columns) == ["id", "title", "year", "genres", "plot", "poster", "source"]
+    assert dataset.ids[:2] == ["f0", "+1"] and dataset.report.bad_rows[0].startswith("films.csv line 4: 6 fields")
+
+
+def test_a_nul_byte_or_an_unusable_poster_name_costs_its_row_not_the_file(tmp_path):
+    path = write_films_csv(tmp_path, n=10, with_problems=False)
+    _rewrite(path, lambda rows: rows[:2] + [rows[2][:5] + ["posters/f1\0.png"], rows[3][:1] + ["Nul\0"] + rows[3][2:],
+                                            rows[4][:5] + ["x" * 300 + ".png"], rows[5][:5] + ["d/" * 3000]] + rows[6:])
+    dataset = load_dataset(path)
+    report = dataset.report
+    assert report.bad_cells == ["films.csv line 3: a NUL byte in column(s) poster",
+                                "films.csv line 4: a NUL byte in column(s) title"]
+    assert "rows with a cell that is not text (skipped): 2: films.csv line 3" in "\n".join(report.lines())
+    assert dataset.ids == ["f0", "f3", "f4"] + [f"f{i}" for i in range(5, 10)] and report.missing_posters == 2
+    assert dataset.frame.set_index("id").loc["f3", "poster"] is None  # the plot is still read
+    from genre_models.data.films import load_datasets
+    from films import write_second_source
+    assert load_datasets([path, write_second_source(tmp_path / "b", n=5)]).report.bad_cells == report.bad_cells

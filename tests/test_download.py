@@ -42,3 +42,28 @@ def test_offline_with_everything_cached_says_so_and_succeeds(tmp_path, monkeypat
     assert main(["--models", "clip-vit-b-16", "clip-vit-l-14"]) == 1
     err = capsys.readouterr().err
     assert "Would fetch: clip-vit-l-14 (timm/vit_large_patch14_clip_224.openai)" in err and "clip-vit-b-16 (" not in err
+
+
+def test_offline_names_a_model_once_even_when_it_fetches_from_one_repo_twice(tmp_path, monkeypatch, capsys):
+    """Issue 35: SigLIP 2's weights and tokenizer come from one repo: "Would fetch" named it twice."""
+    from huggingface_hub import constants
+    assert len({f.repo for f in plan_fetch(get_model_spec("siglip2-vit-b-16"))}) == 1
+    assert len(plan_fetch(get_model_spec("siglip2-vit-b-16"))) == 2
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
+    assert main(["--models", "siglip2-vit-b-16", "clip-vit-b-16"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("siglip2-vit-b-16 (timm/ViT-B-16-SigLIP2)") == 1 and err.count("clip-vit-b-16 (") == 1
+    # only its weights cached: not "already in the cache" (its tokenizer is not), and named once to fetch
+    commit = "b" * 40
+    folder = tmp_path / "models--timm--ViT-B-16-SigLIP2"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text(commit)
+    (folder / "snapshots" / commit).mkdir(parents=True)
+    (folder / "snapshots" / commit / "open_clip_model.safetensors").write_bytes(b"weights")
+    assert main(["--models", "siglip2-vit-b-16"]) == 1
+    captured = capsys.readouterr()
+    assert "already in the cache" not in captured.out
+    assert captured.err.count("siglip2-vit-b-16 (timm/ViT-B-16-SigLIP2)") == 1
+    (folder / "snapshots" / commit / "tokenizer_config.json").write_text("{}")
+    assert main(["--models", "siglip2-vit-b-16"]) == 0
+    assert capsys.readouterr().out.count("[siglip2-vit-b-16] timm/ViT-B-16-SigLIP2: already in the cache") == 1

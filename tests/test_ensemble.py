@@ -17,6 +17,7 @@ from genre_models.errors import ConfigError
 from genre_models.explain.plot_words import explain_plot
 from genre_models.models.predictors.ensemble import blend
 from genre_models.models.registry import ModelSpec
+from genre_models.commands import command
 from genre_models.training.ensemble import weight_grid
 
 FAST = ["--epochs", "4", "--patience", "2", "--no-progress", "--num-workers", "0"]
@@ -93,7 +94,7 @@ def test_fitted_on_val_served_as_the_weighted_blend_and_evaluated(ensemble, caps
     refused = pool.get("tiny-ens").predict(plot=PLOT)
     assert refused.status is Status.UNAVAILABLE
     assert "Tiny ensemble needs all of its members" in refused.message and "Tiny TF-IDF" in refused.message
-    assert "python -m genre_models.train --models tiny-tfidf" in refused.fix
+    assert command("train", "--models", "tiny-tfidf") in refused.fix
     assert refused.summary == "needs Tiny TF-IDF: not trained (nothing to download; it trains in under a minute)"
     assert _train(films, cache, "tiny-ens") == 2  # a member without a trained model
     assert "Tiny BERT has none" in capsys.readouterr().err
@@ -153,7 +154,7 @@ def test_a_retrained_member_makes_the_old_blend_refuse(trained, capsys):
     answer = ModelPool().get("tiny-ens").predict(plot=PLOT)
     assert answer.status is Status.UNAVAILABLE
     assert "the blend was fitted on other weights of Tiny TF-IDF" in answer.message
-    assert "python -m genre_models.train --models tiny-ens" in answer.message
+    assert command("train", "--models", "tiny-ens") in answer.message
 
 
 def test_no_zero_shot_and_no_foreign_genres(ensemble):
@@ -196,7 +197,7 @@ def test_a_damaged_blend_is_refused_with_its_reason(trained):
         path.write_text(text)
         answer = ModelPool().get("tiny-ens").predict(plot=PLOT)
         assert answer.status is Status.UNAVAILABLE and reason in answer.message, (reason, answer.message)
-        assert "python -m genre_models.train --models tiny-ens" in answer.message
+        assert command("train", "--models", "tiny-ens") in answer.message
     path.write_text(json.dumps({**good, "weights": [1, 0]}))  # a member may weigh nothing
     assert ModelPool().get("tiny-ens").predict(plot=PLOT).probabilities == \
         pytest.approx(ModelPool().get("tiny-bert").predict(plot=PLOT).probabilities, abs=1e-6)
@@ -240,7 +241,7 @@ def test_an_ensemble_without_a_checkpoint_folder_says_how_to_fit_one(trained):
         answer = ModelPool().get("tiny-bare").predict(plot=PLOT)
     assert answer.status is Status.UNAVAILABLE and "Bare: no trained genre head" in answer.message
     assert "on its own" not in answer.message  # no blend to refuse from: the members are not the way out
-    assert answer.fix == "python -m genre_models.train --models tiny-bare --data movies.csv"
+    assert answer.fix == command("train", "--models", "tiny-bare", "--data", "movies.csv")
 
 
 def test_a_subset_of_genres_and_one_threshold_reach_every_member():

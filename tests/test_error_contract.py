@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -9,6 +10,7 @@ import genre_models.errors as errors
 from genre_models import GenreLensError, ModelPool, ModelSpec, Status, register_model
 from genre_models.cli import predict as predict_cli
 from genre_models.cli import train as train_cli
+from genre_models.commands import command
 from genre_models.comparison.compare import run_comparison
 from genre_models.models.families import ModelFamily, POSTER, register_family, unregister_family
 from genre_models.models.registry import unregister_model
@@ -144,10 +146,21 @@ def test_one_line_descriptions_of_any_exception():
     assert describe(GenreLensError("ours speak for themselves")) == "ours speak for themselves"
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full (a device every write to fails) is Linux's")
+def test_a_full_disk_met_while_a_model_loads_is_said_as_such_not_as_an_oserror_with_its_path():
+    """Issue 33, item 18: a cache written while loading (ConSE's embeddings) on a full disk."""
+    from genre_models.models.predictors import describe
+    with pytest.raises(OSError) as info:
+        with open("/dev/full", "w") as handle:  # the kernel's own ENOSPC
+            handle.write("x")
+    assert describe(info.value) == ("the disk is full (no space left on the device): a file could not be written; "
+                                    "free some space and try again")
+
+
 def test_the_no_head_message_names_the_folder_and_the_way_out(tiny_models, tmp_path):
     pool = ModelPool()
     bit, bert = pool.get("tiny-bit"), pool.get("tiny-bert")
-    train = "`python -m genre_models.train --models {} --data movies.csv`"
+    train = "`" + command("train", "--models", "KEY", "--data", "movies.csv").replace("KEY", "{}") + "`"
     assert bit.no_head_message() == (f"Tiny BiT: no trained genre head in {tmp_path / 'checkpoints' / 'tiny-bit'}. "
                                      f"Train one: {train.format('tiny-bit')}")
     assert bert.no_head_message().endswith(f"Train one: {train.format('tiny-bert')}, or use zero-shot mode")

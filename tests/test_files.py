@@ -1,6 +1,8 @@
 """files.py: whole-file writes and folder swaps never leave a half-written file or folder in place."""
 from __future__ import annotations
 
+import errno
+import json
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,76 @@ def test_a_swap_that_fails_puts_the_old_folder_back(tmp_path, monkeypatch):
     files.replace_folder(new, target)
     assert [p.name for p in target.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # the old one is gone
+
+
+# -- a full disk (issue 33, item 18): real ENOSPC on a small tmpfs, filled ----------------------------------------
+@pytest.fixture
+def full(tmp_path):
+    from tests.support.full_disk import fill, small_disk
+    with small_disk(tmp_path / "disk") as disk:
+        files.write_text_atomic(disk / "config.json", "old")  # written while there was room
+        fill(disk)
+        yield disk
+
+
+@pytest.mark.parametrize("write", [lambda p: files.write_text_atomic(p, "new " * 10_000),
+                                   lambda p: files.write_bytes_atomic(p, b"\1" * 100_000)])
+def test_a_full_disk_keeps_the_old_file_leaves_no_part_and_is_said_as_such(full, write):
+    from tests.support.full_disk import contents
+    with pytest.raises(OSError) as info:
+        write(full / "config.json")
+    assert files.is_disk_full(info.value)
+    assert str(full) not in files.disk_full_message(info.value)  # the file's name, never its folder
+    assert files.disk_full_message(info.value, "the server's disk") == (
+        "the server's disk is full (no space left on the device): config.json could not be written; "
+        "free some space and try again")
+    assert (full / "config.json").read_text() == "old" and contents(full) == ["config.json"]
+
+
+def test_a_library_saying_the_disk_is_full_in_its_own_words_is_recognised(full):
+    import numpy as np
+    from safetensors.numpy import save_file
+    with pytest.raises(Exception) as info:  # safetensors' own error type (Rust), not an OSError
+        save_file({"x": np.zeros(50_000, np.float32)}, str(full / "part.safetensors"))
+    assert not isinstance(info.value, OSError) and files.is_disk_full(info.value)
+    assert files.disk_full_message(info.value).startswith("the disk is full (no space left on the device)")
+
+
+def test_other_failures_are_not_called_a_full_disk(tmp_path):
+    with pytest.raises(OSError) as info:
+        files.write_text_atomic(tmp_path / "no-such-folder" / "x.json", "{}")
+    assert not files.is_disk_full(info.value)
+    assert not files.is_disk_full(ValueError("a plot that says: No space left on device"))
+    try:  # raised while handling a full disk: the chain is read
+        try:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        except OSError:
+            raise RuntimeError("cleanup failed")
+    except RuntimeError as exc:
+        assert files.is_disk_full(exc)
+
+
+# -- names built from a key, JSON as the standard has it (items 16, 17) -----------------------------------------
+@pytest.mark.parametrize("name", ["../../x", "..", ".", "", "a/b", "a\\b", "/etc", "a\0b"])
+def test_a_name_with_path_parts_never_leaves_its_folder(tmp_path, name):
+    with pytest.raises(ValueError, match="not a plain file name"):
+        files.child_path(tmp_path, name)
+
+
+def test_plain_names_stay_inside(tmp_path):
+    assert files.child_path(tmp_path, "minilm-plot-0a1b") == tmp_path / "minilm-plot-0a1b"
+    assert files.child_path(tmp_path, "a..b") == tmp_path / "a..b"
+
+
+@pytest.mark.parametrize("text, field, value", [('{"a": NaN}', "a", "NaN"), ('[1, {"b": [0, Infinity]}]', "[1].b[1]", "Infinity"),
+                                                ('{"m": [{"k": {"x": -Infinity}}]}', "m[0].k.x", "-Infinity"),
+                                                ("NaN", "the document", "NaN")])
+def test_nan_and_infinity_are_refused_naming_where(text, field, value):
+    with pytest.raises(files.NonFiniteNumberError) as info:
+        files.loads_finite(text)
+    assert (info.value.field, info.value.value) == (field, value) and isinstance(info.value, ValueError)
+
+
+def test_finite_json_reads_as_json():
+    text = '{"a": [1, 2.5, -3e-2, "NaN", null, true], "b": {"Infinity": 1e308}}'
+    assert files.loads_finite(text) == json.loads(text)

@@ -19,6 +19,7 @@ import pytest
 
 from app_server import app_process, free_port
 from films import write_films_csv
+from genre_models.commands import command
 from genre_models.errors import ConfigError
 from tests.support.loopback_hub import LoopbackHub
 from genre_models.models import hub
@@ -180,7 +181,7 @@ def test_offline_and_never_downloaded_says_how_to_fetch(heads):
     closed = f"http://127.0.0.1:{free_port()}"
     answers, _ = _predict(folder, closed, "hf_d", config, "--heads", REPO, "--models", "minilm", "--mode", "trained")
     assert answers["minilm"]["status"] == "unavailable"
-    assert f"python -m genre_models.download --heads {REPO}" in answers["minilm"]["message"]
+    assert command("download", "--heads", REPO) in answers["minilm"]["message"]
     fetched = _run(folder, closed, "hf_d", "download", "--model-config", str(config), "--heads", REPO, "--models", "minilm")
     assert fetched.returncode == 1 and "is not downloaded" in fetched.stderr
 

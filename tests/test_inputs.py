@@ -198,8 +198,8 @@ def test_each_refusal_is_the_whole_plain_sentence(tmp_path):
     """The messages users read, word for word (a test that matches a fragment lets them rot)."""
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "text.jpg").write_bytes(b"hello, I am text")
-    assert _refusal(tmp_path / "missing.jpg") == f"poster file not found: {tmp_path / 'missing.jpg'}"
-    assert _refusal(tmp_path) == f"poster file not found: {tmp_path}"
+    assert _refusal(tmp_path / "missing.jpg") == "poster file not found: 'missing.jpg'"  # its name, not its folder
+    assert _refusal(tmp_path) == f"poster file not found: '{tmp_path.name}'"
     assert _refusal(tmp_path / "empty.jpg") == "'empty.jpg' is empty (0 bytes)"
     assert _refusal(tmp_path / "text.jpg") == (
         "'text.jpg' is not an image PIL can read (expected JPEG, PNG, WebP, GIF, BMP or TIFF)")
@@ -325,3 +325,121 @@ def test_a_plot_of_invisible_characters_is_no_plot(plot):
 def test_invisible_characters_do_not_split_words_and_text_is_nfc():
     assert clean_plot("\ufeffhor\u200bror in the ho\u0301tel").text == "horror in the h\u00f3tel"
     assert clean_plot("\U0001F9D9\u200d\u2642\ufe0f wizard").text == "\U0001F9D9\u200d\u2642\ufe0f wizard"
+
+
+# -- issue 33: only the formats the README lists, only the first frame, the size checked before decoding ----
+
+def _tiff(pages: int, second_page_at: int | None = None) -> bytes:
+    """A little-endian TIFF of ``pages`` one-pixel grey pages, built tag by tag; ``second_page_at``: where the
+    first page says the next one is (past the end of the file: a broken page 2)."""
+    import struct
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for page in range(pages):
+        pixel = len(out) + 2 + 8 * 12 + 4
+        following = (second_page_at if page == 0 and second_page_at is not None else
+                     pixel + 2 if page + 1 < pages else 0)
+        tags = [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, pixel), (278, 3, 1),
+                (279, 4, 1)]  # width, height, bits, no compression, grey, strip offset, rows per strip, strip bytes
+        out += struct.pack("<H", len(tags))
+        for tag, kind, value in tags:
+            out += struct.pack("<HHI", tag, kind, 1) + struct.pack("<HH" if kind == 3 else "<I",
+                                                                   *((value, 0) if kind == 3 else (value,)))
+        out += struct.pack("<I", following) + b"\x80\x00"
+    return bytes(out)
+
+
+def test_only_the_first_page_of_a_tiff_is_read(tmp_path):
+    broken_rest = _tiff(2, second_page_at=0x7FFFFFF0)  # page 2 is past the end: never looked at
+    assert load_poster(broken_rest).getpixel((0, 0)) == (128, 128, 128)
+    many = tmp_path / "pages.tiff"
+    many.write_bytes(_tiff(20_000))  # counting them parses every page: seconds (90,000 pages: a minute)
+    import time
+    started = time.perf_counter()
+    assert load_poster(many).size == (1, 1)
+    assert time.perf_counter() - started < 2
+
+
+def _ico(inner: bytes, listed=(16, 16)) -> bytes:
+    """An .ico whose directory lists one ``listed`` image and holds ``inner`` (a PNG of any size)."""
+    import struct
+    return (struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", *listed, 0, 0, 1, 32, len(inner), 22)
+            + inner)
+
+
+def _png_bytes(size, mode="RGBA") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_ico_is_refused_by_its_format_before_its_image_is_decoded(tmp_path):
+    import warnings
+    path = tmp_path / "poster.ico"
+    path.write_bytes(_ico(_png_bytes((64, 64))))  # says 16x16; Pillow decodes the 64x64 PNG while *opening* an ico
+    for source, name in ((path, "'poster.ico'"), (path.read_bytes(), "the uploaded data")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert _refusal(source) == (f"{name} is ICO, an image format GenreLens does not read; "
+                                        "upload JPEG, PNG, WebP, GIF, BMP or TIFF")
+        assert not [w for w in caught if "expected size" in str(w.message)]  # Pillow's words once it decoded
+
+
+@pytest.mark.parametrize("fmt, suffix", [("ICNS", "icns"), ("TGA", "tga"), ("PCX", "pcx"), ("PPM", "ppm")])
+def test_formats_the_readme_does_not_list_are_refused_by_name(tmp_path, fmt, suffix):
+    path = _save(Image.new("RGB", (16, 16), "red"), tmp_path, f"poster.{suffix}", format=fmt)
+    assert _refusal(path) == (f"'poster.{suffix}' is {fmt}, an image format GenreLens does not read; "
+                              "upload JPEG, PNG, WebP, GIF, BMP or TIFF")
+    renamed = path.rename(tmp_path / "poster.png")  # the bytes decide, not the name
+    assert _refusal(renamed).endswith(
+        "an image format GenreLens does not read; upload JPEG, PNG, WebP, GIF, BMP or TIFF")
+
+
+def test_a_listed_format_with_a_broken_header_is_said_damaged_not_foreign(tmp_path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(buffer, format="JPEG")
+    assert _refusal(buffer.getvalue()[:20]) == "the uploaded data is damaged or truncated (its header cannot be read)"
+
+
+def _gif(screen, frame) -> bytes:
+    """A GIF whose logical screen is ``screen`` and whose first frame is ``frame`` (width, height)."""
+    import struct
+    return (b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+            + b"," + struct.pack("<HHHHB", 0, 0, *frame, 0) + b"\x02\x02\x4c\x01\x00;")
+
+
+def test_the_size_checked_is_the_first_frames_not_the_containers():
+    # the screen says 10x10; the frame decoded would be 10000x6000 (60 megapixels)
+    assert _refusal(_gif((10, 10), (10_000, 6_000))) == (
+        "the poster is 10000x6000 pixels, over the limit of 50,000,000 pixels; please use a smaller image")
+
+
+def test_pillows_own_limit_is_the_apps_for_every_caller():
+    from genre_models.data.inputs import MAX_PIXELS
+    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+    # 108 megapixels behind a 10x10 screen: past twice the app's limit, Pillow itself refuses to open it, so
+    # code that opens an upload without load_poster (gradio) never decodes it (Pillow's default allows 179)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(io.BytesIO(_gif((10, 10), (12_000, 9_000))))
+
+
+def test_a_pil_image_opened_elsewhere_is_read_if_its_format_is_listed(tmp_path):
+    png = _save(Image.new("RGB", (10, 10), "red"), tmp_path, "poster.png")
+    assert load_poster(Image.open(png)).getpixel((5, 5)) == (255, 0, 0)
+    ico = tmp_path / "poster.ico"
+    ico.write_bytes(_ico(_png_bytes((16, 16))))
+    assert _refusal(Image.open(ico)) == ("the poster is ICO, an image format GenreLens does not read; "
+                                         "upload JPEG, PNG, WebP, GIF, BMP or TIFF")
+
+
+def test_the_pages_poster_upload_is_handed_on_undecoded(tmp_path):
+    """The page's poster input (app.PosterImage) gives load_poster the uploaded file without opening it
+    first: gradio's own preprocessing calls PIL.Image.open with every format, and an .ico decodes there."""
+    import warnings
+    import app
+    path = tmp_path / "poster.ico"
+    path.write_bytes(_ico(_png_bytes((64, 64))))
+    upload = app.ImageData(path=str(path), orig_name="poster.ico")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert app.PosterImage(type="filepath", image_mode=None).preprocess(upload) == str(path)
+    assert not [w for w in caught if "expected size" in str(w.message)]

@@ -1,12 +1,14 @@
 """Every model family through the same registry, factory and predictor code, on tiny models."""
 from __future__ import annotations
 
+import html
 import threading
 
 import pytest
 import torch
 
 from genre_models import GENRES, ModelPool, Status, create_predictor
+from genre_models.commands import command
 from genre_models.models.checkpoint import save_checkpoint
 from genre_models.models.checkpoint import GenreHead
 from genre_models.models.registry import UnknownModelError
@@ -63,7 +65,7 @@ def test_not_an_image_is_invalid_input(tiny_models, tmp_path):
 def test_cnn_without_head_is_unavailable_with_training_hint(tiny_models, poster):
     pred = ModelPool().get("tiny-bit").predict(poster=poster)
     assert pred.status is Status.UNAVAILABLE
-    assert "genre_models.train" in pred.message
+    assert command("train", "--models", "tiny-bit", "--data", "movies.csv") in pred.message
 
 
 def _write_head(spec, dim, genres=GENRES, seed=0):
@@ -143,7 +145,7 @@ def test_missing_weights_make_one_model_unavailable_others_answer(tiny_models, p
     for key in ("clip-vit-b-16", "bit-resnet50"):
         assert results[key].status is Status.UNAVAILABLE
         assert "weights not downloaded" in results[key].message
-        assert f"python -m genre_models.download --models {key}" in results[key].message
+        assert command("download", "--models", key) in results[key].message
     assert results["tiny-bert"].ok and results["tiny-clip-vit"].ok
 
 
@@ -260,23 +262,25 @@ def test_base_and_finetuned_features_are_cached_apart(tiny_models, tmp_path):
 
 
 def test_cards_say_why_and_the_fix_in_one_line(tiny_models, poster, monkeypatch):
+    import html
     from genre_models.comparison.compare import card_markdown, command_html
     from genre_models.models import lineup
     monkeypatch.setitem(lineup.HEAD_TRAINING_COST, "tiny-bit", "4.2 min for 2,000 posters (measured)")
     results = ModelPool().predict(["clip-vit-b-16", "fusion", "tiny-bit"], poster=poster, plot=PLOT)
-    cards = {key: card_markdown(pred, key) for key, pred in results.items()}
+    shown = html.unescape  # what the browser shows of a card's inert text (compare.as_text)
+    cards = {key: shown(card_markdown(pred, key)) for key, pred in results.items()}
     assert cards["clip-vit-b-16"] == ('<b class="gl-unavailable">Not available:</b> weights not downloaded. '
-                                      "Fix: " + command_html("python -m genre_models.download --models clip-vit-b-16"))
+                                      "Fix: " + shown(command_html(command("download", "--models", "clip-vit-b-16"))))
     # fusion names the part it waits for, and that part's command
     assert cards["fusion"] == ('<b class="gl-unavailable">Not available:</b> needs CLIP ViT-L/14: weights not downloaded. '
-                               "Fix: " + command_html("python -m genre_models.download --models clip-vit-l-14"))
+                               "Fix: " + shown(command_html(command("download", "--models", "clip-vit-l-14"))))
     # a backbone without a head (no zero-shot for a CNN): the training command and what it cost
     assert cards["tiny-bit"] == ('<b class="gl-unavailable">Not available:</b> no trained genre head; training one took 4.2 min for 2,000 '
-                                 "posters (measured). Fix: " + command_html("python -m genre_models.train --models tiny-bit --data movies.csv"))
+                                 "posters (measured). Fix: " + shown(command_html(command("train", "--models", "tiny-bit", "--data", "movies.csv"))))
     assert all("\n" not in card for card in cards.values())
     # the API keeps the whole story
     assert "on a machine with internet" in results["clip-vit-b-16"].message
-    assert results["tiny-bit"].to_dict()["fix"].startswith("python -m genre_models.train")
+    assert results["tiny-bit"].to_dict()["fix"] == command("train", "--models", "tiny-bit", "--data", "movies.csv")
 
 
 def test_non_finite_probabilities_are_an_error_not_an_answer(tiny_models, poster):
@@ -341,9 +345,10 @@ def test_a_model_that_read_nothing_folds_into_the_notice_with_its_reason():
     from genre_models.comparison.compare import card_markdown, run_comparison, unavailable_notice
     comparison = run_comparison(ModelPool(), ["tfidf", "minilm"], None, UNREAD_PLOTS[1])
     assert list(comparison.answered) == ["minilm"]
-    assert unavailable_notice(comparison, {"tfidf": "TF-IDF"}) == (
+    from html import unescape as shown  # what the browser shows of the inert text (compare.as_text)
+    assert shown(unavailable_notice(comparison, {"tfidf": "TF-IDF"})) == (
         "**Read nothing it knows (read none of the plot's words):** TF-IDF.")
-    assert card_markdown(comparison.predictions["tfidf"], "TF-IDF").startswith(
+    assert shown(card_markdown(comparison.predictions["tfidf"], "TF-IDF")).startswith(
         '<b class="gl-unavailable">Read nothing it knows:</b> read none of the plot\'s words.')
     assert comparison.to_dict()["models"]["tfidf"]["status"] == "nothing_read"
 
@@ -395,3 +400,25 @@ def test_an_answer_says_whose_it_is_and_that_the_plot_was_cut(tiny_models):
     long = model.predict(plot=" ".join(["ghost house"] * 40))
     assert long.ok and long.plot_truncated is True and "plot truncated to the model's token limit" in long.message
     assert model.predict(plot="ghost house").plot_truncated is False
+
+
+def test_a_model_without_weights_says_so_also_when_its_input_is_missing(tiny_models):
+    """Issue 35: with no poster, a poster model without weights is not only "needs a poster": the visitor
+    learns of the weights before uploading one. A model that loads still only needs the poster."""
+    from genre_models.comparison.compare import command_html, run_comparison, unavailable_notice
+    comparison = run_comparison(ModelPool(), ["clip-vit-b-16", "bit-resnet50", "tiny-clip-vit", "tiny-bert"],
+                                None, PLOT)
+    clip = comparison.predictions["clip-vit-b-16"]
+    assert clip.status is Status.UNAVAILABLE and clip.summary == "needs a poster, and weights not downloaded"
+    assert clip.message.startswith("CLIP ViT-B/16 needs a poster; CLIP ViT-B/16: weights not downloaded")
+    fix = clip.fix
+    assert fix.endswith("--models clip-vit-b-16")
+    notice = unavailable_notice(comparison, {"clip-vit-b-16": "CLIP ViT-B/16", "bit-resnet50": "BiT",
+                                             "tiny-clip-vit": "Tiny CLIP ViT"})
+    assert html.unescape(notice).split("\n\n") == [
+        "**Not available (needs a poster, and weights not downloaded):** CLIP ViT-B/16, BiT. Fix: "
+        + html.unescape(command_html(fix.replace("clip-vit-b-16", "clip-vit-b-16 bit-resnet50"))),
+        "**Needs more input (needs a poster):** Tiny CLIP ViT."]
+    # nothing given at all: the weights are still named (the request's notice says an input is missing)
+    alone = run_comparison(ModelPool(), ["clip-vit-b-16"], None, None).predictions["clip-vit-b-16"]
+    assert alone.status is Status.UNAVAILABLE and alone.summary.startswith("needs a poster, and weights")

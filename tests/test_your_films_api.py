@@ -9,7 +9,7 @@ from gradio_client.exceptions import AppError
 
 from app_server import running_app
 from genre_models import evaluate as evaluate_cli
-from test_your_films import write_films
+from test_your_films import few_posters, write_films
 
 LINEUP = ["tiny-bert", "tiny-clip-vit", "minilm"]
 
@@ -54,6 +54,25 @@ def test_posters_come_from_the_zip(client, tmp_path):
     result = _evaluate(client, films, None, ["tiny-clip-vit", "tiny-bert"])
     assert [r["model"] for r in result["table"][:1]] == ["tiny-bert"]
     assert "Tiny CLIP ViT: not evaluated: it reads posters" in result["notes"][0]
+
+
+def test_films_without_posters_still_count_for_the_plot_models(client, tmp_path):
+    """Issue 35: 2 films of 9 name a poster; the plot models are scored on all 9, as the command scores them."""
+    films, posters = few_posters(tmp_path, n=9, with_poster=(2, 6))
+    result = _evaluate(client, films, posters, ["tiny-clip-vit", "minilm"])
+    assert [(r["model"], r["films"]) for r in result["table"]] == [  # in the order asked for
+        ("tiny-clip-vit", 2), ("baseline: all-negative (on the films of Tiny CLIP ViT)", 2),
+        ("baseline: label-prior (on the films of Tiny CLIP ViT)", 2), ("minilm", 9),
+        ("baseline: all-negative (on the films of MiniLM (plot))", 9),
+        ("baseline: label-prior (on the films of MiniLM (plot))", 9)]
+    assert result["films"] == 9 and len(result["skipped"]) == 7 and result["notes"] == []
+    out = tmp_path / "out"
+    assert evaluate_cli.main(["--all-films", "--data", str(films), "--posters", str(posters), "--models", "minilm",
+                              "--out", str(out)]) == 0
+    alone = json.loads((out / "evaluation.json").read_text())["table"]
+    for api_row, cli_row in zip(result["table"][3:], alone, strict=True):  # MiniLM and its baselines
+        assert {k: v for k, v in api_row.items() if k not in ("model", "name")} == \
+            {k: v for k, v in cli_row.items() if k not in ("model", "name")}
 
 
 def test_a_zip_reaching_outside_itself_is_one_clear_error(client, tmp_path):

@@ -2,9 +2,12 @@
 
     python -m genre_models.download                  # every model (as --models all)
     python -m genre_models.download --models clip-vit-l-14 bit-resnet50
+    python -m genre_models.download --models timm/resnet50.a1_in1k   # a model the page adds by hub id
 
 For each model it shows which files it fetches and their sizes, then downloads them with the
-libraries' own hub code (same cache, same file names the loaders look for).
+libraries' own hub code (same cache, same file names the loaders look for). ``--models`` also takes the
+hub ids the page's "Add models from the hub" box takes (``models/extra_models.py``), checked as there:
+the same forms, and the size read from the hub's model info first, refused over ``--max-extra-model-gb``.
 """
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from ..errors import CheckpointError, GenreLensError
+from ..errors import CheckpointError, GenreLensError, UnknownModelError
 from ..models import hub
+from ..models.extra_models import ACCEPTED, check_fetchable, parse_extra_model
 from ..models.registry import Fetch
-from ..models.registry import ModelSpec, get_model_spec
-from .options import HeadsOptions, ModelsOptions, add_deprecated_spelling, add_options, options_from
+from ..models.registry import ModelSpec, get_model_spec, resolve_lineup
+from .options import (ExtraModelOptions, HeadsOptions, ModelsOptions, add_deprecated_spelling, add_options,
+                      options_from)
 
 
 def plan_fetch(spec: ModelSpec) -> list[Fetch]:
@@ -75,6 +80,31 @@ def download_heads(specs: Sequence[ModelSpec]) -> list[str]:
     return failed
 
 
+def chosen_models(options: ModelsOptions, max_gb: float) -> tuple[list[ModelSpec], list[ModelSpec]]:
+    """(registered models, models added by hub id) that ``--models`` names.
+
+    A name that is not a registered key (``--model-config``'s count) and holds a ``/`` is a hub id, in one of
+    the forms the page's add box takes (:func:`~genre_models.models.extra_models.parse_extra_model`); online,
+    its size is read from the hub first (:func:`~genre_models.models.extra_models.check_fetchable`).
+
+    Raises:
+        UnknownModelError: a name that is neither (the message adds the hub-id forms).
+        InvalidInputError: a malformed hub id. ExtraModelRefused: over ``max_gb``, or not on the hub.
+    """
+    registered = set(resolve_lineup(None, options.model_config))  # registers --model-config's models first
+    ids = [m for m in dict.fromkeys(options.models) if m not in registered and m != "all" and "/" in m]
+    keys = [m for m in options.models if m not in ids]
+    try:
+        lineup = [get_model_spec(k) for k in resolve_lineup(None if "all" in keys else keys)] if keys else []
+    except UnknownModelError as exc:
+        raise UnknownModelError(exc.key, [*exc.valid, f"or a hub id: {ACCEPTED}"]) from None
+    added = [parse_extra_model(i) for i in ids]
+    if added and hub.hub_reachable():  # offline, main() says which files are missing from the cache
+        for spec in added:
+            check_fetchable(spec, max_gb)
+    return lineup, added
+
+
 def _with_parts(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
     """The models and, for one made of others (fusion, an ensemble), its parts: their heads answer too."""
     keys = dict.fromkeys(f.key for spec in specs for f in plan_fetch(spec))
@@ -87,15 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_options(parser, ModelsOptions)
     add_deprecated_spelling(parser, field="models", instead="--models KEY [KEY ...]")
     add_options(parser, HeadsOptions)
+    add_options(parser, ExtraModelOptions, only=["max_extra_model_gb"])
     args = parser.parse_args(argv)
     try:
         options_from(args, HeadsOptions).apply()
-        specs = options_from(args, ModelsOptions).specs()
-        fetches = [f for spec in specs for f in plan_fetch(spec)]
+        specs, added = chosen_models(options_from(args, ModelsOptions), args.max_extra_model_gb)
+        fetches = [f for spec in [*specs, *added] for f in plan_fetch(spec)]
     except GenreLensError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    heads_failed = download_heads(_with_parts(specs))  # offline: whether they are in the cache
+    heads_failed = download_heads(_with_parts(specs))  # offline: whether they are in the cache; an added model has none
     fetches = list({(f.key, f.repo, f.files): f for f in fetches}.values())  # one model may fetch twice from a repo
     todo = [f for f in fetches if f.repo]
     for f in fetches:
@@ -103,15 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[{f.key}] {f.note}")
     if todo and not hub.hub_reachable():
         missing = [f for f in todo if hub.cached_file(f.repo, f.probe or f.files) is None]
-        for f in todo:
-            if f not in missing:
-                print(f"[{f.key}] {f.repo}: already in the cache")
+        # a model may fetch from one repo twice (SigLIP 2: weights, then its tokenizer): named once, and
+        # in the cache only when both parts are
+        wanted = {(f.key, f.repo) for f in missing}
+        for key, repo in dict.fromkeys((f.key, f.repo) for f in todo if (f.key, f.repo) not in wanted):
+            print(f"[{key}] {repo}: already in the cache")
         if not missing:
             return 1 if heads_failed else 0
         print(f"error: the Hugging Face Hub ({hub.hf_constants.ENDPOINT}) cannot be reached from this "
               "machine (offline, or HF_HUB_OFFLINE=1 is set). Run this command on a machine with "
               f"internet, then copy {hub.cache_dir()} here. Would fetch: "
-              + ", ".join(f"{f.key} ({f.repo})" for f in missing), file=sys.stderr)
+              + ", ".join(dict.fromkeys(f"{f.key} ({f.repo})" for f in missing)), file=sys.stderr)
         return 1
     total, failed = 0, []
     for fetch in todo:

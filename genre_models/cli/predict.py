@@ -17,6 +17,7 @@ from typing import Sequence
 
 from ..data.inputs import read_film
 from ..errors import GenreLensError
+from ..files import atomic_open, write_text_atomic
 from ..genres import parse_custom_genres, resolve_genres
 from ..models import hub
 from ..models.prediction import Prediction
@@ -69,12 +70,13 @@ def write_explanations(pool: ModelPool, predictions: dict[str, Prediction], post
             if predictor.spec.needs_poster and not predictor.spec.needs_plot:
                 heat = explain_poster(predictor, poster, genre, mode)
                 path = out / f"{key}-{heat.genre}.png"
-                heat.overlay().save(path)
+                with atomic_open(path, "wb") as handle:  # whole or not at all (a full disk)
+                    heat.overlay().save(handle, format="PNG")
                 lines.append(f"[{key}] {heat.genre}: {path} ({heat.method}, layer {heat.layer}, {heat.seconds:.1f} s)")
             elif predictor.spec.needs_plot and not predictor.spec.needs_poster:
                 words = explain_plot(predictor, plot, genre, mode)
                 path = out / f"{key}-{words.genre}.json"
-                path.write_text(json.dumps(words.to_dict(), indent=2, allow_nan=False))
+                write_text_atomic(path, json.dumps(words.to_dict(), indent=2, allow_nan=False))
                 top = ", ".join(f"{w} {s:+.3f}" for w, s in words.top(3))
                 lines.append(f"[{key}] {words.genre}: {path} (top words: {top}; {words.seconds:.1f} s)")
             else:

@@ -5,15 +5,18 @@ the UI, the ``/compare`` API endpoint and the tests.
 """
 from __future__ import annotations
 
-import html
+import re
+import string
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..commands import command
 from ..data.inputs import PosterInput, check_threshold, read_film
 from ..errors import InvalidInputError
 from ..genres import GENRES, parse_custom_genres
 from ..models.prediction import Prediction, Status
 from ..models.extra_models import ExtraModels, split_ids
+from ..models.lineup import model_colour
 from ..models.predictors import ModelPool
 
 # Where the page says what went wrong with each status, in plain words.
@@ -34,6 +37,7 @@ class Comparison:
     genres: list[str]
     notices: list[str] = field(default_factory=list)
     nothing_given: bool = False  # neither a poster nor a plot: the notice says so, no card need repeat it
+    threshold: float | None = None  # the one threshold the request set for every genre, if it set one
 
     @property
     def answered(self) -> dict[str, Prediction]:
@@ -106,7 +110,7 @@ def run_comparison(pool: ModelPool, keys: Sequence[str], poster: PosterInput = N
         extras = extras if extras is not None else ExtraModels()
         added = extras.predict(extra_ids, film=film, genres=genres, mode=mode, threshold=threshold)
         predictions.update({k: p for k, p in added.items() if k not in predictions})
-    return Comparison(predictions, genres, notices, nothing_given)
+    return Comparison(predictions, genres, notices, nothing_given, threshold)
 
 
 def _refused(keys: Sequence[str], exc: InvalidInputError) -> Comparison:
@@ -115,9 +119,36 @@ def _refused(keys: Sequence[str], exc: InvalidInputError) -> Comparison:
     return Comparison(refused, list(GENRES), [f"Nothing was computed: {exc}."])
 
 
-THRESHOLD_NOTE = ("Each model predicts a genre when its probability reaches that model's own threshold for it "
-                  "(the black tick): thresholds are tuned per genre on validation data, so 29% can be a "
-                  "prediction for one genre and 31% not for another.")
+def threshold_note(comparison: Comparison, names: dict[str, str] | None = None) -> str:
+    """The line above the chart: how the answering models decided, read from the thresholds they used
+    (empty when none answered).
+
+    A model whose thresholds differ between genres had them tuned per genre on validation data; one with a
+    single value used it for every genre: the one the request set, or zero-shot's flat 50% (custom genres
+    are scored zero-shot). Said once for all when all decided alike, else per group of models.
+    """
+    names = names or {}
+    groups: dict[float | None, list[str]] = {}  # None: tuned per genre
+    for key, prediction in comparison.answered.items():
+        values = {round(v, 6) for v in prediction.thresholds.values()}
+        groups.setdefault(values.pop() if len(values) == 1 else None, []).append(key)
+    if not groups:
+        return ""
+
+    def why(value: float | None, keys: list[str]) -> str:
+        if value is None:
+            return "tuned per genre on validation data, so 29% can be a prediction for one genre and 31% not for another"
+        if comparison.threshold is not None and value == round(comparison.threshold, 6):
+            return f"{value:.0%} for every genre, the one threshold set for all"
+        zero_shot = all(comparison.predictions[k].mode == "zero-shot" for k in keys)
+        return f"{value:.0%} for every genre" + (" (zero-shot: no threshold tuned per genre)" if zero_shot else "")
+
+    start = "Each model predicts a genre when its probability reaches the model's own threshold for it (the black tick): "
+    if len(groups) == 1:
+        ((value, keys),) = groups.items()
+        return start + why(value, keys) + "."
+    return start + "; ".join(f"{why(value, keys)} for {as_text(', '.join(names.get(k, k) for k in keys))}"
+                             for value, keys in groups.items()) + "."
 
 
 def chart_data(comparison: Comparison, names: dict[str, str] | None = None) -> tuple[list[str], dict, dict]:
@@ -135,18 +166,24 @@ def chart_data(comparison: Comparison, names: dict[str, str] | None = None) -> t
     return order, probabilities, thresholds
 
 
+def chart_colours(comparison: Comparison) -> list[str]:
+    """The answering models' colours in :func:`chart_data`'s order: each model's own, as on every tab."""
+    return [model_colour(key) for key in comparison.answered]
+
+
 def comparison_chart(comparison: Comparison, names: dict[str, str] | None = None):
     """Bars: every answering model's probability per genre, its thresholds marked and decisions filled."""
     from ..charts import decision_bars
     if not comparison.answered:
         return None  # the notice says why; an empty figure would only take room
-    return decision_bars(*chart_data(comparison, names))
+    return decision_bars(*chart_data(comparison, names), colours=chart_colours(comparison))
 
 
 def comparison_chart_narrow(comparison: Comparison, names: dict[str, str] | None = None):
     """The bars drawn for a phone's width (the page shows them under 700 px), or None when nobody answered."""
     from ..charts import decision_bars_narrow
-    return decision_bars_narrow(*chart_data(comparison, names)) if comparison.answered else None
+    return (decision_bars_narrow(*chart_data(comparison, names), colours=chart_colours(comparison))
+            if comparison.answered else None)
 
 
 def comparison_heatmap_narrow(comparison: Comparison, names: dict[str, str] | None = None):
@@ -179,24 +216,37 @@ def unavailable_notice(comparison: Comparison, names: dict[str, str] | None = No
     for key, pred in comparison.predictions.items():
         if pred.ok or (comparison.nothing_given and pred.status is Status.MISSING_INPUT):
             continue  # with no input at all the notice above says it once, not once per model
-        title = STATUS_TITLES.get(pred.status, "Failed")
-        groups.setdefault((title, reason(pred), _fix_family(pred.fix)), []).append(key)
+        if pred.summary and any(pred.summary in notice for notice in comparison.notices):
+            continue  # a refused request ("at most 3 added models"): said once above, not against each model
+        why = reason(pred)
+        # an added model's id refused as typed: its reason quotes the id, so the line says it once
+        title = ("Not added" if key not in names and _quotes(why, key)
+                 else STATUS_TITLES.get(pred.status, "Failed"))
+        groups.setdefault((title, why, _fix_family(pred.fix)), []).append(key)
     lines = []
     for (title, why, _), keys in groups.items():
         fixes = [comparison.predictions[k].fix for k in keys if comparison.predictions[k].fix]
-        lines.append(f"**{title} ({as_text(why)}):** {', '.join(names.get(k, k) for k in keys)}."
-                     + (f" Fix: {command_html(_merge_fixes(fixes))}" if fixes else ""))
+        fix = f" Fix: {command_html(_merge_fixes(fixes))}" if fixes else ""
+        if all(_quotes(why, k) for k in keys):  # "'x!!' is not a hub id", not "... is not a hub id: x!!"
+            lines.append(f"**{title}:** {as_text(why)}." + fix)
+        else:
+            lines.append(f"**{title} ({as_text(why)}):** {as_text(', '.join(names.get(k, k) for k in keys))}." + fix)
     return "\n\n".join(lines)
 
 
+def _quotes(text: str, key: str) -> bool:
+    """Whether ``text`` quotes ``key`` as a message does (``repr``, perhaps cut short with "…")."""
+    return repr(key)[:-1][:40] in text
+
+
 def _fix_family(fix: str) -> str:
-    return " ".join(fix.split()[:3])  # "python -m genre_models.download" / "... .train"
+    return fix.split(" --")[0]  # "… -m genre_models download" / "… train": the command before its options
 
 
 def _merge_fixes(fixes: list[str]) -> str:
-    """``python -m genre_models.download --models a`` + ``... --models b`` -> ``... --models a b``; other
+    """``… download --models a`` + ``… download --models b`` -> ``… download --models a b``; other
     commands joined."""
-    prefix = "python -m genre_models.download --models "
+    prefix = command("download", "--models") + " "
     parts = list(dict.fromkeys(part for f in fixes for part in f.split(" && ") if part))
     if parts and all(p.startswith(prefix) for p in parts):
         return prefix + " ".join(dict.fromkeys(k for p in parts for k in p[len(prefix):].split()))
@@ -206,13 +256,29 @@ def _merge_fixes(fixes: list[str]) -> str:
 def command_html(command: str) -> str:
     """A shell command as inline code that wraps between its words only: each word is kept whole
     (a browser would otherwise break ``tiny-bit`` after its hyphen on a phone). Copies as typed."""
-    words = " ".join(f"<span>{html.escape(word)}</span>" for word in command.split(" "))
+    words = " ".join(f"<span>{as_text(word)}</span>" for word in command.split(" "))
     return f'<code class="gl-cmd">{words}</code>'
 
 
+# Every ASCII punctuation character as a numeric character reference: the browser shows the character, while
+# gradio's Markdown (marked, GFM) and its LaTeX pass see "&#58;" in the source. Escaping only HTML and a few
+# Markdown marks is not enough: GFM turns a bare "http://x", "www.x" or "a@b.c" into a link by itself
+# (linkify), "$$...$$" becomes KaTeX, "|" splits a table cell, and "# ", "> ", "1. " open blocks in a list item.
+_INERT = str.maketrans({c: f"&#{ord(c)};" for c in string.punctuation + "\t"})
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def as_text(text: str) -> str:
-    """Text for a Markdown field shown as typed: messages can quote user input, which must not become markup."""
-    return html.escape(text, quote=False).replace("*", "\\*").replace("_", "\\_")
+    """``text`` (typed by a visitor, read from their file, or a message quoting either) as inert HTML for a
+    ``gr.Markdown`` field: shown exactly as typed, never a link, image, tag, formula or Markdown mark.
+
+    Safe inline anywhere in Markdown (a paragraph, a list item, a table cell, inside ``**`` or an HTML
+    element's content; not inside an attribute value): ASCII punctuation and tabs become numeric character
+    references, line breaks ``<br>``, and a leading space ``&#32;`` (it cannot indent a code block).
+    The output is about 5 times longer than the punctuation it encodes; letters and digits are unchanged.
+    """
+    inert = _LINE_BREAK.sub("<br>", str(text).translate(_INERT))
+    return "&#32;" + inert[1:] if inert.startswith(" ") else inert
 
 
 def headline(prediction: Prediction) -> str:
@@ -227,9 +293,10 @@ def card_markdown(prediction: Prediction, name: str, top: int = 5, custom_genres
     but answered zero-shot says why its mode changed.
     """
     if prediction.ok:
-        predicted = ", ".join(prediction.predicted) or "none above threshold"
-        marks = " · ".join(f"{g} {p:.0%} {'≥' if g in prediction.predicted else '<'} {prediction.thresholds[g]:.0%}"
-                           for g, p in prediction.top(top))
+        # genres can be the visitor's own (custom genres): shown as typed, like every name below
+        predicted = as_text(", ".join(prediction.predicted)) or "none above threshold"
+        marks = " · ".join(f"{as_text(g)} {p:.0%} {'≥' if g in prediction.predicted else '<'} "
+                           f"{prediction.thresholds[g]:.0%}" for g, p in prediction.top(top))
         mode = f"{prediction.mode} ({prediction.method})" if prediction.method else prediction.mode
         if custom_genres and prediction.mode == "zero-shot":
             mode = "zero-shot for your genres (a trained head knows only the genres it was trained on)"
@@ -254,15 +321,15 @@ def agreement_markdown(comparison: Comparison, names: dict[str, str] | None = No
     view = comparison.agreement()
     if len(view["models_compared"]) < 2:
         return "_Agreement needs at least two models that answered._"
-    agree = ", ".join(view["all_agree"]) or "no genre"
+    agree = as_text(", ".join(view["all_agree"])) or "no genre"
     lines = [f"**All {len(view['models_compared'])} answering models predict:** {agree}", ""]
     if not view["most_disagreement"]:
         return "\n".join(lines + ["**They split on no genre:** each predicts the same genres."])
     lines.append("**Where their decisions split most:**")
-    for item in view["most_disagreement"]:
-        yes = ", ".join(f"{names.get(k, k)} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
+    for item in view["most_disagreement"]:  # an added model is named by the id its visitor typed
+        yes = ", ".join(f"{as_text(names.get(k, k))} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
                         for k in item["predicted_by"])
-        no = ", ".join(f"{names.get(k, k)} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
+        no = ", ".join(f"{as_text(names.get(k, k))} {comparison.predictions[k].probabilities[item['genre']]:.0%}"
                        for k in item["not_predicted_by"])
-        lines.append(f"- {item['genre']}: predicted by {yes}; not by {no}")
+        lines.append(f"- {as_text(item['genre'])}: predicted by {yes}; not by {no}")
     return "\n".join(lines)

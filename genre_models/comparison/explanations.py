@@ -59,6 +59,7 @@ def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, 
             image = load_poster(poster)
         except GenreLensError as exc:
             result.skipped["poster"] = str(exc)
+    composed = []
     for key in keys:
         try:
             predictor = pool.get(key)
@@ -74,7 +75,41 @@ def run_explanations(pool: ModelPool, keys: Sequence[str], poster: PosterInput, 
                     continue
                 result.words[key] = explain_plot(predictor, plot, genre, mode)
             else:
-                result.skipped[key] = "explained through its parts"
+                composed.append(predictor)
         except GenreLensError as exc:
             result.skipped[key] = getattr(exc, "summary", "") or str(exc)
+    for predictor in composed:  # once its parts are done: whether they were explained is known
+        result.skipped[predictor.key] = _through_parts(predictor, result, image is not None, given_plot)
     return result
+
+
+def _through_parts(predictor, result: Explanations, poster: bool, plot: bool) -> str:
+    """Why a model made of others (fusion) has no explanation of its own, saying truthfully which of its
+    parts this request explained and why the others were not (no weights, an input missing, not chosen)."""
+    parts = predictor.parts.items() if isinstance(predictor.parts, dict) else ((None, p) for p in predictor.parts)
+    done, missing = [], {}
+    for role, part in parts:
+        name = f"its {role} part {part.name}" if role else f"its part {part.name}"
+        if part.key in result.heatmaps or part.key in result.words:
+            done.append(name)
+        else:
+            missing[name] = result.skipped.get(part.key) or _why_not(part, poster, plot)
+    if not missing:
+        return "explained through its parts"
+    if not done:
+        return "its parts are not explained either: " + "; ".join(f"{n}: {why}" for n, why in missing.items())
+    return (f"explained only through {' and '.join(done)}; "
+            + "; ".join(f"{n} is not: {why}" for n, why in missing.items()))
+
+
+def _why_not(part, poster: bool, plot: bool) -> str:
+    """A part not among the models asked for: why it could not be explained, or that it was not chosen."""
+    try:
+        part.load()  # a part of a model in use; remembered, so a part without weights costs nothing more
+    except GenreLensError as exc:
+        return getattr(exc, "summary", "") or str(exc)
+    if part.spec.needs_poster and not poster:
+        return "needs a poster"
+    if part.spec.needs_plot and not plot:
+        return "needs a plot"
+    return "not chosen"

@@ -1,10 +1,10 @@
 """What the app's Results tab shows: evaluation reports and shipped checkpoints, read from files only."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..models.checkpoint import CONFIG_NAME, has_config
+from ..commands import command
+from ..models.checkpoint import CONFIG_NAME, has_config, read_config
 from ..models.registry import CHECKPOINTS_DIR, PROJECT_ROOT, get_model_spec
 
 EVALUATION_DIR = PROJECT_ROOT / "docs" / "evaluation"
@@ -15,7 +15,7 @@ def checkpoints_markdown(root: Path = CHECKPOINTS_DIR) -> str:
     rows, commands = [], []
     for config_path in sorted(root.glob(f"*/{CONFIG_NAME}")):
         try:
-            config = json.loads(config_path.read_text())
+            config = read_config(config_path.parent)  # NaN or a mistyped number: the row is left out
             test = config["metrics"]["test"]
         except (OSError, ValueError, KeyError):
             continue
@@ -67,7 +67,7 @@ def evaluation_report(folder: Path = EVALUATION_DIR) -> tuple[str, Path | None]:
     report = folder / "evaluation.md"
     if not report.is_file():
         return (f"_No evaluation report in `{folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder}`. "
-                "Create one with `python -m genre_models.evaluate --data movies.csv --out docs/evaluation`._", None)
+                f"Create one with `{command('evaluate', '--data', 'movies.csv', '--out', 'docs/evaluation')}`._", None)
     text = report.read_text()
     # the chart is shown by the page itself, not as a relative link it cannot resolve
     text = "\n".join(line for line in text.splitlines() if not line.startswith("![per-genre F1]"))
@@ -82,9 +82,10 @@ def per_genre_f1_narrow(folder: Path = EVALUATION_DIR):
     saved = folder / "evaluation.json"
     if not saved.is_file():
         return None
-    series = Report.from_json(saved).per_genre_f1_series()
+    report = Report.from_json(saved)
+    series = report.per_genre_f1_series()
     if not series:
         return None
     genres = list(next(iter(series.values())))
     return grouped_barh_narrow(genres, {k: list(v.values()) for k, v in series.items()}, "F1 (test)",
-                               title="Per-genre F1 on the test split")
+                               title="Per-genre F1 on the test split", colours=report.per_genre_colours())

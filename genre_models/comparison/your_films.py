@@ -4,8 +4,10 @@ One function, :func:`evaluate_films`, answers the app's "Your films" tab, its ``
 endpoint and ``python -m genre_models.evaluate --all-films``, so the numbers are the same whichever
 way they are asked for. Every film goes through the models' own ``predict_batch`` (the app's path:
 the same probabilities and thresholds a Compare shows), in chunks, each chunk's posters decoded once
-and its backbone features shared across models as a Compare shares them. Metrics are sklearn's, via
-``training.metrics``, with the trivial baselines (all-negative, label prior) on the same films.
+and its backbone features shared across models as a Compare shares them. Each model scores every film it
+can read (a row without a poster still counts for the plot models), and each set of films gets its own
+trivial baselines (all-negative, label prior) beside the models scored on it. Metrics are sklearn's, via
+``training.metrics``.
 """
 from __future__ import annotations
 
@@ -18,11 +20,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..data.csv_text import inert_cell
 from ..data.film_rows import MAX_EVAL_FILMS, FilmRow, read_records, validate_records
 from ..data.inputs import load_poster
-from ..data.safe_zip import extract_zip
-from ..errors import DataError, GenreLensError, InvalidInputError
+from ..data.safe_zip import describe_zip, extract_zip
+from ..errors import DataError, FixableError, GenreLensError, InvalidInputError
+from ..files import atomic_open, write_text_atomic
 from ..genres import GENRES
+from ..models.lineup import model_colour
 from ..models.prediction import Status
 from ..models.predictors import MODES, TRAINED, ZERO_SHOT, GenrePredictor, ModelPool
 from ..training.baselines import run_baseline
@@ -32,6 +37,8 @@ from ..training.metrics import multilabel_metrics
 CHUNK = 64  # films per predict_batch call: the batch `python -m bench plot` measures
 BASELINES = ("all-negative", "label-prior")
 DISAGREEMENTS = 10
+# a film the model cannot read (no poster, an unreadable one, no word it knows): it still scores the others
+FILM_STATUSES = (Status.INVALID_INPUT, Status.MISSING_INPUT, Status.NOTHING_READ)
 Progress = Callable[[str, int, int], None]  # (model key, films done, films in all)
 
 
@@ -55,7 +62,8 @@ class ModelAnswers:
 @dataclass
 class FilmsEvaluation:
     """What :func:`evaluate_films` measured: the films scored, what was skipped and why, each model's
-    answers and the metrics table (models first, then baselines)."""
+    answers and the metrics table (the models scored on one set of films, then the baselines on it; the
+    next set's models, its baselines, ...)."""
 
     films: list[FilmRow]
     skipped: list[str]
@@ -66,14 +74,18 @@ class FilmsEvaluation:
 
     def table_markdown(self) -> str:
         """The metrics table ``evaluate`` writes: one row per model and per baseline."""
-        lines = [f"**{len(self.films)} films scored.** Each model at the thresholds the app uses; label accuracy "
-                 "is dominated by negatives, so read it beside F1, AP and the baselines on the same films.", "",
+        every = all(r.films == len(self.films) for r in self.results)
+        lines = [f"**{len(self.films)} films scored**"
+                 + ("." if every else ": each model on the films it can read (the films column), each baseline "
+                    "on the films of the models above it.")
+                 + " Each model at the thresholds the app uses; label accuracy is dominated by negatives, so read "
+                 "it beside F1, AP and the baselines on the same films.", "",
                  "| model | mode | films | " + " | ".join(h for _, h in TABLE_COLUMNS) + " | thresholds |",
                  "|---|---|---:|" + "---:|" * len(TABLE_COLUMNS) + "---|"]
         for r in self.results:
             lines.append(f"| {r.name} | {r.mode} | {r.films} | "
                          + " | ".join(f"{r.metrics[k]:.4f}" for k, _ in TABLE_COLUMNS) + f" | {r.thresholds} |")
-        lines += ["", "Baselines are fitted on these same films (the label prior is their genre frequencies, "
+        lines += ["", "Baselines are fitted on their films themselves (the label prior is their genre frequencies, "
                   "its thresholds tuned on them for F1): a bar any model should clear, not a rival."]
         return "\n".join(lines)
 
@@ -94,9 +106,11 @@ class FilmsEvaluation:
         genres = [g for g in GENRES if g in present and any(g in v for v in series.values())]
         values = {label: [v.get(g, 0.0) for g in genres] for label, v in series.items()}
         title = f"Per-genre F1 on your {len(self.films)} films (the genres they have)"
+        own = {r.label: model_colour(k) for k, r in zip(self.keys, self.results) if r.mode != "baseline"}
+        colours = [own[label] for label in values]  # each model's colour on every tab
         if narrow:
-            return grouped_barh_narrow(genres, values, "F1", title=title)
-        return grouped_bars(genres, values, "F1", title=title)
+            return grouped_barh_narrow(genres, values, "F1", title=title, colours=colours)
+        return grouped_bars(genres, values, "F1", title=title, colours=colours)
 
     def disagreements(self, top: int = DISAGREEMENTS) -> list[dict]:
         """The films whose models' *decisions* split on the most genres (widest probability gap first
@@ -148,19 +162,21 @@ class FilmsEvaluation:
 
     def write_predictions(self, path: str | Path) -> Path:
         """Every prediction as CSV: film_id, model, mode, one probability column per genre (empty where
-        the model does not score it), predicted (``|``-separated, the model's decisions)."""
+        the model does not score it), predicted (``|``-separated, the model's decisions). Cells a
+        spreadsheet would run as formulas start with ``'`` (``csv_text.inert_cell``)."""
         path = Path(path)
         genres = [g for g in GENRES if any(g in a.genres for a in self.answers.values())]
-        with open(path, "w", newline="", encoding="utf-8") as handle:
+        with atomic_open(path, "w", newline="", encoding="utf-8") as handle:  # whole or not at all
             writer = csv.writer(handle)
-            writer.writerow(["film_id", "model", "mode", *genres, "predicted"])
+            # every cell inert: a film id from the visitor's CSV such as =HYPERLINK(...) must not run
+            writer.writerow(map(inert_cell, ["film_id", "model", "mode", *genres, "predicted"]))
             for answers in self.answers.values():
                 index = {g: j for j, g in enumerate(answers.genres)}
                 for row, values in zip(answers.rows, answers.probabilities):
                     predicted = [g for g, v, t in zip(answers.genres, values, answers.thresholds) if v >= t]
-                    writer.writerow([self.films[row].id, answers.key, answers.mode,
-                                     *(f"{values[index[g]]:.6f}" if g in index else "" for g in genres),
-                                     "|".join(predicted)])
+                    writer.writerow(map(inert_cell, [self.films[row].id, answers.key, answers.mode,
+                                                     *(f"{values[index[g]]:.6f}" if g in index else ""
+                                                       for g in genres), "|".join(predicted)]))
         return path
 
     def write(self, out: str | Path, command: str = "") -> Path:
@@ -169,8 +185,8 @@ class FilmsEvaluation:
         out.mkdir(parents=True, exist_ok=True)
         header = ["# Evaluation of your films", ""] + ([f"Command: `{command}`", ""] if command else [])
         skipped = ["## Rows skipped", ""] + [f"- {s}" for s in self.skipped] + [""] if self.skipped else []
-        (out / "evaluation.md").write_text("\n".join(header + [self.table_markdown(), ""] + skipped))
-        (out / "evaluation.json").write_text(json.dumps({"command": command, **self.to_dict()}, indent=2))
+        write_text_atomic(out / "evaluation.md", "\n".join(header + [self.table_markdown(), ""] + skipped))
+        write_text_atomic(out / "evaluation.json", json.dumps({"command": command, **self.to_dict()}, indent=2))
         chart = self.chart()
         if chart is not None:
             chart.savefig(out / "per_genre_f1.png", dpi=110)
@@ -186,7 +202,11 @@ def evaluate_films(pool: ModelPool, keys: Sequence[str], csv_path: str | Path, p
                    mode: str = "auto", max_films: int = MAX_EVAL_FILMS, workdir: str | Path | None = None,
                    poster_root: str | Path | None = None, on_progress: Progress | None = None,
                    chunk: int = CHUNK) -> FilmsEvaluation:
-    """Score every usable film of a user's CSV with each model in ``keys`` and measure them.
+    """Score every film of a user's CSV that each model in ``keys`` can read, and measure each model on its films.
+
+    A row no model can use (its id, its genres) is skipped; a row one kind of model cannot read (no plot,
+    no poster, a poster that is not an image) is left out of those models only, so a poster model never
+    shrinks a plot model's films. Baselines are fitted on each model's own set of films.
 
     Args:
         csv_path: the films CSV (``id,title,year,genres,plot,poster``; poster names are paths inside
@@ -198,7 +218,8 @@ def evaluate_films(pool: ModelPool, keys: Sequence[str], csv_path: str | Path, p
         on_progress: called as ``on_progress(key, films done, films in all)`` after each chunk.
 
     Returns:
-        A FilmsEvaluation; rows that cannot be scored are in ``skipped`` as ``line N: ...``.
+        A FilmsEvaluation; rows that cannot be scored are in ``skipped`` as ``line N: ...; row skipped``,
+        rows some models could not read as ``line N: ...; not scored by A, B``.
 
     Raises:
         DataError: the file (or zip) cannot be used at all, more than ``max_films`` rows, or no film
@@ -221,21 +242,27 @@ def evaluate_films(pool: ModelPool, keys: Sequence[str], csv_path: str | Path, p
         raise DataError("choose at least one model" + (f" ({notes[0]})" if notes else ""))
     root = Path(poster_root) if poster_root is not None and posters_zip is None else None
     if any(p.spec.needs_poster for p in predictors) and posters_zip is None and root is None:
-        notes += [f"{p.name}: not evaluated: it reads posters; add a zip of the posters named in the "
-                  "CSV's poster column" for p in predictors if p.spec.needs_poster]
+        notes += [_no_posters_note(p) for p in predictors if p.spec.needs_poster]
         predictors = [p for p in predictors if not p.spec.needs_poster]
         if not predictors:
             raise DataError("every chosen model reads posters: add a zip of the posters named in the CSV")
-    needs_plot = any(p.spec.needs_plot for p in predictors)
-    needs_poster = any(p.spec.needs_poster for p in predictors)
-    records = read_records(csv_path, max_films, needs_plot)  # too many rows: refused before any unpacking
-    if needs_poster and posters_zip is not None:
+    # too many rows: refused before any unpacking
+    records = read_records(csv_path, max_films, any(p.spec.needs_plot for p in predictors))
+    if posters_zip is not None and any(p.spec.needs_poster for p in predictors):
         root = extract_zip(posters_zip, Path(workdir) / "posters")
-    films, skipped = validate_records(records, root, needs_plot, needs_poster,
-                                      "the zip" if posters_zip is not None else "the CSV's folder")
-    answers = _score(predictors, films, mode, needs_poster, skipped, notes, on_progress, chunk)
+    where = describe_zip(posters_zip) if posters_zip is not None else "the CSV's folder"
+    # a row every model refuses (its id, its genres) is skipped here; what one kind of model cannot read of
+    # a row (no plot, no poster) only keeps that row from those models: no model shrinks another's films
+    films, skipped = validate_records(records, root, needs_plot=False, needs_poster=False, where=where)
+    readers = {need: _Readable(*validate_records(records, root, *need, where=where))
+               for need in dict.fromkeys(_inputs(p) for p in predictors)}
+    posters = {line: film.poster for r in readers.values() for line, film in r.films.items() if film.poster}
+    for film in films:
+        film.poster = posters.get(film.line)
+    answers, unscored = _score(predictors, films, readers, mode, notes, on_progress, chunk)
     if not answers:
         raise DataError("no model could score these films: " + "; ".join(notes or skipped[:3] or ["no usable row"]))
+    skipped = sorted(skipped + _unscored_lines(films, answers, unscored), key=_line_number)
     scored = sorted({row for a in answers.values() for row in a.rows})
     if not scored:
         raise DataError("no film could be scored: " + "; ".join(skipped[:3] or ["the CSV has no rows"]))
@@ -247,78 +274,160 @@ def evaluate_films(pool: ModelPool, keys: Sequence[str], csv_path: str | Path, p
     return FilmsEvaluation(films, skipped, notes, answers, results, keys_out)
 
 
-def _score(predictors: list[GenrePredictor], films: list[FilmRow], mode: str, needs_poster: bool,
-           skipped: list[str], notes: list[str], on_progress: Progress | None, chunk: int) -> dict[str, ModelAnswers]:
+Need = tuple[bool, bool]  # (reads the plot, reads the poster): models that read the same inputs read the same rows
+
+
+def _inputs(predictor: GenrePredictor) -> Need:
+    return predictor.spec.needs_plot, predictor.spec.needs_poster
+
+
+class _Readable:
+    """The rows one kind of model can read: {CSV line: the film as it reads it} and {CSV line: why not}."""
+
+    def __init__(self, films: list[FilmRow], problems: list[str]):
+        self.films = {film.line: film for film in films}
+        self.problems = {_line_number(p): _reason(p) for p in problems}
+
+
+def _line_number(message: str) -> int:
+    return int(message.split(":", 1)[0].removeprefix("line "))
+
+
+def _reason(message: str) -> str:
+    """``line 9: empty plot; row skipped`` -> ``empty plot``."""
+    return message.split(": ", 1)[1].removesuffix("; row skipped")
+
+
+def _no_posters_note(predictor: GenrePredictor) -> str:
+    return _not_evaluated(predictor, "it reads posters; add a zip of the posters named in the CSV's poster column")
+
+
+def _not_evaluated(predictor: GenrePredictor, why: str) -> str:
+    """The note for a model that read no film; it also says when its weights are missing, so a visitor
+    learns that before uploading what the model reads."""
+    note = f"{predictor.name}: not evaluated: {why}"
+    try:
+        predictor.load()  # once per process; the app has loaded (or failed to load) its lineup already
+    except FixableError as exc:
+        note += f"; its weights cannot be loaded either: {exc.summary or exc}" + (f" (fix: {exc.fix})" if exc.fix else "")
+    return note
+
+
+def _score(predictors: list[GenrePredictor], films: list[FilmRow], readers: dict[Need, _Readable], mode: str,
+           notes: list[str], on_progress: Progress | None, chunk: int
+           ) -> tuple[dict[str, ModelAnswers], dict[int, dict[str, list[str]]]]:
+    """Each model's answers on the films it can read, and {film: {why not: [models]}} for the others."""
     answers: dict[str, ModelAnswers] = {}
+    unscored: dict[int, dict[str, list[str]]] = {}
     dropped: set[str] = set()
-    done = 0
+    reads_posters = any(p.spec.needs_poster for p in predictors)
     for start in range(0, len(films), chunk):
-        rows = list(range(start, min(start + chunk, len(films))))
-        posters = [None] * len(rows)
-        if needs_poster:  # decoded once per film, shared by every poster model
-            posters, bad = _decode([films[i] for i in rows])
-            for j in sorted(bad, reverse=True):
-                skipped.append(f"line {films[rows[j]].line}: {bad[j]}; row skipped")
-                del rows[j], posters[j]
-        plots = [films[i].plot for i in rows]
-        shared: dict = {}  # backbone features of this chunk, reused by every model that reads them
-        done += len(rows)
+        rows = range(start, min(start + chunk, len(films)))
+        # each poster decoded once, shared by every poster model
+        posters, bad = _decode({i: films[i] for i in rows if reads_posters and films[i].poster is not None})
+        shared: dict[tuple[int, ...], dict] = {}  # backbone features of these very films, reused by every model
         for predictor in predictors:
-            if predictor.key in dropped or not rows:
+            if predictor.key in dropped:
                 continue
-            predictions = predictor.predict_batch(posters if predictor.spec.needs_poster else [None] * len(rows),
-                                                  plots if predictor.spec.needs_plot else [None] * len(rows),
-                                                  mode=mode, shared=shared)
-            for i, prediction in zip(rows, predictions):
-                if prediction.ok:
-                    a = answers.get(predictor.key)
-                    if a is None:
-                        genres = list(prediction.probabilities)
-                        a = answers[predictor.key] = ModelAnswers(
-                            predictor.key, predictor.name, prediction.mode, genres,
-                            np.array([prediction.thresholds[g] for g in genres], dtype=np.float64))
-                    a.rows.append(i)
-                    a.probabilities.append([prediction.probabilities[g] for g in a.genres])
-                elif prediction.status is Status.INVALID_INPUT:
-                    skipped.append(f"line {films[i].line}: {prediction.message}; not scored by {predictor.name}")
-                elif predictor.key not in dropped:  # no weights, no head, unknown mode: the same for every film
-                    dropped.add(predictor.key)
-                    answers.pop(predictor.key, None)
-                    notes.append(f"{predictor.name}: not evaluated: {prediction.summary or prediction.message}")
-            if on_progress is not None:
-                on_progress(predictor.key, done, len(films))
-    return answers
+            readable = readers[_inputs(predictor)]
+            mine = []
+            for i in rows:
+                why = readable.problems.get(films[i].line) or (bad.get(i) if predictor.spec.needs_poster else None)
+                if why:
+                    unscored.setdefault(i, {}).setdefault(why, []).append(predictor.key)
+                else:
+                    mine.append(i)
+            if mine:
+                predictions = predictor.predict_batch(
+                    [posters[i] if predictor.spec.needs_poster else None for i in mine],
+                    [films[i].plot if predictor.spec.needs_plot else None for i in mine],
+                    mode=mode, shared=shared.setdefault(tuple(mine), {}))
+                _collect(predictor, mine, predictions, answers, unscored, dropped, notes)
+            if on_progress is not None and predictor.key not in dropped:
+                on_progress(predictor.key, rows.stop, len(films))
+    for predictor in predictors:
+        if predictor.key not in answers and predictor.key not in dropped:
+            first = next(((films[i].line, why) for i, reasons in sorted(unscored.items())
+                          for why, keys in reasons.items() if predictor.key in keys), None)
+            notes.append(_not_evaluated(predictor, "it can read none of these films"
+                                        + (f" (e.g. line {first[0]}: {first[1]})" if first else "")))
+    return {p.key: answers[p.key] for p in predictors if p.key in answers}, unscored  # the order asked for
 
 
-def _decode(films: list[FilmRow]) -> tuple[list, dict[int, str]]:
-    posters, bad = [], {}
-    for j, film in enumerate(films):
+def _collect(predictor: GenrePredictor, rows: list[int], predictions: list, answers: dict[str, ModelAnswers],
+             unscored: dict[int, dict[str, list[str]]], dropped: set[str], notes: list[str]) -> None:
+    for i, prediction in zip(rows, predictions):
+        if prediction.ok:
+            a = answers.get(predictor.key)
+            if a is None:
+                genres = list(prediction.probabilities)
+                a = answers[predictor.key] = ModelAnswers(
+                    predictor.key, predictor.name, prediction.mode, genres,
+                    np.array([prediction.thresholds[g] for g in genres], dtype=np.float64))
+            a.rows.append(i)
+            a.probabilities.append([prediction.probabilities[g] for g in a.genres])
+        elif prediction.status in FILM_STATUSES:  # this film's own: the model still scores the others
+            unscored.setdefault(i, {}).setdefault(prediction.message, []).append(predictor.key)
+        else:  # no weights, no head, unknown mode: the same for every film
+            dropped.add(predictor.key)
+            answers.pop(predictor.key, None)
+            notes.append(f"{predictor.name}: not evaluated: {prediction.summary or prediction.message}")
+            return
+
+
+def _unscored_lines(films: list[FilmRow], answers: dict[str, ModelAnswers],
+                    unscored: dict[int, dict[str, list[str]]]) -> list[str]:
+    """``line N: why; not scored by A, B`` per reason, or ``line N: why; row skipped`` for a film no model
+    scored; only the models that were evaluated are named."""
+    names = {a.key: a.name for a in answers.values()}
+    scored = {row for a in answers.values() for row in a.rows}
+    lines = []
+    for i, reasons in sorted(unscored.items()):
+        reasons = {why: [names[k] for k in keys if k in names] for why, keys in reasons.items()}
+        reasons = {why: who for why, who in reasons.items() if who}
+        if not reasons:
+            continue
+        if i not in scored:
+            lines.append(f"line {films[i].line}: {'; '.join(reasons)}; row skipped")
+        else:
+            lines += [f"line {films[i].line}: {why}; not scored by {', '.join(who)}" for why, who in reasons.items()]
+    return lines
+
+
+def _decode(films: dict[int, FilmRow]) -> tuple[dict[int, object], dict[int, str]]:
+    posters, bad = {}, {}
+    for i, film in films.items():
         try:
-            posters.append(load_poster(film.poster))
+            posters[i] = load_poster(film.poster)
         except InvalidInputError as exc:
-            posters.append(None)
-            bad[j] = f"poster {film.poster.name!r}: {exc}"
+            bad[i] = f"poster {film.poster.name!r}: {exc}"
     return posters, bad
 
 
 def _measure(answers: dict[str, ModelAnswers], films: list[FilmRow]) -> tuple[list[Result], list[str]]:
+    """Each model on its own films, and beside the models of each set of films the baselines on that set."""
     index = {g: j for j, g in enumerate(GENRES)}
     y = np.zeros((len(films), len(GENRES)), dtype=np.float32)
     for row, film in enumerate(films):
         y[row, [index[g] for g in film.genres]] = 1.0
-    results, keys = [], []
+    groups: dict[tuple[int, ...], list[ModelAnswers]] = {}
     for a in answers.values():
-        truth = y[np.asarray(a.rows, dtype=int)][:, [index[g] for g in a.genres]]
-        subset = "plot"  # the Result's subset only groups rows in evaluate's own report
-        results.append(Result(a.name, a.mode, subset, len(a.rows), _threshold_source(a.mode),
-                              multilabel_metrics(truth, a.matrix(), a.thresholds, a.genres)))
-        keys.append(a.key)
-    for name in BASELINES:  # on every scored film, fitted on those films themselves
-        probabilities, thresholds = run_baseline(name, y, y, len(y))
-        results.append(Result(f"baseline: {name}", "baseline", "plot", len(y),
-                              "0.5" if name == "all-negative" else "tuned on these films",
-                              multilabel_metrics(y, probabilities, thresholds, GENRES)))
-        keys.append("")
+        groups.setdefault(tuple(a.rows), []).append(a)
+    results, keys = [], []
+    for rows, group in groups.items():
+        truth = y[np.asarray(rows, dtype=int)]
+        for a in group:
+            results.append(Result(a.name, a.mode, "plot", len(rows), _threshold_source(a.mode),
+                                  multilabel_metrics(truth[:, [index[g] for g in a.genres]], a.matrix(),
+                                                     a.thresholds, a.genres)))
+            keys.append(a.key)
+        whose = f" (on the films of {', '.join(a.name for a in group)})" if len(groups) > 1 else ""
+        for name in BASELINES:  # fitted on these films themselves
+            probabilities, thresholds = run_baseline(name, truth, truth, len(truth))
+            results.append(Result(f"baseline: {name}{whose}", "baseline", "plot", len(rows),
+                                  "0.5" if name == "all-negative" else "tuned on these films",
+                                  multilabel_metrics(truth, probabilities, thresholds, GENRES)))
+            keys.append("")
     return results, keys
 
 

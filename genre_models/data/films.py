@@ -9,7 +9,6 @@ film that was already there to another split.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from PIL import Image
 from ..errors import DataError, UnknownGenreError
 from ..files import file_sha256
 from ..genres import GENRES, canonical_genre
-from .inputs import visible_text
+from .csv_text import CsvRecords, cell_problem
+from .inputs import POSTER_FORMATS, visible_text
 
 REQUIRED_COLUMNS = ("id", "genres", "plot")
 SPLITS = ("train", "val", "test")
@@ -45,6 +45,7 @@ class LoadReport:
     no_poster: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
     bad_rows: list[str] = field(default_factory=list)  # "movies.csv line 7: 8 fields, expected 6" (skipped)
+    bad_cells: list[str] = field(default_factory=list)  # "movies.csv line 9: a NUL byte in column(s) poster" (skipped)
     trailing_delimiters: int = 0  # rows ending in extra empty fields (a stray ","), read without them
 
     def lines(self) -> list[str]:
@@ -52,6 +53,9 @@ class LoadReport:
         if self.bad_rows:
             out.append(f"rows with the wrong number of fields (skipped): {len(self.bad_rows)}: "
                        + "; ".join(self.bad_rows[:5]) + ("; …" if len(self.bad_rows) > 5 else ""))
+        if self.bad_cells:
+            out.append(f"rows with a cell that is not text (skipped): {len(self.bad_cells)}: "
+                       + "; ".join(self.bad_cells[:5]) + ("; …" if len(self.bad_cells) > 5 else ""))
         if self.trailing_delimiters:
             out.append(f"rows ending in a stray delimiter (read without it): {self.trailing_delimiters}")
         if self.aliased_genres:
@@ -126,11 +130,15 @@ class FilmDataset:
 
 
 def _check_poster(path: Path, verify: bool) -> str:
-    if not path.is_file():
+    try:
+        if not path.is_file():
+            return "missing"
+    except OSError:  # a name the system refuses (too long, ...) names no file it can find
         return "missing"
     if verify:
         try:
-            with Image.open(path) as image:
+            # the poster formats alone: an .ico would decode its embedded image while opening
+            with Image.open(path, formats=POSTER_FORMATS) as image:
                 image.verify()
         except Exception:  # PIL raises many types for broken files
             return "broken"
@@ -144,18 +152,16 @@ def _read_rows(path: Path, report: "LoadReport") -> pd.DataFrame:
     ``index_col=False`` would; any other row with the wrong number of fields is skipped and named by
     its line, never allowed to shift the columns of the rows after it. pandas cannot do both: with
     ``index_col=False`` it cuts or pads every such row silently. ``utf-8-sig``: a byte-order mark is
-    not part of the first column's name.
+    not part of the first column's name. Only the columns GenreLens reads are kept, and the header's
+    and each row's size are bounded (``csv_text.CsvRecords``); a row with a NUL byte in one of those
+    cells is skipped and named like a row of the wrong width.
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, [])
-            while header and not header[-1].strip():  # a stray delimiter after the header too
-                header = header[:-1]
-            header = [name.strip() for name in header]
-            rows, start = [], reader.line_num + 1
-            for row in reader:
-                line, start = start, reader.line_num + 1
+            records = CsvRecords(handle)
+            header = records.header
+            rows = []
+            for line, row in records:
                 if not row:  # a blank line
                     continue
                 report.rows_read += 1
@@ -165,12 +171,19 @@ def _read_rows(path: Path, report: "LoadReport") -> pd.DataFrame:
                 if len(row) != len(header):
                     report.bad_rows.append(f"{path.name} line {line}: {len(row)} fields, expected {len(header)}")
                     continue
-                rows.append(row)
+                cells = records.pick(row)  # only the columns read: memory follows the rows, not the header
+                problem = cell_problem(cells)
+                if problem:
+                    report.bad_cells.append(f"{path.name} line {line}: {problem}")
+                    continue
+                rows.append(cells)
     except FileNotFoundError:
         raise DataError(f"dataset not found: {path}") from None
-    except (csv.Error, UnicodeDecodeError, OSError) as exc:
+    except DataError as exc:  # the header or a row past csv_text's bounds, named by its line
+        raise DataError(f"{path} {exc}") from None
+    except (UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{path} is not a readable CSV: {exc}") from None
-    return pd.DataFrame(rows, columns=header, dtype=str)
+    return pd.DataFrame(rows, columns=records.columns, dtype=str)
 
 
 def load_dataset(path: str | Path, verify_posters: bool = True) -> FilmDataset:
@@ -274,6 +287,7 @@ def load_datasets(paths: Sequence[str | Path], verify_posters: bool = True) -> F
         for name in ("aliased_genres", "dropped_genres", "unknown_genres"):
             getattr(report, name).update(getattr(one, name))
         report.bad_rows += one.bad_rows
+        report.bad_cells += one.bad_cells
         for name in ("no_genre", "empty_plots", "missing_posters", "broken_posters", "no_poster",
                      "trailing_delimiters"):
             setattr(report, name, getattr(report, name) + getattr(one, name))

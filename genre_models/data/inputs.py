@@ -5,6 +5,8 @@ Every text a person types (a plot, a genre name, a CSV cell) is read by :func:`v
 Every poster goes through :func:`load_poster`, so the CLI, the app and training all see the same
 RGB image whatever the file was: EXIF rotation applied, palette/alpha composited on white, CMYK and
 16-bit converted, the first frame of an animation, and a pixel limit against decompression bombs.
+A file is opened only as one of :data:`POSTER_FORMATS`, whose size is known from its header before a
+pixel is decoded, and only its first frame or page is ever read.
 """
 from __future__ import annotations
 
@@ -71,11 +73,18 @@ MAX_PIXELS = 50_000_000
 # 20:1 that step stays under 20 x input² pixels (3 million at 384 px) whatever the file; a poster is ~2:3.
 MAX_ASPECT = 20
 RASTER_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# The same formats as Pillow names them (a camera's multi-picture JPEG, MPO, comes through JPEG). In each, the
+# size Pillow reads from the header is the size load() allocates for the first frame. Others are not opened:
+# an ICO or ICNS decodes its embedded image while *opening* (its directory's 16x16 may hold a 12000x12000 PNG).
+POSTER_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# Pillow's own bomb check (warning past MAX_IMAGE_PIXELS, error past twice that) runs inside Image.open for
+# every caller in the process, gradio's included, and in the container plugins before they decode a part.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Vector formats, told from their first bytes: Pillow would hand EPS to Ghostscript (a program outside
 # Python, with its own security history) and reads none of the others; they are refused, never rasterised.
 VECTOR_MAGIC = ((b"%!PS", "EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"%PDF-", "PDF"),
                 (b"\xd7\xcd\xc6\x9a", "WMF"), (b"\x01\x00\x09\x00", "WMF"))
-VECTOR_PILLOW_FORMATS = {"EPS": "EPS", "WMF": "WMF", "EMF": "EMF"}  # Image.format -> what to call it
+VECTOR_FORMATS = ("EPS", "PDF", "WMF", "EMF", "SVG")  # Pillow names EPS and WMF (for EMF too) as we do
 
 PosterInput = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, None]
 
@@ -84,7 +93,8 @@ def load_poster(source: PosterInput, max_pixels: int = MAX_PIXELS) -> Image.Imag
     """Read a poster from a path, bytes, a numpy array or a PIL image and return it as RGB.
 
     Returns None when ``source`` is None (no poster given). Raises InvalidImageError with a
-    plain-language message for anything that is not a readable image.
+    plain-language message for anything that is not a readable image in one of :data:`POSTER_FORMATS`
+    (another format is named), or whose first frame is past ``max_pixels`` or ``MAX_ASPECT``.
     """
     if source is None:
         return None
@@ -92,13 +102,14 @@ def load_poster(source: PosterInput, max_pixels: int = MAX_PIXELS) -> Image.Imag
         return _array_to_rgb(source)
     if isinstance(source, Image.Image):
         image = source
-        _refuse_vector(image.format, "the poster")
+        if image.format is not None and image.format not in (*POSTER_FORMATS, "MPO"):
+            raise _format_refusal(image.format, "the poster")
     else:
         image = _open(source, max_pixels)
     _check_pixels(image, max_pixels)
     try:
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
+        # the frame Image.open left current (the first); never n_frames or seek: counting a TIFF's pages
+        # parses every one of them (90,000 one-pixel pages: a minute)
         image = ImageOps.exif_transpose(image) or image
         return _to_rgb(image)
     except (OSError, ValueError, SyntaxError) as exc:
@@ -110,18 +121,19 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
     if not isinstance(source, bytes):
         path = Path(source)
         if not path.is_file():
-            raise InvalidImageError(f"poster file not found: {path}")
+            raise InvalidImageError(f"poster file not found: {name}")  # its name only: never a server path
         if path.stat().st_size == 0:
             raise InvalidImageError(f"{name} is empty (0 bytes)")
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
-    _refuse_vector(_sniff_vector(source), name)
+    vector = _sniff_vector(source)
+    if vector:
+        raise _format_refusal(vector, name)
     try:
         with warnings.catch_warnings():
             # PIL warns on large images (and raises on huge ones); our own limit below says it plainly
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
-        # opening reads the header only; a vector format is refused before load() could rasterise it
-        _refuse_vector(VECTOR_PILLOW_FORMATS.get(image.format or ""), name)
+            image = Image.open(stream, formats=POSTER_FORMATS)
+        # opening read the header only: the size is checked before load() decodes the first frame
         _check_pixels(image, max_pixels)
         image.load()
     except InvalidImageError:
@@ -130,9 +142,7 @@ def _open(source: str | os.PathLike | bytes, max_pixels: int) -> Image.Image:
         raise InvalidImageError(f"{name} is over the limit of {max_pixels:,} pixels; please use a smaller "
                                 "image") from exc
     except UnidentifiedImageError as exc:
-        raise InvalidImageError(
-            f"{name} is not an image PIL can read (expected {RASTER_FORMATS})"
-        ) from exc
+        raise _unidentified(source, name) from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"{name} is damaged or truncated ({exc})") from exc
     return image
@@ -156,10 +166,40 @@ def _sniff_vector(source: str | os.PathLike | bytes) -> str | None:
     return None
 
 
-def _refuse_vector(kind: str | None, name: str) -> None:
-    if kind:
-        raise InvalidImageError(f"{name} is {kind}, a vector format GenreLens does not draw; "
-                                f"upload {RASTER_FORMATS}")
+def _format_refusal(kind: str, name: str) -> InvalidImageError:
+    """A format GenreLens does not read (``kind``: a vector format or Pillow's name of a raster one), said as such."""
+    if kind in VECTOR_FORMATS:
+        return InvalidImageError(f"{name} is {kind}, a vector format GenreLens does not draw; upload {RASTER_FORMATS}")
+    return InvalidImageError(f"{name} is {kind}, an image format GenreLens does not read; upload {RASTER_FORMATS}")
+
+
+def _unidentified(source: str | os.PathLike | bytes, name: str) -> InvalidImageError:
+    """Why none of :data:`POSTER_FORMATS` opened ``source``, from the first bytes Pillow's own signature
+    checks read: one of them but damaged, another format Pillow knows (named), or no image at all."""
+    if isinstance(source, bytes):
+        head = source[:16]
+    else:
+        with open(source, "rb") as handle:
+            head = handle.read(16)
+    Image.init()
+    known = [kind for kind, (_, accept) in Image.OPEN.items() if accept is not None and _accepts(accept, head)]
+    if any(kind in POSTER_FORMATS for kind in known):
+        return InvalidImageError(f"{name} is damaged or truncated (its header cannot be read)")
+    # some signatures are shared (a TGA starts as a CUR does): the file's extension picks among them
+    named = None if isinstance(source, bytes) else Image.registered_extensions().get(Path(source).suffix.lower())
+    signed = named in Image.OPEN and (named in known or known and Image.OPEN[named][1] is None)
+    if signed and named not in POSTER_FORMATS:
+        return _format_refusal(named, name)
+    if known:
+        return _format_refusal(known[0], name)
+    return InvalidImageError(f"{name} is not an image PIL can read (expected {RASTER_FORMATS})")
+
+
+def _accepts(accept, head: bytes) -> bool:
+    try:
+        return bool(accept(head))
+    except Exception:  # a plugin's signature check on a short head; not that format
+        return False
 
 
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:

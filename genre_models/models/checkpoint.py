@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from ..errors import CheckpointError, UnknownGenreError
-from ..files import file_sha256, staged_folder, write_text_atomic
+from ..files import file_sha256, loads_finite, staged_folder, write_bytes_atomic, write_text_atomic
 from ..genres import resolve_genres
 
 WEIGHTS_NAME = "model.safetensors"
@@ -100,7 +100,7 @@ def save_checkpoint(directory: str | Path, head: GenreHead, genres: list[str] | 
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     if not all(torch.isfinite(v).all() for v in state.values()):
         raise CheckpointError("the head has NaN or infinite weights: training diverged; nothing was written")
-    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    write_bytes_atomic(directory / WEIGHTS_NAME, save(state, metadata={"format": "pt"}))
     write_config(directory, config, {"weights_sha256": WEIGHTS_NAME})
     return directory
 
@@ -123,13 +123,42 @@ def write_config(directory: str | Path, config: dict[str, Any],
 
 
 def read_config(directory: str | Path) -> dict[str, Any]:
+    """A trained model's config.json (a head, a TF-IDF model, a blend), its numbers finite and typed.
+
+    Raises:
+        CheckpointError: missing, not JSON (NaN and Infinity included, named by field), not an object, or a
+            threshold, size or weight that is not a number of its kind (a string, a boolean).
+    """
     path = Path(directory) / CONFIG_NAME
     try:
-        return json.loads(path.read_text())
+        config = loads_finite(path.read_bytes())
     except FileNotFoundError as exc:
         raise CheckpointError(f"no {CONFIG_NAME} in {path.parent}") from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or NaN / Infinity in it
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is not a JSON object")
+    _check_numbers(config, path)
+    return config
+
+
+def _check_numbers(config: dict[str, Any], path: Path) -> None:
+    """The numbers a loader uses, of their kind: a string "0.5" or ``true`` is refused, not converted."""
+    def number(value: Any, whole: bool = False) -> bool:
+        return not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
+
+    thresholds = config.get("thresholds", {})
+    fields = [(f"thresholds.{g}", t, False) for g, t in thresholds.items()] if isinstance(thresholds, dict) else []
+    head = config.get("head", {})
+    if isinstance(head, dict):
+        fields += [(f"head.{n}", head[n], n != "dropout") for n in ("in_features", "num_genres", "hidden", "dropout")
+                   if n in head]
+    fields += [("embedding_dim", config["embedding_dim"], True)] if "embedding_dim" in config else []
+    weights = config.get("weights")
+    fields += [(f"weights[{i}]", w, False) for i, w in enumerate(weights)] if isinstance(weights, list) else []
+    for field, value, whole in fields:
+        if not number(value, whole):
+            raise CheckpointError(f"{path}: '{field}' must be a {'whole ' if whole else ''}number, got {value!r}")
 
 
 def has_config(directory: str | Path | None) -> bool:

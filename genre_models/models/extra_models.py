@@ -9,17 +9,19 @@ Three forms are accepted, each mapped to a registered family's settings (nothing
 - ``ORG/NAME``: a transformers text encoder on the plot, zero-shot as MiniLM's zero-shot mode is
   (``hf-text`` family: mean-pooled embeddings of genre descriptions against a neutral one).
 
-What a visitor types is checked against those forms strictly (letters, digits, ``-_.``; no path, no
-scheme but ``hf-hub:``) and only ever becomes a hub repo id: the files land in the Hugging Face cache,
-code in a repo is never run (``trust_remote_code`` is never passed), and an id that names a folder
-next to the process is refused. Before anything is downloaded, the size of what would be fetched is read
-from the hub's model info and refused over a limit; offline, an id already in the cache answers and any
-other says it is not downloaded. At most ``max_loaded`` such models stay loaded: the least recently used
+What a visitor types is checked against those forms strictly, the repo id by the Hub library's own rules
+(``hub.repo_id_problem``; no path, no scheme but ``hf-hub:``), and only ever becomes a hub repo id: the
+files land in the Hugging Face cache, code in a repo is never run (``trust_remote_code`` is never passed),
+and an id that names a folder next to the process is refused. Before anything is downloaded, the size of
+what would be fetched is read from the hub's model info and refused over a limit; offline, an id already in
+the cache answers and any other says it is not downloaded. The model's config (``config.json``,
+``open_clip_config.json``) is read before the model is built, its numbers finite. At most ``max_loaded`` such models stay loaded: the least recently used
 one is dropped past that.
 """
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -28,17 +30,18 @@ from typing import Sequence
 
 import torch
 
+from ..commands import command
 from ..errors import FixableError, GenreLensError, InvalidInputError
+from ..files import disk_full_message, is_disk_full, loads_finite
 from . import hub
 from .prediction import Prediction, Status
 from .registry import ModelSpec
 
+log = logging.getLogger(__name__)
 ACCEPTED = ("hf-hub:ORG/NAME (an open_clip model), timm/NAME (a timm ImageNet classifier) or ORG/NAME "
             "(a transformers text encoder)")
 MAX_LOADED = 3
 DEFAULT_MAX_GB = 2.0
-_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
-_REPO = re.compile(rf"{_PART}/{_PART}")
 _TIMM_NAME = re.compile(r"[a-z0-9_]{1,96}(?:\.[a-z0-9_]{1,64})?")
 
 DESCRIPTIONS = {
@@ -68,15 +71,14 @@ def parse_extra_model(text: str) -> ModelSpec:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(f"an added model needs a hub id: {ACCEPTED}")
     text = text.strip()
+    repo = text[len("hf-hub:"):] if text.startswith("hf-hub:") else text
+    problem = hub.repo_id_problem(repo)  # the Hub library's own rules: what passes here, it never refuses
+    if problem is not None:
+        raise _refuse(text, f"is not a hub id ({problem})")
     if text.startswith("hf-hub:"):
-        repo = text[len("hf-hub:"):]
-        if not _REPO.fullmatch(repo) or ".." in repo:
-            raise _refuse(text, "is not hf-hub:ORG/NAME")
         return _spec(text, "clip", {"arch": f"hf-hub:{repo}"})
     if text.startswith("timm/"):
         return _timm_spec(text, text[len("timm/"):])
-    if not _REPO.fullmatch(text) or ".." in text:
-        raise _refuse(text, "is not a hub id of a supported form")
     if Path(text).exists():  # transformers would read a folder of that name here instead of the hub
         raise _refuse(text, "names a folder on this machine, not a hub model")
     return _spec(text, "hf-text", {"source": text, "max_length": 256})
@@ -111,8 +113,11 @@ def check_fetchable(spec: ModelSpec, max_gb: float) -> int:
     plan = [f for f in spec.family_impl.download_plan(spec) if f.repo]
     if not hub.hub_reachable():
         if any(hub.cached_file(f.repo, f.probe or f.files) is None for f in plan):
+            fix = command("download", "--models", spec.key)  # what a presenter runs before going offline
             raise ExtraModelRefused(f"{spec.key}: weights not downloaded (not in the local cache, and the Hugging "
-                                    "Face Hub cannot be reached)", summary="weights not downloaded")
+                                    f"Face Hub cannot be reached); fetch it with `{fix}` on a machine with internet",
+                                    summary="weights not downloaded", fix=fix)
+        check_configs(spec, plan, online=False)
         return 0
     try:
         total = sum(size for f in plan for _, size in hub.fetch_files(f.repo, f.files, f.patterns))
@@ -120,14 +125,46 @@ def check_fetchable(spec: ModelSpec, max_gb: float) -> int:
         raise ExtraModelRefused(f"{spec.key}: no such model on {hub.hf_constants.ENDPOINT}",
                                 summary="no such model on the hub") from None
     except (HfHubHTTPError, OSError, RuntimeError) as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExtraModelRefused(f"{spec.key}: the hub could not list its files ({line})",
+        raise ExtraModelRefused(f"{spec.key}: the hub could not list its files ({_one_line(exc)})",
                                 summary="its files could not be listed") from None
     if total > max_gb * 1e9:
         raise ExtraModelRefused(f"{spec.key}: {total / 1e9:,.2f} GB to download, over the {max_gb:g} GB limit for "
                                 "added models (--max-extra-model-gb); nothing was downloaded",
                                 summary=f"{total / 1e9:,.2f} GB, over the {max_gb:g} GB limit")
+    check_configs(spec, plan, online=True)
     return total
+
+
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, for a visitor's card: a full disk said as such, an OS error without its server path."""
+    if is_disk_full(exc):
+        return disk_full_message(exc, "the server's disk")
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return exc.strerror
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def check_configs(spec: ModelSpec, plan: list, online: bool) -> None:
+    """Read the config files the model's library will read (the JSON files its download plan probes for:
+    ``config.json``, ``open_clip_config.json``; fetched alone first when online, a few KB) with finite numbers
+    only: NaN or Infinity there is refused naming the field, not met later as NaN probabilities.
+
+    Raises:
+        ExtraModelRefused: a config that is not JSON as the standard has it, or that cannot be fetched.
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+    for fetch in plan:
+        for name in (n for n in fetch.probe if n.endswith(".json")):
+            try:
+                path = hf_hub_download(fetch.repo, name) if online else hub.cached_file(fetch.repo, (name,))
+                loads_finite(Path(path).read_bytes())
+            except ValueError as exc:  # not JSON, or NaN / Infinity in it (named by its field)
+                raise ExtraModelRefused(f"{spec.key}: its {name} cannot be used ({exc})",
+                                        summary=f"its {name} cannot be used") from None
+            except (HfHubHTTPError, OSError) as exc:
+                raise ExtraModelRefused(f"{spec.key}: its {name} could not be fetched ({_one_line(exc)})",
+                                        summary=f"its {name} could not be fetched") from None
 
 
 class ExtraModels:
@@ -180,6 +217,11 @@ class ExtraModels:
             except GenreLensError as exc:
                 out[text] = Prediction.failed(text, Status.UNAVAILABLE, str(exc), summary=getattr(exc, "summary", ""),
                                               fix=getattr(exc, "fix", ""))
+                continue
+            except Exception as exc:  # a library refusing what we accepted costs this id only, never the lineup
+                log.error("added model %r could not be set up", text, exc_info=exc)
+                why = f"{text!r} could not be added ({type(exc).__name__})"
+                out[text] = Prediction.failed(text, Status.ERROR, why, summary=why)
                 continue
             out[text] = predictor.predict(poster, plot, **kwargs)
         return out

@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 import huggingface_hub
 from huggingface_hub import constants as hf_constants
 
+from ..commands import command
 from ..errors import CheckpointError, ConfigError
 from .checkpoint import has_config
 
@@ -150,8 +151,6 @@ def remove_stale_partials(repo_id: str) -> int:
 # -- trained heads from a hub repo ------------------------------------------------------------------
 HUB_PREFIX = "hf-hub:"
 HEADS_ENV = "GENRELENS_HEADS"
-# a hub repo id: owner/name of letters, digits, '-', '_', '.' (huggingface_hub's own rule, short form)
-_REPO = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 _SUBFOLDER = re.compile(r"[\w.-]+(/[\w.-]+)*")
 
 
@@ -170,10 +169,35 @@ def is_hub_source(value: object) -> bool:
     return isinstance(value, str) and value.startswith(HUB_PREFIX)
 
 
+def repo_id_problem(repo: object) -> str | None:
+    """Why ``repo`` is not a hub repo id of the form ``OWNER/NAME``, in a few words; None when it is one.
+
+    The rules are the Hub library's own (``huggingface_hub.utils.validate_repo_id``: ASCII letters, digits,
+    ``-_.``, at most 96 characters a part, no ``--`` or ``..``, no leading or trailing ``-`` or ``.``, no
+    ``.git`` ending), so an id accepted here is never refused by the library later; GenreLens adds that the
+    owner is named (a bare ``NAME`` is a model key or a folder, not a repo).
+    """
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+    if not isinstance(repo, str) or "/" not in repo:
+        return "expected OWNER/NAME"
+    try:
+        validate_repo_id(repo)
+    except HFValidationError as exc:
+        # the library's sentence, without the id it repeats and its hint about arguments of its own API
+        text = str(exc)
+        text = text[:text.find(f"'{repo}'")] if f"'{repo}'" in text else text
+        return text.rstrip(": .")
+    return None
+
+
 def check_repo_id(repo: str, what: str = "heads repo") -> str:
-    """``repo`` if it is ``OWNER/NAME``; else ConfigError naming the form."""
-    if not isinstance(repo, str) or not _REPO.fullmatch(repo) or ".." in repo:
-        raise ConfigError(f"{what} {repo!r} is not a hub repo id: expected OWNER/NAME (e.g. genrelens/heads)")
+    """``repo`` if it is ``OWNER/NAME`` by the Hub library's rules (:func:`repo_id_problem`); else ConfigError,
+    one line naming why and the form."""
+    problem = repo_id_problem(repo)
+    if problem is not None:
+        raise ConfigError(f"{what} {repo!r} is not a hub repo id ({problem}): expected OWNER/NAME "
+                          "(e.g. genrelens/heads)")
     return repo
 
 
@@ -225,7 +249,7 @@ def fetch_folder(folder: HubFolder) -> Path | None:
         raise CheckpointError(f"no heads repo {folder.repo} on {hf_constants.ENDPOINT}") from None
     except LocalEntryNotFoundError:  # includes an incomplete snapshot
         raise CheckpointError(f"{folder} is not downloaded and the hub cannot be reached; fetch it with "
-                              f"`python -m genre_models.download --heads {folder.repo}` on a machine with "
+                              f"`{command('download', '--heads', folder.repo)}` on a machine with "
                               "internet") from None
     except (HfHubHTTPError, OSError) as exc:
         raise CheckpointError(f"{folder} could not be fetched: {str(exc).splitlines()[0] if str(exc) else exc!r}") \

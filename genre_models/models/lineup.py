@@ -1,6 +1,9 @@
 """The models GenreLens ships with: the thesis's CNN, three CLIP models, SigLIP 2, four plot models and fusion."""
 from __future__ import annotations
 
+import zlib
+
+from ..colours import OKABE_ITO, TOL_MUTED
 from . import families  # noqa: F401 - the families the specs below name, registered first
 from .registry import ModelSpec, register_model
 
@@ -67,6 +70,23 @@ EXPLAIN_COST_S: dict[str, float] = {
 # SigLIP 2 was measured only beside CLIP ViT-B/16 on a busy machine (docs/full-size.md, `tools/fullsize_report.py
 # --models clip-vit-b-16 siglip2-vit-b-16 --no-lineup`: 1,442 vs 2,303 ms a prediction, 21.0 vs 15.6 s an
 # explanation): its figures above are ViT-B/16's quiet-machine ones times those ratios.
+
+# Each shipped model's colour on every chart (Compare, Your films, Results): one model, one colour. Okabe–Ito's
+# first six for the models a first visit shows (the plot models answer offline), Tol's muted for the rest.
+COLOURS: dict[str, str] = {
+    "minilm": OKABE_ITO[0], "tfidf": OKABE_ITO[1], "minilm-tfidf": OKABE_ITO[2], "bert-base": OKABE_ITO[3],
+    "clip-vit-l-14": OKABE_ITO[4], "fusion": OKABE_ITO[5], "clip-vit-b-16": TOL_MUTED[0],
+    "clip-rn50x16": TOL_MUTED[1], "siglip2-vit-b-16": TOL_MUTED[2], "bit-resnet50": TOL_MUTED[3],
+}
+OTHER_COLOURS = TOL_MUTED[4:8]  # an added or configured model's: none of the shipped models' colours, nor near one
+
+
+def model_colour(key: str) -> str:
+    """A model's colour on every chart: a shipped model's own (:data:`COLOURS`), any other's picked from
+    its key by CRC-32, so it is the same in every request and process (two such models may share one: a
+    chart then hatches the second)."""
+    return COLOURS.get(key) or OTHER_COLOURS[zlib.crc32(key.encode()) % len(OTHER_COLOURS)]
+
 
 for _spec in DEFAULT_MODELS:
     register_model(_spec, overwrite=True)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
+import typing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
@@ -19,6 +22,7 @@ from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
 import torch
 
 from ..errors import ConfigError, GenreLensError, UnknownModelError
+from ..files import loads_finite
 from .checkpoint import has_config
 from .hub import HubFolder, fetch_folder, heads_repo, is_hub_source, parse_hub_folder
 
@@ -26,6 +30,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CHECKPOINTS_DIR = PROJECT_ROOT / "checkpoints"
 
 COMMON_FIELDS = ("key", "family", "display_name", "description", "checkpoint")
+# a key names folders (checkpoints/<key>, the feature cache's <key>-..., a heads repo's <key>/): a plain name
+MODEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 POSTER, PLOT = "poster", "plot"  # the inputs a family's models read
 
 T = TypeVar("T")
@@ -153,6 +159,7 @@ class ModelSpec:
         family = get_family(self.family)
         settings = self.settings if self.settings is not None else {}
         if isinstance(settings, dict):
+            check_numbers(self.key, family.settings_type, settings)
             settings = family.parse_settings(self.key, settings)
         if not isinstance(settings, family.settings_type):
             raise ConfigError(f"model {self.key!r}: settings must be {family.settings_type.__name__} "
@@ -216,12 +223,53 @@ class ModelSpec:
         return {**common, **dataclasses.asdict(self.settings)}
 
 
+def check_numbers(key: str, settings_type: type, fields: dict[str, Any]) -> None:
+    """Refuse a setting declared a number (``int``, ``float``, optionally None) that is not one: a string
+    ("20"), a boolean, NaN or infinity, or a fraction where a whole number is declared.
+
+    Raises:
+        ConfigError: one line naming the model and the setting.
+    """
+    try:
+        hints = typing.get_type_hints(settings_type)
+    except Exception:  # a user's family with annotations that do not resolve: its own checks apply
+        return
+    for name, value in fields.items():
+        allowed = typing.get_args(hints.get(name)) or (hints.get(name),)
+        numeric = [t for t in allowed if t in (int, float)]
+        others = [t for t in allowed if isinstance(t, type) and t not in (int, float)]  # None in "float | None"
+        if not numeric or any(isinstance(value, t) and not isinstance(value, bool) for t in others):
+            continue
+        kind = "finite number" if float in numeric else "whole number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            shown = f"the text {value!r}" if isinstance(value, str) else json.dumps(value, default=repr)
+        elif not math.isfinite(value) or (kind == "whole number" and not isinstance(value, int)):
+            shown = repr(value)
+        else:
+            continue
+        raise ConfigError(f"model {key!r}: setting '{name}' must be a {kind}, got {shown}")
+
+
+def check_model_key(key: object) -> str:
+    """``key`` if it is a plain name (:data:`MODEL_KEY`: letters, digits, ``._-``, a letter or digit first, at
+    most 96 characters): a key becomes folder names, so a path in it would write outside them.
+
+    Raises:
+        ConfigError: one line naming the key and the rule.
+    """
+    if not isinstance(key, str) or not MODEL_KEY.fullmatch(key):
+        raise ConfigError(f"model key {key!r} is not a plain name: use letters, digits, '.', '_' and '-', starting "
+                          "with a letter or digit, at most 96 characters (a key names its checkpoint and cache folders)")
+    return key
+
+
 _MODELS: KeyedRegistry[ModelSpec] = KeyedRegistry("model", UnknownModelError)
 
 
 def register_model(spec: ModelSpec, overwrite: bool = False) -> ModelSpec:
-    """Add a model key. ``overwrite=True`` re-points an existing key (e.g. at other weights)."""
-    return _MODELS.add(spec.key, spec, overwrite)
+    """Add a model key (a plain name, :func:`check_model_key`). ``overwrite=True`` re-points an existing key
+    (e.g. at other weights)."""
+    return _MODELS.add(check_model_key(spec.key), spec, overwrite)
 
 
 def unregister_model(key: str) -> None:
@@ -259,7 +307,7 @@ def spec_from_dict(data: dict[str, Any], base: Path | None = None) -> ModelSpec:
     """
     if not isinstance(data, dict) or "key" not in data:
         raise ConfigError("each model config entry needs a 'key'")
-    key = data["key"]
+    key = check_model_key(data["key"])
     if key in _MODELS:
         fields = {**_MODELS[key].to_dict(), **data}
         if data.get("family", fields["family"]) != _MODELS[key].family:  # another family: start afresh
@@ -284,12 +332,12 @@ def load_model_config(path: str | Path) -> list[str]:
     """Register (or re-point) the models listed in a JSON file; returns their keys."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is not JSON, but editors write one
+        data = loads_finite(path.read_text(encoding="utf-8-sig"))  # a BOM is not JSON, but editors write one
     except FileNotFoundError:
         raise ConfigError(f"model config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"model config {path} cannot be read: {exc}") from None
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # not JSON, or NaN / Infinity in it (named by its field)
         raise ConfigError(f"model config {path} is not valid JSON: {exc}") from None
     entries = data.get("models") if isinstance(data, dict) else None
     if not isinstance(entries, list):

@@ -27,7 +27,7 @@ from safetensors.numpy import load_file, save_file
 from ..errors import CheckpointError
 from ..files import file_sha256
 from ..genres import resolve_genres
-from .checkpoint import write_config
+from .checkpoint import read_config, write_config
 from .families.base import Encoded, TextEncoder
 
 FORMAT = "genrelens-tfidf/1"
@@ -121,13 +121,8 @@ class TfidfLogReg:
         Raises CheckpointError naming what is wrong (a missing or altered file, mismatched shapes).
         """
         directory = Path(directory)
-        try:
-            config = json.loads((directory / CONFIG_NAME).read_text())
-        except FileNotFoundError:
-            raise CheckpointError(f"no {CONFIG_NAME} in {directory}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{directory / CONFIG_NAME} is not valid JSON: {exc}") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
+        config = read_config(directory)  # finite, typed numbers, or CheckpointError
+        if config.get("format") != FORMAT:
             raise CheckpointError(f"{directory / CONFIG_NAME} is not a TF-IDF model ({FORMAT})")
         for name, digest in ((WEIGHTS_NAME, "weights_sha256"), (VOCABULARY_NAME, "vocabulary_sha256")):
             path = directory / name

@@ -13,12 +13,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from ..data.inputs import load_poster
 from ..errors import InvalidImageError
+from ..files import write_bytes_atomic, write_text_atomic
 from ..models.predictors import FeatureRequest
 
 Chunk = list[tuple[str, object]]  # (content hash, poster path or plot) per film, a part's worth
@@ -69,11 +70,11 @@ def save_part(folder: Path, hashes: list[str], features: np.ndarray, name: str |
     """Write one part; ``name`` (a process's own) keeps parallel writers from taking the same one."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / (name or f"part-{len(list(folder.glob('part-*.safetensors'))):05d}")
-    # hashes first, weights second: a part counts only once its .safetensors exists
-    stem.with_suffix(".json").write_text(json.dumps(hashes))
-    tmp = stem.with_suffix(".tmp")
-    save_file({"features": np.ascontiguousarray(features, dtype=np.float32)}, str(tmp))
-    tmp.rename(stem.with_suffix(".safetensors"))
+    # hashes first, weights second: a part counts only once its .safetensors exists; each file is written
+    # whole or not at all (a full disk leaves no part behind)
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(hashes))
+    write_bytes_atomic(stem.with_suffix(".safetensors"),
+                       save({"features": np.ascontiguousarray(features, dtype=np.float32)}))
 
 
 def load_parts(folder: Path) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.films import FilmDataset
+from ..files import child_path
 from ..models.predictors import FeatureRequest
 from ..models.registry import PROJECT_ROOT
 from .extract import Extract, encode_here, load_parts
@@ -33,7 +34,8 @@ class FeatureCache:
 
     def folder(self, request: FeatureRequest) -> Path:
         predictor = request.predictor
-        return self.root / f"{predictor.key}-{request.modality}-{predictor.feature_identity(request.trained)}"
+        name = f"{predictor.key}-{request.modality}-{predictor.feature_identity(request.trained)}"
+        return child_path(self.root, name)  # registered keys are plain names; this holds for any spec too
 
     def features(self, request: FeatureRequest, dataset: FilmDataset, batch_size: int = 32,
                  num_workers: int = 2, progress: bool = True,

@@ -10,6 +10,7 @@ instead of spawning one.
 from __future__ import annotations
 
 import os
+import time
 from functools import partial
 from pathlib import Path
 
@@ -63,7 +64,28 @@ def extract_in_processes(processes: int, request: FeatureRequest, folder: Path, 
     if dist.is_available() and dist.is_initialized():  # under torchrun: this process is one rank
         encode_shard(dist.get_rank(), dist.get_world_size(), *args)
         return
-    mp.spawn(_spawned, args=(processes, free_port(), *args), nprocs=processes, join=True)
+    ranks = mp.spawn(_spawned, args=(processes, free_port(), *args), nprocs=processes, join=False)
+    try:
+        while not ranks.join():
+            pass
+    except BaseException:
+        # Ctrl+C from a terminal reaches the ranks too, SIGTERM to this process (cli.Terminated) does not: stop
+        # them here, or they run on (and exit would wait for them: they are not daemons)
+        stop_processes(ranks.processes)
+        raise
+
+
+def stop_processes(processes, grace_s: float = 10.0) -> None:
+    """SIGTERM to each process still alive, then SIGKILL to any still alive ``grace_s`` seconds later."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def extractor(processes: int) -> Extract:

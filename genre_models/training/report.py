@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import write_text_atomic
+
 INPUTS = {"plot": "films with a plot", "poster": "films with a poster", "both": "films with both"}
 TABLE_COLUMNS = [("label_accuracy", "label acc."), ("hamming_loss", "Hamming"),
                  ("subset_accuracy", "subset acc."), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"),
@@ -137,17 +139,29 @@ class Report:
         """``evaluation.md``, ``evaluation.json`` and ``per_genre_f1.png`` into ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "evaluation.md").write_text(self.markdown())
-        (out / "evaluation.json").write_text(json.dumps(
+        write_text_atomic(out / "evaluation.md", self.markdown())  # whole or not at all (a full disk)
+        write_text_atomic(out / "evaluation.json", json.dumps(
             {"command": self.command, "data": self.data, "split_seed": self.split_seed,
              "split_sizes": self.split_sizes, "results": [r.row() for r in self.results]}, indent=2))
         self.per_genre_chart(out / "per_genre_f1.png")
         return out
 
+    def _per_genre_rows(self) -> list[Result]:
+        return self._distinct([r for r in self.results if r.mode != "baseline" or "tfidf" in r.name])
+
     def per_genre_f1_series(self) -> dict[str, dict[str, float]]:
         """Each distinct model row's (and the TF-IDF baseline's) test F1 per genre, keyed by its label."""
-        shown = self._distinct([r for r in self.results if r.mode != "baseline" or "tfidf" in r.name])
-        return {r.label: {g: v["f1"] for g, v in r.metrics["per_genre"].items()} for r in shown}
+        return {r.label: {g: v["f1"] for g, v in r.metrics["per_genre"].items()} for r in self._per_genre_rows()}
+
+    def per_genre_colours(self) -> list[str]:
+        """The colour of each of :meth:`per_genre_f1_series`' series: its model's own, as on the app's other
+        tabs (``models/lineup.py``; a row names its model by display name), grey for a baseline."""
+        from ..colours import BASELINE_COLOUR
+        from ..models.lineup import model_colour
+        from ..models.registry import get_model_spec, list_models
+        keys = {get_model_spec(k).name: k for k in reversed(list_models())}  # the first key of a name wins
+        return [BASELINE_COLOUR if r.mode == "baseline" else model_colour(keys.get(r.name, r.name))
+                for r in self._per_genre_rows()]
 
     def per_genre_chart(self, path: Path) -> None:
         from ..charts import grouped_bars
@@ -156,4 +170,4 @@ class Report:
             return
         genres = list(next(iter(series.values())))
         grouped_bars(genres, {k: list(v.values()) for k, v in series.items()}, "F1 (test)",
-                     title="Per-genre F1 on the test split").savefig(path, dpi=110)
+                     title="Per-genre F1 on the test split", colours=self.per_genre_colours()).savefig(path, dpi=110)

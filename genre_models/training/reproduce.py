@@ -20,6 +20,7 @@ import torch
 
 from ..data.films import FilmDataset
 from ..errors import GenreLensError
+from ..files import write_text_atomic
 from ..models.checkpoint import has_config, read_config
 from ..models.predictors import TRAINED, ZERO_SHOT, ModelPool, create_predictor
 from ..models.registry import get_model_spec, register_model, with_checkpoint
@@ -138,9 +139,9 @@ class Reproduction:
         self.out = out
         self.report.write(out / "evaluation")
         for key in self.trained:
-            (heads_folder(out, key) / "README.md").write_text(self.model_card(key))
-        (out / "reproduce.md").write_text(self.markdown())
-        (out / "reproduce.json").write_text(json.dumps(
+            write_text_atomic(heads_folder(out, key) / "README.md", self.model_card(key))
+        write_text_atomic(out / "reproduce.md", self.markdown())
+        write_text_atomic(out / "reproduce.json", json.dumps(
             {"command": self.report.command, "machine": self.machine, "data": self.report.data,
              "split_sizes": self.report.split_sizes, "times": [t.row() for t in self.times],
              "skipped": self.skipped, "results": [r.row() for r in self.report.results],

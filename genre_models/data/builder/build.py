@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ...errors import UnknownGenreError
 from ...genres import GENRES, canonical_genre
+from ..csv_text import inert_cell
 from .omdb import OmdbClient, OmdbFatalError
 from .posters import PosterStore
 
@@ -196,8 +197,9 @@ def _write_csv_atomically(path: Path, table: list[list[str]]) -> None:
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(CSV_HEADER)
-            writer.writerows(table)
+            # OMDb's text is no one's formula: a title such as "+1" is written '+1 (read back as +1)
+            writer.writerow(map(inert_cell, CSV_HEADER))
+            writer.writerows(map(inert_cell, line) for line in table)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ...commands import command
 from ...errors import ConfigError, WeightsUnavailableError
 from .. import hub
 from ..registry import PLOT, POSTER, Fetch, ModelSpec, get_model_spec
@@ -224,11 +225,12 @@ def parts_download_plan(keys: Sequence[str]) -> list[Fetch]:
 def missing_weights(key: str, name: str, source: str, detail: str = "") -> WeightsUnavailableError:
     """The error for weights that are not in the local cache: the whole story, and one line with the fix."""
     where = "the Hugging Face Hub cannot be reached" if not hub.hub_reachable() else "loading failed"
+    fix = command("download", "--models", key)
     text = (f"{name}: weights not downloaded ({source} is not in the local cache and {where}). "
-            f"Fix: `python -m genre_models.download --models {key}` on a machine with internet, or point "
+            f"Fix: `{fix}` on a machine with internet, or point "
             f"'{key}' at a local weights file with --model-config.")
     return WeightsUnavailableError(text + (f" Details: {detail}" if detail else ""),
-                                   summary="weights not downloaded", fix=f"python -m genre_models.download --models {key}")
+                                   summary="weights not downloaded", fix=fix)
 
 
 class ModelFamily:

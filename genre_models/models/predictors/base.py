@@ -25,9 +25,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ...commands import command
 from ...data.inputs import FilmInput, PosterInput, check_threshold, read_film
 from ...errors import (CheckpointError, FixableError, GenreLensError, InvalidInputError, PlanError,
                        WeightsUnavailableError)
+from ...files import disk_full_message, is_disk_full
 from ...genres import GENRES
 from ..checkpoint import HeadCheckpoint, has_checkpoint, load_checkpoint
 from ..families.base import POSTER, Encoder, default_device
@@ -232,7 +234,7 @@ class GenrePredictor:
                 + (", or use zero-shot mode" if self.spec.zero_shot else ""))
 
     def train_command(self) -> str:
-        return f"python -m genre_models.train --models {self.key} --data movies.csv"
+        return command("train", "--models", self.key, "--data", "movies.csv")
 
     # -- the inference steps ---------------------------------------------------------------------
     def feature_requests(self, plan: Plan) -> list[FeatureRequest]:
@@ -326,7 +328,7 @@ class GenrePredictor:
                 raise GenreLensError(f"{self.name} produced NaN or infinite probabilities (corrupt weights?)")
         except Exception as exc:  # the error contract: a status for every film, never an exception
             failure = self.failure(exc, time.perf_counter() - start)
-            return [film.failure or failure for film in films]
+            return [_and_unavailable(film.failure, failure) if film.failure else failure for film in films]
         latency = (time.perf_counter() - start) * 1000 / len(todo)
         results = {}
         for row, i in enumerate(todo):
@@ -427,6 +429,16 @@ class GenrePredictor:
         return film
 
 
+def _and_unavailable(missing: Prediction, failure: Prediction) -> Prediction:
+    """A film lacking an input of a model that could not answer anyway (no weights, no head) says both: a
+    visitor told only "needs a poster" would learn of the missing weights after uploading one (issue 35)."""
+    if missing.status is not Status.MISSING_INPUT or failure.status is not Status.UNAVAILABLE:
+        return missing
+    return Prediction.failed(missing.model_key, Status.UNAVAILABLE, f"{missing.message}; {failure.message}",
+                             latency_ms=failure.latency_ms, fix=failure.fix,
+                             summary=f"{missing.summary}, and {failure.summary or 'it cannot be loaded'}")
+
+
 def _parts(predictor: GenrePredictor) -> list[GenrePredictor]:
     """The models a composed model (fusion, an ensemble) is made of; [] for a model alone."""
     parts = getattr(predictor, "parts", None)
@@ -451,6 +463,8 @@ def load_parts(owner: str, parts: Sequence[tuple[str, GenrePredictor]], needs: s
 
 def describe(exc: BaseException) -> str:
     """One line for an exception of any type: ours speak for themselves, others say what they are."""
+    if is_disk_full(exc):  # a cache written while loading, say: the disk, not the model, is at fault
+        return disk_full_message(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, GenreLensError):
         return text

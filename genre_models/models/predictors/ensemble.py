@@ -6,14 +6,13 @@ old blend refuse to load instead of answering with weights fitted for another mo
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from ...errors import CheckpointError, ConfigError, GenreLensError, PlanError
 from ...genres import resolve_genres
-from ..checkpoint import CONFIG_NAME, HeadCheckpoint, has_config
+from ..checkpoint import CONFIG_NAME, HeadCheckpoint, has_config, read_config
 from ..prediction import Prediction
 from .base import TRAINED, FeatureRequest, GenrePredictor, Plan, load_parts
 
@@ -73,11 +72,8 @@ class EnsemblePredictor(GenrePredictor):
 
     def _read_blend(self, directory: Path) -> HeadCheckpoint:
         path = directory / CONFIG_NAME
-        try:
-            config = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{path} is not valid JSON: {exc}") from None
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
+        config = read_config(directory)  # finite, typed numbers, or CheckpointError
+        if config.get("format") != FORMAT:
             raise CheckpointError(f"{path} is not an ensemble's blend ({FORMAT})")
         members = [part.key for part in self.parts]
         if config.get("members") != members:
