@@ -172,7 +172,7 @@ def test_the_pages_compare_keeps_no_file_or_figure_per_click(client):
     before = files()
     for _ in range(10):
         answer = page.compare(PLOT, ["tiny-bert", "tiny-clip-vit"])
-    assert all(figure is not None for figure in answer[1:5])  # bars and heatmap, wide and narrow, drawn
+    assert all(figure is not None for figure in answer[2:6])  # bars and heatmap, wide and narrow, drawn
     assert files() == before
     assert plt.get_fignums() == []
 

@@ -64,10 +64,21 @@ def test_a_header_at_the_limits_is_read():
     ("id,title,year,genres,plot,poster,genres,plot", "'genres', 'plot'"),
     ("id, genres ,plot,genres", "'genres'"),  # the same name once stripped
     ("id,genres,plot,notes,notes", "'notes'"),  # a column GenreLens ignores is still ambiguous to a reader
+    # the same name as a person reads it: case, full-width letters, an invisible character inside it
+    ("id,title,year,genres,plot,poster,GENRES", "'genres'"),
+    ("id,title,year,genres,plot,poster,\uff47\uff45\uff4e\uff52\uff45\uff53", "'genres'"),
+    ("id,title,year,genres,plot,poster,ge\u200bnres", "'genres'"),
+    ("id,title,year,genres,plot,poster,\ufeffgenres", "'genres'"),
 ])
 def test_a_repeated_column_name_is_refused_naming_it(header, named):
     with pytest.raises(DataError, match=rf"^line 1: column name\(s\) {named} appear more than once; name each"):
         _records(header + "\nf1,Drama,a plot\n")
+
+
+def test_a_column_name_is_read_as_a_person_reads_it():
+    """A byte-order mark (even two), upper case or full-width letters do not hide a column GenreLens reads."""
+    records = _records("\ufeff\ufeffID,\uff27enres, Plot \nf1,Drama,a plot\n")
+    assert records.columns == ["id", "genres", "plot"]
 
 
 def test_empty_column_names_may_repeat():

@@ -86,6 +86,7 @@ def test_genres_written_with_another_separator_are_told_to_use_a_bar(tmp_path):
             ["f1", "Full-width", "", "Horror\uff0cComedy", "a ghost", ""],
             ["u1", "Unknown", "", "Spaghetti", "a ghost", ""],
             ["u2", "Two words", "", "Horror Spaghetti", "a ghost", ""],
+            ["u3", "A link", "", "http://a.b", "a ghost", ""],
             ["ok", "Bars", "", "Horror|Mystery", "a ghost", ""]]
     films, problems = validate_records(read_records(_csv(tmp_path / "films.csv", rows)))
     assert [f.id for f in films] == ["ok"] and films[0].genres == ["Horror", "Mystery"]
@@ -95,4 +96,5 @@ def test_genres_written_with_another_separator_are_told_to_use_a_bar(tmp_path):
         "line 4: unknown genre 'Horror Mystery' (genres are separated by '|', as in 'Horror|Mystery'); row skipped",
         "line 5: unknown genre 'Horror\uff0cComedy' (genres are separated by '|', as in 'Horror|Comedy'); row skipped",
         "line 6: unknown genre 'Spaghetti'; row skipped",  # one name: nothing to separate
-        "line 7: unknown genre 'Horror Spaghetti'; row skipped"]  # not two genres: perhaps one name
+        "line 7: unknown genre 'Horror Spaghetti'; row skipped",  # not two genres: perhaps one name
+        "line 8: unknown genre 'http://a.b'; row skipped"]  # split on '/', no genre among the pieces

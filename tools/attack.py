@@ -48,25 +48,46 @@ def replay(kind: Kind, workdir: Path) -> Outcome:
                        + " | " + traceback.format_exc().strip().splitlines()[-1][:200])
 
 
-def markdown(rows: list[tuple[Kind, Outcome]], command: str, seconds: float) -> str:
+def row_line(kind: Kind, outcome: Outcome) -> str:
     cell = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    ok = sum(outcome.ok for _, outcome in rows)
-    lines = [BEGIN, "## Hostile and malformed inputs, one line per kind (issue 33)", "",
-             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.1f} min). "
-             f"**{ok} of {len(rows)} kinds ok.** Cost: peak RSS and time of the bad input against a normal input "
-             "of the same rows or poster, each in a fresh process.", "",
-             "| # | kind | expected | observed | cost | verdict |", "|---|---|---|---|---|---|"]
-    lines += [f"| {k.item} | {cell(k.name)} | {cell(k.expected)} | {cell(o.observed)} | {cell(o.cost)} | "
-              f"{'ok' if o.ok else 'FAIL'} |" for k, o in rows]
-    return "\n".join(lines + [END])
+    return (f"| {kind.item} | {cell(kind.name)} | {cell(kind.expected)} | {cell(outcome.observed)} | "
+            f"{cell(outcome.cost)} | {'ok' if outcome.ok else 'FAIL'} |")
 
 
-def write_section(path: Path, section: str) -> None:
+def _key(line: str) -> tuple[int, str]:
+    item, name = [cell.strip() for cell in line.split(" | ")[:2]]
+    return int(item.lstrip("| ")), name
+
+
+def markdown(lines: list[str], commands: list[str]) -> str:
+    """The section: the command(s) that made its rows, the count, and one table row per kind, by item."""
+    lines = sorted(lines, key=_key)
+    ok = sum(line.endswith("| ok |") for line in lines)
+    return "\n".join([BEGIN, "## Hostile and malformed inputs, one line per kind (issues 33 and 35)", "",
+                      "; ".join(commands) + f". **{ok} of {len(lines)} kinds ok.** Cost: peak RSS and time of the bad "
+                      "input against a normal input of the same rows or poster, each in a fresh process.", "",
+                      "| # | kind | expected | observed | cost | verdict |", "|---|---|---|---|---|---|", *lines, END])
+
+
+def write_section(path: Path, rows: list[tuple[Kind, Outcome]], command: str, seconds: float, partial: bool) -> None:
+    """Rewrite ``path``'s section; with ``partial`` (``--only``) the rows of the kinds not run are kept, and the
+    command that re-ran some is named beside the one that made the rest."""
     text = path.read_text() if path.exists() else "# Reliability\n"
+    said = f"`{command}` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.1f} min)"
+    lines, commands = [row_line(kind, outcome) for kind, outcome in rows], [f"Command: {said}"]
     if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+        before, rest = text.split(BEGIN, 1)
+        old, after = rest.split(END, 1)
+        if partial:
+            run = {(kind.item, kind.name) for kind, _ in rows}
+            kept = [line for line in old.splitlines() if line.startswith("| ") and line[2:3].isdigit()
+                    and _key(line) not in run]
+            first = next((line for line in old.splitlines() if line.startswith("Command: ")), "")
+            commands = [first.split(". **")[0].split("; re-run: ")[0], f"re-run: {said} for {len(rows)} kind(s)"]
+            lines += kept
+        text = before + markdown(lines, commands) + after
     else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
+        text = text.rstrip("\n") + "\n\n" + markdown(lines, commands) + "\n"
     path.write_text(text)
 
 
@@ -92,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = sum(not outcome.ok for _, outcome in rows)
     print(f"{len(rows) - failed} of {len(rows)} kinds ok ({seconds:.0f} s)")
     if args.out:
-        command = "python tools/attack.py" + (f" --only {' '.join(args.only)}" if args.only else "") + f" --out {args.out}"
-        write_section(args.out, markdown(rows, command, seconds))
+        only = " --only " + " ".join(f"'{word}'" if " " in word else word for word in args.only) if args.only else ""
+        write_section(args.out, rows, f"python tools/attack.py{only} --out {args.out}", seconds, bool(args.only))
     return 1 if failed else 0
 
 

@@ -92,7 +92,10 @@ class CsvRecords:
             names.pop()
         if len(names) > MAX_COLUMNS:
             raise DataError(f"line 1: the header has {len(names):,} columns; {_HEADER_LIMITS}")
-        self.header = [name.strip() for name in names]
+        # a name as a person reads it: NFKC (full-width letters), invisible characters dropped (a byte-order
+        # mark or zero-width space inside it), case folded, so "GENRES" is the genres column, not a second
+        # one beside it that would be silently ignored
+        self.header = [column_name(name) for name in names]
         repeated = [name for name, n in Counter(filter(None, self.header)).items() if n > 1]
         if repeated:
             raise DataError(f"line 1: column name(s) {', '.join(map(shown, repeated))} appear more than once; "
@@ -124,6 +127,12 @@ class CsvRecords:
         """The cells of the :data:`COLUMNS` the header has, by name, through :func:`plain_cell`; None
         where the record ends before that column."""
         return {name: plain_cell(cells[i]) if i < len(cells) else None for name, i in self._index.items()}
+
+
+def column_name(name: str) -> str:
+    """A header cell as the column name GenreLens matches: NFKC, invisible characters dropped, whitespace
+    folded, case folded (``"\ufeffＧenres "`` is ``"genres"``)."""
+    return " ".join("".join(c for c in unicodedata.normalize("NFKC", name) if not invisible(c)).split()).casefold()
 
 
 def cell_problem(cells: dict[str, str | None]) -> str | None:

@@ -143,7 +143,7 @@ def _separator_hint(name: str) -> str:
     """How genres are separated, for an unknown genre that is several in one ("Horror, Mystery", "Horror
     Mystery"); "" for one unknown name."""
     pieces = [p for p in _SEPARATORS.split(name) if p]
-    if len(pieces) < 2:
+    if len(pieces) < 2 or not any(_known(p) for p in pieces):  # "http://a.b" is no list of genres
         pieces = name.split()
         if len(pieces) < 2 or not all(_known(p) for p in pieces):
             return ""

@@ -285,7 +285,9 @@ def _page_writes_its_predictions(workdir: Path, films: Path) -> str:
                 page.goto(app.url)
                 page.get_by_role("tab", name="Your films").first.click()
                 page.locator("#films-csv input[type=file]").set_input_files(str(films))
-                page.wait_for_function("document.querySelector('#films-csv').innerText.includes('films.csv')",
+                # gradio may lay the name's stem and extension out on two lines: compare without white space
+                page.wait_for_function("document.querySelector('#films-csv').innerText.replace(/\\s/g, '')"
+                                       ".includes('films.csv')",
                                        timeout=60_000)
                 _fill(uploads)
                 page.click("#evaluate")
