@@ -272,21 +272,23 @@ def test_the_app_closes_slow_connections_and_keeps_its_page_streams_and_uploads(
     from PIL import Image
     poster = tmp_path / "poster.png"
     Image.new("RGB", (64, 96), "red").save(poster)
-    with AppProcess(["--models", "tfidf", "--no-preload", "--header-timeout", "1", "--max-connections", "4"]) as app:
+    # a 3 s deadline: under a second, a loop stalled on two busy cores (CI beside other work) could close the
+    # visitor's own connection before reading the request already in its buffer
+    with AppProcess(["--models", "tfidf", "--no-preload", "--header-timeout", "3", "--max-connections", "4"]) as app:
         silent = [_connect(app.port) for _ in range(4)]  # the cap, all waiting
         time.sleep(0.2)
         with _connect(app.port) as sock:  # the visitor replaces the oldest
             page = _answer(sock, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        closed = [_closed_after(sock, lambda: None, limit=3)[0] for sock in silent]
+        closed = [_closed_after(sock, lambda: None, limit=6)[0] for sock in silent]
         with _connect(app.port) as sock:  # a page's heartbeat: an event stream for as long as the page is open
             sock.sendall(b"GET /gradio_api/heartbeat/s1 HTTP/1.1\r\nHost: x\r\n\r\n")
-            heartbeat_open, heartbeat = _closed_after(sock, lambda: None, limit=3)
+            heartbeat_open, heartbeat = _closed_after(sock, lambda: None, limit=5)  # past the deadline
         answer = Client(app.url, verbose=False).predict(poster=handle_file(str(poster)), plot="A ghost haunts a house.",
                                                         models=["tfidf"], api_name="/compare")
         for sock in silent:
             sock.close()
     assert page.startswith(b"HTTP/1.1 200")
-    assert max(closed) <= 1 + SLACK
+    assert max(closed) <= 3 + SLACK
     assert heartbeat_open == float("inf") and b"data: ALIVE" in heartbeat
     assert answer["models"]["tfidf"]["status"] == "ok"
 
