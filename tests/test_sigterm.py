@@ -14,6 +14,7 @@ from pathlib import Path
 from genre_models.session_files import PREFIX
 from films import write_films_csv
 from tests.support.app_launcher import AppProcess
+from tests.support.processes import descendants, left_alive
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,33 +23,6 @@ def _env(**extra) -> dict:
     """The command's own environment: nothing an earlier test left (a heads repo, a hub endpoint)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRELENS_", "HF_", "GRADIO_"))}
     return {**env, "HF_HUB_OFFLINE": "1", **extra}
-
-
-def _descendants(pid: int) -> dict[int, bytes]:
-    """Every process below ``pid`` (Linux's /proc), with its command line."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue  # gone meanwhile
-    found, frontier = {}, {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier and child not in found}
-        for child in frontier:
-            try:
-                found[child] = Path(f"/proc/{child}/cmdline").read_bytes()
-            except OSError:
-                found[child] = b""
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _command(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen, Path]:
@@ -78,18 +52,6 @@ def _sigterm(process: subprocess.Popen, err: Path, timeout: float = 120) -> str:
     return err.read_text()
 
 
-def _kill_left(pids) -> list[int]:
-    """The processes still alive a few seconds on (then killed, so a failing test leaves none behind)."""
-    deadline, left = time.monotonic() + 15, list(pids)
-    while left and time.monotonic() < deadline:
-        left = [pid for pid in left if _alive(pid)]
-        time.sleep(0.1)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return left
 
 
 def test_a_command_stopped_by_sigterm_says_so_in_one_line_and_exits_143(tmp_path):
@@ -123,13 +85,13 @@ def test_train_stopped_by_sigterm_leaves_no_joblib_worker(tmp_path):
                              "--cache-dir", str(tmp_path / "cache"), "--no-progress"], tmp_path)
     below = set()
     try:
-        _wait_for(process, lambda: {p for p, cmd in _descendants(process.pid).items() if b"LokyProcess" in cmd},
+        _wait_for(process, lambda: {p for p, cmd in descendants(process.pid).items() if b"LokyProcess" in cmd},
                   300, "joblib worker", err)
-        below = set(_descendants(process.pid))  # the workers and joblib's resource trackers
+        below = set(descendants(process.pid))  # the workers and joblib's resource trackers
         printed = _sigterm(process, err)
     finally:
         process.kill()
-        left = _kill_left(below)
+        left = left_alive(below)
     assert process.returncode == 143, printed
     assert printed.strip().splitlines()[-1] == "stopped (SIGTERM)"
     assert left == [], "worker processes outlived the command"
@@ -144,13 +106,13 @@ def test_sigterm_stops_the_ranks_of_a_parallel_extraction(tmp_path):
                              "--no-progress", "--num-workers", "0"], tmp_path)
     below = set()
     try:
-        _wait_for(process, lambda: len([p for p, cmd in _descendants(process.pid).items()
+        _wait_for(process, lambda: len([p for p, cmd in descendants(process.pid).items()
                                         if b"spawn_main" in cmd]) >= 2, 300, "two ranks", err)
-        below = set(_descendants(process.pid))
+        below = set(descendants(process.pid))
         printed = _sigterm(process, err)
     finally:
         process.kill()
-        left = _kill_left(below)
+        left = left_alive(below)
     assert process.returncode == 143, printed
     assert left == [], "ranks outlived the command"
     assert not list((tmp_path / "cache").rglob("part-r*")), "the ranks went on encoding after SIGTERM"

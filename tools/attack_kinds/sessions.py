@@ -28,6 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tests.support.processes import descendants, left_alive
+
 from .common import ROOT, Kind, Outcome
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -161,46 +163,6 @@ def _returned_file(workdir: Path) -> Outcome:
                        f"both pages closed: {len(seen['left'])}")
 
 
-def _descendants(pid: int) -> dict[int, bytes]:
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found, frontier = {}, {pid}
-    while frontier:
-        frontier = {c for c, p in parents.items() if p in frontier and c not in found}
-        for child in frontier:
-            try:
-                found[child] = Path(f"/proc/{child}/cmdline").read_bytes()
-            except OSError:
-                found[child] = b""
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _left_alive(pids, seconds: float = 15) -> list[int]:
-    """The processes still alive ``seconds`` on; killed then, so the replay leaves nothing behind."""
-    left, deadline = list(pids), time.monotonic() + seconds
-    while left and time.monotonic() < deadline:
-        left = [pid for pid in left if _alive(pid)]
-        time.sleep(0.1)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return left
-
-
 def _command(args: list[str], folder: Path) -> subprocess.Popen:
     with open(folder / "stderr.txt", "w") as err:
         return subprocess.Popen([sys.executable, "-m", "genre_models", *args], cwd=ROOT, env=_env(),
@@ -218,7 +180,7 @@ def _sigterm_when(args: list[str], folder: Path, ready, limit: float = 300) -> t
             time.sleep(0.02)
         if process.poll() is not None or time.monotonic() >= deadline:
             return process.poll(), "never reached the point to stop it", [], 0.0
-        below = set(_descendants(process.pid))
+        below = set(descendants(process.pid))
         sent = time.monotonic()
         process.send_signal(signal.SIGTERM)
         try:
@@ -231,7 +193,7 @@ def _sigterm_when(args: list[str], folder: Path, ready, limit: float = 300) -> t
             process.kill()
             process.wait()
     lines = (folder / "stderr.txt").read_text().strip().splitlines()
-    return process.returncode, (lines[-1] if lines else ""), _left_alive(below), took
+    return process.returncode, (lines[-1] if lines else ""), left_alive(below), took
 
 
 def _stopped(workdir: Path) -> Outcome:
@@ -243,7 +205,7 @@ def _stopped(workdir: Path) -> Outcome:
         (killed_root / "session-x").mkdir()
         (killed_root / "session-x" / "predictions.csv").write_text("film_id\n")
         killed.kill9()
-    with AppProcess(APP, env=env, log=workdir / "live.log") as live:
+    with AppProcess(APP, env=env, log=workdir / "live.log"):  # a live app beside: its root must be kept
         (live_root,) = uploads.glob(PREFIX + "*")
         with AppProcess(APP, env=env, log=workdir / "stopped.log") as stopped:
             (root,) = set(uploads.glob(PREFIX + "*")) - {live_root}
@@ -286,7 +248,7 @@ def _workers(workdir: Path) -> Outcome:
     common = ["--data", str(films), "--cache-dir", str(workdir / "cache"), "--no-progress"]
 
     def having(marker: bytes, count: int):
-        return lambda process: sum(marker in cmd for cmd in _descendants(process.pid).values()) >= count
+        return lambda process: sum(marker in cmd for cmd in descendants(process.pid).values()) >= count
     joblib = _sigterm_when(["train", "--models", "tfidf", "--out", str(workdir / "tfidf"), *common],
                            workdir / "joblib", having(b"LokyProcess", 1))
     ranks = _sigterm_when(["train", "--models", "minilm", "--processes", "2", "--epochs", "2", "--num-workers", "0",

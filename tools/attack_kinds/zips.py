@@ -16,47 +16,21 @@
 """
 from __future__ import annotations
 
-import io
 import json
 import shlex
 import shutil
-import struct
 import subprocess
 import sys
 import textwrap
-import zipfile
-import zlib
 from pathlib import Path
+
+from tests.support.zips import raw_names_zip, unicode_path_field, write_zip
 
 from .common import ROOT, Kind, Outcome, measure
 
 TIMEOUT_S = 240
 POSTER = (ROOT / "assets" / "posters" / "the_kid_1921.jpg").read_bytes()
 NFD, NFC = "Ame\u0301lie.jpg", "Am\u00e9lie.jpg"
-
-
-def _zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members:
-            archive.writestr(name, data)
-    return path
-
-
-def _raw_names_zip(path: Path, names: list[bytes], extra=None) -> Path:
-    """A zip whose names are these bytes with no UTF-8 flag (a legacy tool's), written under same-length
-    placeholders whose bytes are then replaced in the headers."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for i, raw in enumerate(names):
-            info = zipfile.ZipInfo(f"{i}".ljust(len(raw), "_"))
-            if extra is not None:
-                info.extra = extra(raw)
-            archive.writestr(info, POSTER)
-    data = buffer.getvalue()
-    for i, raw in enumerate(names):
-        data = data.replace(f"{i}".ljust(len(raw), "_").encode(), raw)
-    path.write_bytes(data)
-    return path
 
 
 def _films(path: Path, posters: list[str]) -> Path:
@@ -111,7 +85,7 @@ def run_unwritable_members(workdir: Path) -> Outcome:
         "a 300-character file name": [("p0.jpg", POSTER), ("n" * 300 + ".jpg", POSTER)],
         "a path 4,200 characters deep": [("p0.jpg", POSTER), ("d/" * 2100 + "p1.jpg", POSTER)],
     }
-    zips = [_zip(workdir / f"m{i}.zip", entries) for i, entries in enumerate(members.values())]
+    zips = [write_zip(workdir / f"m{i}.zip", entries) for i, entries in enumerate(members.values())]
     answers = _each(measure(_cli_code([(films, z) for z in zips], workdir / "out"), timeout=TIMEOUT_S), len(zips))
     problems, said = [], []
     for (name, entries), answer in zip(members.items(), answers):
@@ -144,23 +118,20 @@ LOOKUP = textwrap.dedent("""
 def _unicode_path_field(raw: bytes) -> bytes:
     """Info-ZIP's Unicode Path extra field saying the member whose header name is ``raw`` (not ASCII) is
     named ``NFC``: version 1, the CRC-32 of ``raw``, the UTF-8 name. None for an ASCII name."""
-    if raw.isascii():
-        return b""
-    field = b"\x01" + struct.pack("<I", zlib.crc32(raw)) + NFC.encode("utf-8")
-    return struct.pack("<HH", 0x7075, len(field)) + field
+    return b"" if raw.isascii() else unicode_path_field(raw, NFC)
 
 
 def run_name_forms(workdir: Path) -> Outcome:
     nfc_csv, nfd_csv = _films(workdir / "nfc.csv", [NFC, "p1.jpg"]), _films(workdir / "nfd.csv", [NFD, "p1.jpg"])
     runs = {
-        "a macOS zip (NFD), the CSV in NFC": (nfc_csv, _zip(workdir / "mac.zip", [(NFD, POSTER), ("p1.jpg", POSTER)])),
-        "an NFC zip, the CSV in NFD": (nfd_csv, _zip(workdir / "nfc.zip", [(NFC, POSTER), ("p1.jpg", POSTER)])),
-        "UTF-8 names without the flag": (nfc_csv, _raw_names_zip(workdir / "noflag.zip",
-                                                                 [NFC.encode("utf-8"), b"p1.jpg"])),
-        "a Unicode Path field": (nfc_csv, _raw_names_zip(workdir / "field.zip", [NFC.encode("cp1252"), b"p1.jpg"],
-                                                         extra=_unicode_path_field)),
-        "names in cp1252, no flag": (nfc_csv, _raw_names_zip(workdir / "legacy.zip",
-                                                             [NFC.encode("cp1252"), b"p1.jpg"])),
+        "a macOS zip (NFD), the CSV in NFC": (nfc_csv, write_zip(workdir / "mac.zip", [(NFD, POSTER), ("p1.jpg", POSTER)])),
+        "an NFC zip, the CSV in NFD": (nfd_csv, write_zip(workdir / "nfc.zip", [(NFC, POSTER), ("p1.jpg", POSTER)])),
+        "UTF-8 names without the flag": (nfc_csv, raw_names_zip(workdir / "noflag.zip",
+                                                                 [NFC.encode("utf-8"), b"p1.jpg"], data=POSTER)),
+        "a Unicode Path field": (nfc_csv, raw_names_zip(workdir / "field.zip", [NFC.encode("cp1252"), b"p1.jpg"],
+                                                         extra=_unicode_path_field, data=POSTER)),
+        "names in cp1252, no flag": (nfc_csv, raw_names_zip(workdir / "legacy.zip",
+                                                             [NFC.encode("cp1252"), b"p1.jpg"], data=POSTER)),
     }
     code = (LOOKUP.replace("RUNS", repr([(str(c), str(z)) for c, z in runs.values()]))
             .replace("OUT", repr(str(workdir / "unpacked"))))
@@ -205,7 +176,7 @@ def run_full_disk(workdir: Path) -> Outcome:
     problems, said = [], []
     for n, (name, (options, entries)) in enumerate(members.items()):
         films = _films(workdir / f"films{n}.csv", [entry[0] for entry in entries])
-        archive = _zip(workdir / f"full{n}.zip", entries)
+        archive = write_zip(workdir / f"full{n}.zip", entries)
         disk = workdir / f"disk{n}"
         disk.mkdir()
         # on the small disk: the CLI's temporary folder (TMPDIR), then the page's session folder, which outlives
