@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,8 +22,10 @@ pytestmark = pytest.mark.skipif(not shutil.which("chromium") and not __import__(
                                 reason="Debian chromium is not installed (apt-get install chromium)")
 
 
-@pytest.fixture(scope="module")
-def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
+@contextmanager
+def tiny_lineup_page(tiny_bert_dir, tmp_path_factory, timeout_ms: int):
+    """The page of the tiny lineup and MiniLM, served in this process, open in chromium at 1400 px (the caller
+    requests ``tiny_clip_configs`` too)."""
     from playwright.sync_api import sync_playwright
 
     from conftest import registered, tiny_specs
@@ -30,11 +33,17 @@ def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.set_default_timeout(60_000)
+            page.set_default_timeout(timeout_ms)
             page.goto(url)
             page.wait_for_selector("#compare")
             yield page
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
+    with tiny_lineup_page(tiny_bert_dir, tmp_path_factory, 60_000) as page:
+        yield page
 
 
 def _compare(page, poster_path, plot):

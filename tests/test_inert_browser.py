@@ -14,11 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from app_server import TINY_LINEUP, running_app
+from app_server import TINY_LINEUP
+from test_app_browser import CHROMIUM, tiny_lineup_page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 # where the page's own Markdown shows text from the visitor; none of them has a link or image of its own
 FILMS_OUT = ["#films-notice", "#films-table", "#films-disagreement"]
 COMPARE_OUT = ["#notice", "#agreement", *[f"#card-{k}" for k in TINY_LINEUP + ["minilm"]],
@@ -73,18 +71,8 @@ def hostile(port: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def page(tiny_clip_configs, tiny_bert_dir, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    from conftest import registered, tiny_specs
-    with registered(tiny_specs(tmp_path_factory.mktemp("ckpt"), tiny_bert_dir)), running_app(TINY_LINEUP + ["minilm"]) as url:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.set_default_timeout(90_000)
-            page.goto(url)
-            page.wait_for_selector("#compare")
-            yield page
-            browser.close()
+    with tiny_lineup_page(tiny_bert_dir, tmp_path_factory, 90_000) as page:
+        yield page
 
 
 def assert_inert(page, port: int, containers: list[str]) -> None:
